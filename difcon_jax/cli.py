@@ -1,0 +1,125 @@
+"""The ``difcon-jax`` command: thin argument parsing over importable functions.
+
+Every user-facing failure is one line on stderr (``difcon-jax: <file>: <problem>``) and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+
+def _err(msg: str) -> int:
+    print(f"difcon-jax: {msg}", file=sys.stderr)
+    return 2
+
+
+def _build_options(args):
+    from difcon_jax.data.build import BuildOptions
+
+    return BuildOptions(wavelength=args.wavelength, two_theta_max=args.two_theta_max, max_peaks=args.max_peaks,
+                        test_fraction=args.test_fraction)
+
+
+def cmd_dataset(args) -> int:
+    from difcon_jax.data.build import build_from_cifs, build_synthetic
+
+    if args.dataset_cmd == "build":
+        if not os.path.isdir(args.cif_dir):
+            return _err(f"{args.cif_dir}: no such directory")
+        result = build_from_cifs(args.cif_dir, args.out, args.workers, _build_options(args))
+    else:
+        from difcon_jax.crystal.synthetic import SynthOptions
+
+        if args.count < 1:
+            return _err("--count must be at least 1")
+        result = build_synthetic(args.count, args.out, args.seed, args.workers, _build_options(args),
+                                 SynthOptions(prior=args.prior, max_atoms=args.max_atoms))
+    print(result.summary)
+    return 0 if result.built > 0 else 1
+
+
+def cmd_simulate(args) -> int:
+    from difcon_jax.crystal import read_cif, stick_pattern
+    from difcon_jax.crystal.radiation import resolve_radiation
+    from difcon_jax.crystal.stick import pattern_summary
+    from difcon_jax.errors import InputError
+
+    try:
+        resolve_radiation(args.wavelength)
+    except ValueError as e:
+        return _err(str(e))
+    try:
+        st = read_cif(args.file)
+        pat = stick_pattern(st, args.wavelength, args.two_theta_max, b_iso=args.b_iso)
+    except InputError as e:
+        return _err(str(e))
+    except Exception as e:  # physics on a bad-but-parsable file: still one line
+        return _err(f"{args.file}: {type(e).__name__}: {' '.join(str(e).split())}")
+    summary = pattern_summary(st, pat)
+    if args.json:
+        print(json.dumps(summary))
+        return 0
+    eg = summary["extinction_group"]
+    print(f"{args.file}: {summary['formula']}  space group {summary['space_group']} ({summary['space_group_symbol']})"
+          f"  {summary['crystal_system']}  extinction group {eg['id']} [{eg['symbol']}]")
+    print(f"{'2theta':>10} {'d/Å':>9} {'I':>8} {'m':>4}  hkl")
+    for p in summary["peaks"]:
+        hkl = " ".join("".join(str(x) for x in h) if all(abs(x) < 10 for x in h) else ",".join(map(str, h))
+                       for h in p["hkl"])
+        print(f"{p['two_theta']:10.4f} {p['d']:9.5f} {p['intensity']:8.3f} {p['multiplicity']:4d}  {hkl}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="difcon-jax", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    ds = sub.add_parser("dataset", help="build peak-table datasets")
+    dsub = ds.add_subparsers(dest="dataset_cmd", required=True)
+    for name, helptext in (("build", "from a folder of CIF files"), ("synth", "from random pyxtal crystals")):
+        q = dsub.add_parser(name, help=helptext)
+        if name == "build":
+            q.add_argument("--cif-dir", required=True)
+        else:
+            q.add_argument("--count", type=int, required=True)
+            q.add_argument("--seed", type=int, default=0)
+            q.add_argument("--prior", choices=("mp", "uniform"), default="mp",
+                           help="space-group prior: Materials Project frequencies (default) or uniform")
+            q.add_argument("--max-atoms", type=int, default=64, help="atoms per conventional cell (default 64)")
+        q.add_argument("--out", required=True, help="output peak-table directory")
+        q.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 1)))
+        q.add_argument("--wavelength", default="CuKa", help="Å or source name (default CuKa = 1.5418 Å)")
+        q.add_argument("--two-theta-max", type=float, default=120.0)
+        q.add_argument("--max-peaks", type=int, default=256)
+        q.add_argument("--test-fraction", type=float, default=0.1)
+        q.set_defaults(func=cmd_dataset)
+
+    s = sub.add_parser("simulate", help="labels and stick pattern of one CIF")
+    s.add_argument("file")
+    s.add_argument("--wavelength", default="CuKa", help="Å or source name (CuKa, MoKa, CuKa12, ...)")
+    s.add_argument("--two-theta-max", type=float, default=120.0)
+    s.add_argument("--b-iso", type=float, default=None, help="override every atom's B (Å²; 0 = static)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_simulate)
+
+    from difcon_jax import cli_more
+
+    cli_more.add_commands(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return _err("interrupted")
+    except (FileNotFoundError, ValueError) as e:
+        return _err(" ".join(str(e).split()))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

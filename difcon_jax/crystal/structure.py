@@ -1,0 +1,219 @@
+"""Crystal structures: the host-side representation and the CIF reader (gemmi).
+
+A :class:`Structure` is the *full unit cell* (every site image, P1 expansion) together with the symmetry
+operations of the cell's own setting, which the stick-pattern code needs for multiplicities and
+systematic absences, and the space-group number in standard numbering (1–230).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from collections import Counter
+
+import numpy as np
+
+from difcon_jax.errors import InputError
+
+#: Isotropic displacement used when a file gives none (Å²): a typical room-temperature value for
+#: inorganic solids. Values ≤ 0 or missing count as "none".  Override per call with ``b_iso=``.
+DEFAULT_B_ISO = 1.0
+
+EIGHT_PI2 = 8.0 * math.pi**2  # B = 8π² U
+
+
+@dataclasses.dataclass(frozen=True)
+class StructureLimits:
+    """Caps that reject absurd inputs before they cost minutes (configurable)."""
+
+    max_atoms: int = 1000  # sites in the full unit cell
+    max_volume: float = 20000.0  # Å³
+    min_volume: float = 1.0  # Å³
+
+
+@dataclasses.dataclass(frozen=True)
+class Structure:
+    """A full unit cell.
+
+    Attributes:
+      cell: (a, b, c, α, β, γ) in Å and degrees.
+      frac: float64[N, 3] fractional coordinates of every site in the cell.
+      elements: N element symbols (neutral, e.g. "Na").
+      occupancy: float64[N] site occupancies (0, 1].
+      b_iso: float64[N] isotropic displacement parameters B (Å²).
+      rotations: int32[M, 3, 3] rotation parts of all M symmetry operations of this setting (centring
+        included), acting on fractional coordinates: x' = R x + t.
+      translations: float64[M, 3] translation parts t (fractions of the cell edges).
+      space_group: standard space-group number 1–230.
+      source: a file path or a generator id.
+      name: the data block name or a generated label.
+    """
+
+    cell: tuple[float, float, float, float, float, float]
+    frac: np.ndarray
+    elements: tuple[str, ...]
+    occupancy: np.ndarray
+    b_iso: np.ndarray
+    rotations: np.ndarray
+    translations: np.ndarray
+    space_group: int
+    source: str = ""
+    name: str = ""
+
+    @property
+    def num_sites(self) -> int:
+        return len(self.elements)
+
+    def lattice_matrix(self) -> np.ndarray:
+        """float64[3, 3] with rows a, b, c in Cartesian Å (a along x, b in the xy plane)."""
+        a, b, c, al, be, ga = self.cell
+        al, be, ga = np.radians([al, be, ga])
+        cx = c * np.cos(be)
+        cy = c * (np.cos(al) - np.cos(be) * np.cos(ga)) / np.sin(ga)
+        cz = math.sqrt(max(c * c - cx * cx - cy * cy, 0.0))
+        return np.array([[a, 0.0, 0.0], [b * np.cos(ga), b * np.sin(ga), 0.0], [cx, cy, cz]])
+
+    @property
+    def volume(self) -> float:
+        return float(abs(np.linalg.det(self.lattice_matrix())))
+
+    def _counts(self) -> Counter:
+        counts: Counter = Counter()
+        for el, occ in zip(self.elements, self.occupancy):
+            counts[el] += float(occ)
+        return counts
+
+    @staticmethod
+    def _format(counts: dict) -> str:
+        parts = []
+        for el in sorted(counts, key=lambda e: (e != "C", e != "H", e)):  # Hill order
+            n = counts[el]
+            parts.append(el + ("" if abs(n - 1) < 1e-6 else (f"{n:.0f}" if abs(n - round(n)) < 1e-3 else f"{n:.3g}")))
+        return "".join(parts)
+
+    @property
+    def formula(self) -> str:
+        """Cell content weighted by occupancy, Hill order, e.g. 'Cl4Na4'."""
+        return self._format(self._counts())
+
+    @property
+    def reduced_formula(self) -> str:
+        """Formula divided by the greatest common divisor of integer counts, e.g. 'ClNa'."""
+        counts = self._counts()
+        if all(abs(n - round(n)) < 1e-3 for n in counts.values()):
+            g = math.gcd(*(int(round(n)) for n in counts.values()))
+            counts = Counter({e: round(n) / g for e, n in counts.items()})
+        return self._format(counts)
+
+    def with_b_iso(self, b: float) -> "Structure":
+        """The same structure with every atom's B set to ``b`` (Å²; 0 = static lattice)."""
+        return dataclasses.replace(self, b_iso=np.full(self.num_sites, float(b)))
+
+
+def _ops_arrays(group_ops) -> tuple[np.ndarray, np.ndarray]:
+    """gemmi.GroupOps -> (int32[M,3,3], float64[M,3]) over all operations, centring included."""
+    import gemmi
+
+    rots, trans = [], []
+    for op in group_ops:  # iterating GroupOps yields every sym_op × cen_op combination
+        rots.append(np.array(op.rot, dtype=np.int64) // gemmi.Op.DEN)
+        trans.append(np.array(op.tran, dtype=np.float64) / gemmi.Op.DEN)
+    return np.array(rots, dtype=np.int32), np.array(trans)
+
+
+def structure_from_cif_text(text: str, source: str = "<string>", *, limits: StructureLimits | None = None,
+                            default_b_iso: float = DEFAULT_B_ISO) -> Structure:
+    """Parse CIF text into a :class:`Structure`; raise :class:`InputError` with a one-line reason."""
+    import gemmi
+
+    limits = limits or StructureLimits()
+    try:
+        doc = gemmi.cif.read_string(text)
+    except Exception as e:  # gemmi raises ValueError/RuntimeError with a position
+        raise InputError(source, f"not a readable CIF ({e})") from None
+    blocks = [b for b in doc if b.find_value("_atom_site_fract_x") is not None or b.find_loop("_atom_site_fract_x")]
+    if not blocks:
+        if len(doc) == 0:
+            raise InputError(source, "no data block in file")
+        raise InputError(source, "no atom sites (_atom_site_fract_x) in any data block")
+    block = blocks[0]
+    for tag in ("_cell_length_a", "_cell_length_b", "_cell_length_c"):
+        v = block.find_value(tag)
+        if v is None or gemmi.cif.as_number(v) != gemmi.cif.as_number(v):
+            raise InputError(source, f"missing unit cell ({tag})")
+    try:
+        st = gemmi.make_small_structure_from_block(block)
+    except Exception as e:
+        raise InputError(source, f"cannot build a structure ({e})") from None
+    cell = (st.cell.a, st.cell.b, st.cell.c, st.cell.alpha, st.cell.beta, st.cell.gamma)
+    if not all(math.isfinite(x) and x > 0 for x in cell) or not math.isfinite(st.cell.volume):
+        raise InputError(source, f"invalid unit cell {cell}")
+    if not st.cell.volume > limits.min_volume:
+        raise InputError(source, f"unit-cell volume {st.cell.volume:.3g} Å³ is zero, negative or too small")
+    if st.cell.volume > limits.max_volume:
+        raise InputError(source, f"unit-cell volume {st.cell.volume:.0f} Å³ exceeds the cap {limits.max_volume:.0f} Å³")
+    if len(st.sites) == 0:
+        raise InputError(source, "no atoms")
+
+    # The structure's own operations decide the group; the H-M/Hall symbol is only a fallback.
+    if st.symops:
+        try:
+            ops = gemmi.GroupOps([gemmi.Op(s) for s in st.symops])
+        except Exception as e:
+            raise InputError(source, f"unreadable symmetry operation ({e})") from None
+        sg = gemmi.find_spacegroup_by_ops(ops)
+        if sg is None:
+            raise InputError(source, "symmetry operations match no tabulated space-group setting")
+        st.spacegroup = sg
+    elif st.spacegroup is None:
+        raise InputError(source, "no space group (neither symmetry operations nor a known H-M/Hall symbol)")
+    sg = st.spacegroup
+
+    for site in st.sites:
+        if site.element.name == "X":
+            raise InputError(source, f"unknown element {site.type_symbol!r} at site {site.label!r}")
+        f = site.fract
+        if not all(math.isfinite(x) for x in (f.x, f.y, f.z)):
+            raise InputError(source, f"non-numeric coordinates at site {site.label!r}")
+        if not math.isfinite(site.occ) or site.occ > 1.0 + 1e-3:
+            raise InputError(source, f"occupancy {site.occ} at site {site.label!r} is not in (0, 1]")
+
+    has_iso = any(block.find_value(t) is not None or block.find_loop(t)
+                  for t in ("_atom_site_U_iso_or_equiv", "_atom_site_B_iso_or_equiv"))
+    sites = [s for s in st.get_all_unit_cell_sites() if s.occ > 0]
+    if not sites:
+        raise InputError(source, "no atoms with non-zero occupancy")
+    if len(sites) > limits.max_atoms:
+        raise InputError(source, f"{len(sites)} atoms in the unit cell exceed the cap {limits.max_atoms}")
+    b = []
+    for s in sites:
+        u = s.u_iso if has_iso else 0.0
+        if not (math.isfinite(u) and u > 0) and s.aniso.nonzero():
+            u = (s.aniso.u11 + s.aniso.u22 + s.aniso.u33) / 3.0  # U_eq (exact for orthogonal axes)
+        b.append(EIGHT_PI2 * u if (math.isfinite(u) and u > 0) else default_b_iso)
+    frac = np.array([[s.fract.x, s.fract.y, s.fract.z] for s in sites], dtype=np.float64) % 1.0
+    rotations, translations = _ops_arrays(sg.operations())
+    return Structure(
+        cell=tuple(float(x) for x in cell), frac=frac, elements=tuple(s.element.name for s in sites),
+        occupancy=np.array([min(s.occ, 1.0) for s in sites]), b_iso=np.array(b, dtype=np.float64),
+        rotations=rotations, translations=translations, space_group=int(sg.number), source=source,
+        name=block.name,
+    )
+
+
+def read_cif(path: str | os.PathLike, *, limits: StructureLimits | None = None,
+             default_b_iso: float = DEFAULT_B_ISO) -> Structure:
+    """Read a CIF file into a :class:`Structure`; :class:`InputError` names the file and the problem."""
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(64 * 1024 * 1024 + 1)
+    except OSError as e:
+        raise InputError(path, e.strerror or str(e)) from None
+    if len(raw) > 64 * 1024 * 1024:
+        raise InputError(path, "file larger than 64 MiB; not a single-structure CIF")
+    if b"\x00" in raw[:4096]:
+        raise InputError(path, "binary file, not a CIF")
+    text = raw.decode("utf-8", errors="replace")
+    return structure_from_cif_text(text, path, limits=limits, default_b_iso=default_b_iso)

@@ -1,0 +1,142 @@
+"""The peak-table file format: one directory of ``.npy`` arrays plus ``meta.json``, loaded memory-mapped.
+
+Layout of ``PATH/`` (N structures, P = max peaks):
+
+===================== ============== ==========================================================
+file                  dtype, shape   meaning
+===================== ============== ==========================================================
+two_theta.npy         float32[N, P]  peak positions, degrees 2θ (at ``meta.wavelength``), sorted
+intensity.npy         float32[N, P]  peak intensities, strongest peak of the full pattern = 100
+mask.npy              bool[N, P]     real peak (True) or padding (False)
+space_group.npy       int16[N]       1–230
+crystal_system.npy    int8[N]        0–6 (triclinic … cubic)
+extinction_group.npy  int16[N]       id in the committed extinction-group table
+split.npy             int8[N]        0 train, 1 equivariance test (hash of formula|SG)
+dropped_fraction.npy  float32[N]     share of total intensity lost by keeping only the P strongest
+source_id.npy         <U[N]          file path or ``synth:<seed>:<index>``
+formula.npy           <U[N]          cell formula
+meta.json                            format version, N, P, wavelength, 2θ range, builder arguments
+===================== ============== ==========================================================
+
+Only the strongest P peaks are kept (then re-sorted by 2θ). Arrays load with ``mmap_mode="r"`` and
+``allow_pickle=False``, so a million structures open instantly. Writes go to a temporary directory that
+is renamed into place (atomic on one file system).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import tempfile
+
+import numpy as np
+
+FORMAT = "difcon-jax/peak-table"
+VERSION = 1
+ARRAYS = ("two_theta", "intensity", "mask", "space_group", "crystal_system", "extinction_group", "split",
+          "dropped_fraction", "source_id", "formula")
+
+
+@dataclasses.dataclass(frozen=True)
+class PeakTable:
+    two_theta: np.ndarray
+    intensity: np.ndarray
+    mask: np.ndarray
+    space_group: np.ndarray
+    crystal_system: np.ndarray
+    extinction_group: np.ndarray
+    split: np.ndarray
+    dropped_fraction: np.ndarray
+    source_id: np.ndarray
+    formula: np.ndarray
+    meta: dict
+
+    def __len__(self) -> int:
+        return int(self.two_theta.shape[0])
+
+    @property
+    def max_peaks(self) -> int:
+        return int(self.two_theta.shape[1])
+
+    def subset(self, index) -> "PeakTable":
+        """Rows ``index`` (bool mask or int array) as an in-memory table."""
+        return PeakTable(**{k: np.asarray(getattr(self, k)[index]) for k in ARRAYS}, meta=dict(self.meta))
+
+
+def pad_peaks(two_theta: np.ndarray, intensity: np.ndarray, max_peaks: int):
+    """Keep the ``max_peaks`` strongest peaks, sorted by 2θ, padded with zeros.
+
+    Returns (two_theta float32[P], intensity float32[P], mask bool[P], dropped fraction of intensity).
+    """
+    total = float(intensity.sum())
+    if len(intensity) > max_peaks:
+        keep = np.sort(np.argsort(-intensity, kind="stable")[:max_peaks])
+        two_theta, intensity = two_theta[keep], intensity[keep]
+    n = len(two_theta)
+    tt = np.zeros(max_peaks, np.float32)
+    inten = np.zeros(max_peaks, np.float32)
+    mask = np.zeros(max_peaks, bool)
+    tt[:n], inten[:n], mask[:n] = two_theta, intensity, True
+    dropped = 0.0 if total <= 0 else max(0.0, 1.0 - float(intensity.sum()) / total)
+    return tt, inten, mask, dropped
+
+
+def write_peak_table(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta: dict) -> None:
+    """Write a table atomically: build ``PATH.tmp-*`` then rename over ``PATH``."""
+    path = os.fspath(path).rstrip("/")
+    missing = [k for k in ARRAYS if k not in arrays]
+    if missing:
+        raise ValueError(f"peak table lacks arrays {missing}")
+    n = len(arrays["two_theta"])
+    parent = os.path.dirname(os.path.abspath(path))
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=os.path.basename(path) + ".tmp-", dir=parent)
+    try:
+        for k in ARRAYS:
+            a = np.asarray(arrays[k])
+            if len(a) != n:
+                raise ValueError(f"array {k} has {len(a)} rows, expected {n}")
+            if a.dtype == object:
+                raise ValueError(f"array {k} has dtype object; refusing to write pickles")
+            np.save(os.path.join(tmp, k + ".npy"), a, allow_pickle=False)
+        full_meta = {"format": FORMAT, "version": VERSION, "num_structures": n,
+                     "max_peaks": int(np.asarray(arrays["two_theta"]).shape[1]), **meta}
+        with open(os.path.join(tmp, "meta.json"), "w") as fh:
+            json.dump(full_meta, fh, indent=1, sort_keys=True)
+        old = None
+        if os.path.exists(path):
+            old = tempfile.mkdtemp(prefix=os.path.basename(path) + ".old-", dir=parent)
+            os.rmdir(old)
+            os.rename(path, old)
+        os.rename(tmp, path)
+        if old:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def load_peak_table(path: str | os.PathLike, mmap: bool = True) -> PeakTable:
+    """Open a peak table; raises ValueError with a one-line reason naming the path."""
+    path = os.fspath(path)
+    meta_path = os.path.join(path, "meta.json")
+    try:
+        with open(meta_path) as fh:
+            meta = json.load(fh)
+    except FileNotFoundError:
+        raise ValueError(f"{path}: not a peak table (no meta.json)") from None
+    except (OSError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: unreadable meta.json ({e})") from None
+    if meta.get("format") != FORMAT or meta.get("version") != VERSION:
+        raise ValueError(f"{path}: unsupported format {meta.get('format')!r} version {meta.get('version')!r}")
+    arrays = {}
+    for k in ARRAYS:
+        try:
+            arrays[k] = np.load(os.path.join(path, k + ".npy"), mmap_mode="r" if mmap else None, allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise ValueError(f"{path}: cannot read {k}.npy ({e})") from None
+        if len(arrays[k]) != meta["num_structures"]:
+            raise ValueError(f"{path}: {k}.npy has {len(arrays[k])} rows, meta says {meta['num_structures']}")
+    return PeakTable(**arrays, meta=meta)

@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+
+from difcon_jax.crystal import stick_pattern, structure_from_cif_text
+from difcon_jax.crystal.radiation import KA2_RATIO, WAVELENGTHS, resolve_radiation
+from structures import cif_of
+
+
+def _by_hkl(pattern):
+    return {tuple(sorted(abs(int(x)) for x in h)): (t, i, m) for h, t, i, m in
+            zip(pattern.hkl, pattern.two_theta, pattern.intensity, pattern.multiplicity)}
+
+
+def test_nacl_positions_multiplicities_absences():
+    p = stick_pattern(structure_from_cif_text(cif_of("NaCl")), b_iso=0)
+    peaks = _by_hkl(p)
+    assert (0, 0, 1) not in peaks and (0, 1, 1) not in peaks  # F centring: mixed parity absent
+    assert peaks[(1, 1, 1)][2] == 8 and peaks[(0, 0, 2)][2] == 6 and peaks[(0, 2, 2)][2] == 12
+    d200 = 5.6402 / 2
+    assert abs(peaks[(0, 0, 2)][0] - 2 * np.degrees(np.arcsin(1.54184 / (2 * d200)))) < 1e-9
+    assert p.intensity.max() == pytest.approx(100.0)
+    assert np.all(np.diff(p.two_theta) > 0)
+
+
+def test_coincident_reflections_merge():
+    # cubic (333) and (511) share d: one peak, multiplicity 8 + 24
+    p = stick_pattern(structure_from_cif_text(cif_of("Si_origin2")), b_iso=0)
+    i = int(np.argmin(np.abs(p.d - 5.431 / np.sqrt(27))))
+    assert p.multiplicity[i] == 32 and len(p.families[i]) == 2
+
+
+def test_diamond_glide_absence_and_origin_choice():
+    s1 = stick_pattern(structure_from_cif_text(cif_of("Si_origin1")), b_iso=0)
+    s2 = stick_pattern(structure_from_cif_text(cif_of("Si_origin2")), b_iso=0)
+    assert (0, 0, 2) not in _by_hkl(s1)  # d-glide: 200 absent
+    np.testing.assert_allclose(s1.two_theta, s2.two_theta)
+    np.testing.assert_allclose(s1.intensity, s2.intensity, atol=1e-9)
+
+
+def test_rhombohedral_and_hexagonal_axes_agree():
+    h = stick_pattern(structure_from_cif_text(cif_of("corundum_hex")), b_iso=0)
+    r = stick_pattern(structure_from_cif_text(cif_of("corundum_rhomb")), b_iso=0)
+    strong = h.intensity > 1
+    j = np.abs(h.two_theta[strong][:, None] - r.two_theta[None]).argmin(1)
+    assert np.abs(h.two_theta[strong] - r.two_theta[j]).max() < 1e-6
+    assert np.abs(h.intensity[strong] - r.intensity[j]).max() < 1e-6
+
+
+def test_debye_waller_damps_high_angles():
+    st = structure_from_cif_text(cif_of("CsCl"))
+    cold, warm = stick_pattern(st, b_iso=0), stick_pattern(st, b_iso=2.0)
+    ratio = warm.intensity / cold.intensity * cold.intensity.max() / warm.intensity.max()
+    assert np.all(np.diff(ratio[np.argsort(cold.d)[::-1]]) <= 1e-9)  # decreasing with 1/d
+
+
+def test_wavelength_and_doublet():
+    st = structure_from_cif_text(cif_of("CsCl"))
+    mo = stick_pattern(st, "MoKa", b_iso=0)
+    assert abs(mo.d[0] - 4.123) < 1e-9
+    doublet = stick_pattern(st, "CuKa12", two_theta_max=60, b_iso=0)
+    single = stick_pattern(st, "CuKa1", two_theta_max=60, b_iso=0)
+    assert len(doublet) == 2 * len(single)
+    lam1, lam2 = WAVELENGTHS["CuKa1"], WAVELENGTHS["CuKa2"]
+    for t, d in zip(single.two_theta, single.d):
+        t2 = 2 * np.degrees(np.arcsin(lam2 / (2 * d)))
+        k1, k2 = np.argmin(abs(doublet.two_theta - t)), np.argmin(abs(doublet.two_theta - t2))
+        assert abs(doublet.two_theta[k2] - t2) < 1e-9
+        # Kα2/Kα1 = 0.5 × LP(θ2)/LP(θ1) (LP differs slightly between the two angles)
+        assert doublet.intensity[k2] / doublet.intensity[k1] == pytest.approx(KA2_RATIO, rel=0.02)
+    assert resolve_radiation(1.2) == [(1.2, 1.0)]
+    with pytest.raises(ValueError):
+        resolve_radiation("XxKa")
+
+
+def test_two_theta_range_and_empty():
+    st = structure_from_cif_text(cif_of("CsCl"))
+    p = stick_pattern(st, two_theta_max=50)
+    assert p.two_theta.max() <= 50
+    assert len(stick_pattern(st, two_theta_max=5)) == 0
