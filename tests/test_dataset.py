@@ -78,10 +78,11 @@ def test_synth_builder(tmp_path):
 
 
 def test_pad_peaks_keeps_strongest():
-    tt, inten, mask, dropped = pad_peaks(np.array([10., 20., 30.]), np.array([1., 100., 50.]), 2)
+    tt, inten, mask, dropped, c2, w = pad_peaks(np.array([10., 20., 30.]), np.array([1., 100., 50.]), 2)
     assert tt.tolist() == [20., 30., 0.][:2] and mask.tolist() == [True, True]
     assert abs(dropped - 1 / 151) < 1e-6
-    tt, inten, mask, dropped = pad_peaks(np.array([10.]), np.array([100.]), 3)
+    tt, inten, mask, dropped, c2, w = pad_peaks(np.array([10.]), np.array([100.]), 3)
+    assert w[0, 0] == 1 and c2.shape == (3, 4)
     assert mask.tolist() == [True, False, False] and dropped == 0
 
 

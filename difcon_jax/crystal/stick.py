@@ -42,6 +42,8 @@ class StickPattern:
     multiplicity: np.ndarray
     families: tuple[np.ndarray, ...]
     wavelength: float | tuple
+    po_cos2: np.ndarray | None = None  # float32[P, K] cos²α to c* of the peak's members (March–Dollase)
+    po_weight: np.ndarray | None = None  # float32[P, K] their shares (sum 1)
 
     def __len__(self) -> int:
         return len(self.two_theta)
@@ -93,7 +95,9 @@ def _reflections(structure: Structure, d_min: float):
     images = (hkl.astype(np.float64) @ laue.transpose(1, 0, 2).reshape(3, 3 * k)).reshape(-1, k, 3)
     w = 2 * n + 1
     canon = (((images[..., 0] + n) * w + (images[..., 1] + n)) * w + (images[..., 2] + n)).max(axis=1)
-    codes, mult = np.unique(canon.astype(np.int64), return_counts=True)
+    canon = canon.astype(np.int64)
+    codes, inverse, mult = np.unique(canon, return_inverse=True, return_counts=True)
+    po_c2, po_w = _orientation_spread(hkl.astype(np.float64) @ recip, recip[2], inverse, mult)
     # Decode the canonical code back to hkl (the lexicographically largest orbit member).
     rep = np.stack([codes // (w * w) - n, (codes // w) % w - n, codes % w - n], -1).astype(np.int32)
 
@@ -106,9 +110,53 @@ def _reflections(structure: Structure, d_min: float):
     phase = rep_f @ structure.translations.T  # [M, K]
     nonint = np.abs(phase - np.round(phase)) > 1e-6
     absent = np.any(fixed & nonint, axis=1)
-    rep, mult = rep[~absent], mult[~absent]
+    rep, mult, po_c2, po_w = rep[~absent], mult[~absent], po_c2[~absent], po_w[~absent]
     d = 1.0 / np.sqrt(np.einsum("ni,ij,nj->n", rep.astype(np.float64), recip @ recip.T, rep.astype(np.float64)))
-    return rep, d, mult.astype(np.int32)
+    return rep, d, mult.astype(np.int32), po_c2, po_w
+
+
+#: Distinct cos²α values kept per peak for March–Dollase preferred orientation.
+PO_SLOTS = 4
+
+
+def _orientation_spread(g: np.ndarray, axis: np.ndarray, inverse: np.ndarray, mult: np.ndarray):
+    """Per unique reflection, the distribution of cos²α between its equivalent plane normals and ``axis``.
+
+    March–Dollase corrects each *member* of a reflection family by P(α); the family's factor is the
+    mean over members, so a peak carries up to :data:`PO_SLOTS` distinct cos²α values with their shares
+    (the most frequent ones; shares renormalised). Axis: c* (the usual platelet normal).
+    Returns (cos² float32[M, K], weight float32[M, K]).
+    """
+    u = axis / np.linalg.norm(axis)
+    c2 = (g @ u) ** 2 / np.maximum((g * g).sum(1), 1e-300)
+    q = np.round(c2 * 1e6).astype(np.int64)
+    pair = inverse.astype(np.int64) * 2_000_003 + q
+    upair, cnt = np.unique(pair, return_counts=True)
+    grp, val = upair // 2_000_003, (upair % 2_000_003) / 1e6
+    order = np.lexsort((-cnt, grp))
+    grp, val, cnt = grp[order], val[order], cnt[order]
+    start = np.searchsorted(grp, grp, side="left")
+    rank = np.arange(len(grp)) - start
+    keep = rank < PO_SLOTS
+    m = len(mult)
+    out_c2 = np.zeros((m, PO_SLOTS), np.float32)
+    out_w = np.zeros((m, PO_SLOTS), np.float32)
+    out_c2[grp[keep], rank[keep]] = val[keep]
+    out_w[grp[keep], rank[keep]] = cnt[keep]
+    out_w /= np.maximum(out_w.sum(1, keepdims=True), 1e-30)
+    return out_c2, out_w
+
+
+def _combine_spread(c2s, ws, shares):
+    """Merge several peaks' cos²α distributions weighted by their intensity shares; keep the top slots."""
+    c = np.concatenate(c2s)
+    w = np.concatenate([wi * si for wi, si in zip(ws, shares)])
+    vals, inv = np.unique(np.round(c, 6), return_inverse=True)
+    tot = np.bincount(inv, w)
+    top = np.argsort(-tot)[:PO_SLOTS]
+    out_c, out_w = np.zeros(PO_SLOTS, np.float32), np.zeros(PO_SLOTS, np.float32)
+    out_c[: len(top)], out_w[: len(top)] = vals[top], tot[top]
+    return out_c, out_w / max(out_w.sum(), 1e-30)
 
 
 def structure_factor_sq(structure: Structure, hkl: np.ndarray, d: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
@@ -127,21 +175,30 @@ def structure_factor_sq(structure: Structure, hkl: np.ndarray, d: np.ndarray, ch
     return out
 
 
-def _merge(two_theta, intensity, mult, hkl, tol):
+def _merge(two_theta, intensity, mult, hkl, po_c2, po_w, tol):
+    """Merge reflections whose 2θ differ by < tol into one peak (sums; strongest family's hkl first)."""
     order = np.argsort(two_theta, kind="stable")
     two_theta, intensity, mult, hkl = two_theta[order], intensity[order], mult[order], hkl[order]
+    po_c2, po_w = po_c2[order], po_w[order]
     new = np.concatenate([[True], np.diff(two_theta) > tol])
     group = np.cumsum(new) - 1
-    n = group[-1] + 1 if len(group) else 0
+    n = group[-1] + 1
     inten = np.bincount(group, intensity, minlength=n)
     m = np.bincount(group, mult, minlength=n).astype(np.int32)
     # Intensity-weighted position of merged reflections (they differ by < tol anyway).
     tt = np.bincount(group, two_theta * intensity, minlength=n) / np.maximum(inten, 1e-300)
+    tt = np.where(inten > 0, tt, two_theta[np.flatnonzero(new)])
     starts = np.flatnonzero(new)
-    fams = tuple(hkl[a:b] for a, b in zip(starts, list(starts[1:]) + [len(hkl)]))
+    ends = np.append(starts[1:], len(hkl))
+    fams = tuple(hkl[a:b] for a, b in zip(starts, ends))
     strongest = np.lexsort((-intensity, group))[starts]  # first row of each group by falling intensity
     best = hkl[strongest].astype(np.int32).reshape(-1, 3)
-    return tt, inten, m, best, fams
+    out_c2, out_w = po_c2[starts].copy(), po_w[starts].copy()
+    for g in np.flatnonzero(ends - starts > 1):  # coincidences are rare: a loop is fine
+        a, b = starts[g], ends[g]
+        share = intensity[a:b] / max(intensity[a:b].sum(), 1e-300)
+        out_c2[g], out_w[g] = _combine_spread(list(po_c2[a:b]), list(po_w[a:b]), share)
+    return tt, inten, m, best, fams, out_c2, out_w
 
 
 def stick_pattern(structure: Structure, wavelength: str | float = "CuKa", two_theta_max: float = 120.0,
@@ -161,35 +218,32 @@ def stick_pattern(structure: Structure, wavelength: str | float = "CuKa", two_th
     parts = []
     for lam, weight in lines:
         d_min = lam / (2 * np.sin(np.radians(min(two_theta_max, 179.999) / 2)))
-        hkl, d, mult = _reflections(structure, d_min)
+        hkl, d, mult, po_c2, po_w = _reflections(structure, d_min)
         tt = 2 * np.degrees(np.arcsin(np.clip(lam / (2 * d), -1, 1)))
         sel = (tt >= two_theta_min) & (tt <= two_theta_max)
-        hkl, d, mult, tt = hkl[sel], d[sel], mult[sel], tt[sel]
+        hkl, d, mult, tt, po_c2, po_w = hkl[sel], d[sel], mult[sel], tt[sel], po_c2[sel], po_w[sel]
         inten = weight * structure_factor_sq(structure, hkl, d) * mult * lorentz_polarisation(tt)
-        parts.append((tt, inten, mult, hkl))
-    tt = np.concatenate([p[0] for p in parts])
-    inten = np.concatenate([p[1] for p in parts])
-    mult = np.concatenate([p[2] for p in parts])
-    hkl = np.concatenate([p[3] for p in parts]).reshape(-1, 3)
+        parts.append((tt, inten, mult, hkl, po_c2, po_w))
+    tt, inten, mult, hkl, po_c2, po_w = (np.concatenate([p[i] for p in parts]) for i in range(6))
     if len(tt) == 0:
         empty = np.zeros(0)
-        return StickPattern(empty, empty, empty, np.zeros((0, 3), np.int32), np.zeros(0, np.int32), (), wavelength)
+        return StickPattern(empty, empty, empty, np.zeros((0, 3), np.int32), np.zeros(0, np.int32), (), wavelength,
+                            np.zeros((0, PO_SLOTS), np.float32), np.zeros((0, PO_SLOTS), np.float32))
     if len(lines) == 1:
-        tt, inten, mult, best, fams = _merge(tt, inten, mult, hkl, merge_tol)
+        tt, inten, mult, best, fams, po_c2, po_w = _merge(tt, inten, mult, hkl, po_c2, po_w, merge_tol)
     else:  # a doublet's Kα1 and Kα2 copies of one reflection stay separate peaks
         order = np.argsort(tt, kind="stable")
-        tt, inten, mult, best = tt[order], inten[order], mult[order], hkl[order]
+        tt, inten, mult, best, po_c2, po_w = tt[order], inten[order], mult[order], hkl[order], po_c2[order], po_w[order]
         fams = tuple(best[:, None, :])
     keep = inten > min_relative_intensity * inten.max()
-    lam0 = lines[0][0]
-    tt, inten, mult, best = tt[keep], inten[keep], mult[keep], best[keep]
+    tt, inten, mult, best, po_c2, po_w = tt[keep], inten[keep], mult[keep], best[keep], po_c2[keep], po_w[keep]
     fams = tuple(f for f, k in zip(fams, keep) if k)
-    d = lam0 / (2 * np.sin(np.radians(tt) / 2)) if len(lines) == 1 else _d_of(tt, lines, best, structure)
-    return StickPattern(two_theta=tt, d=d, intensity=100.0 * inten / inten.max(), hkl=best,
-                        multiplicity=mult, families=fams, wavelength=wavelength)
+    d = lines[0][0] / (2 * np.sin(np.radians(tt) / 2)) if len(lines) == 1 else _d_of(best, structure)
+    return StickPattern(two_theta=tt, d=d, intensity=100.0 * inten / inten.max(), hkl=best, multiplicity=mult,
+                        families=fams, wavelength=wavelength, po_cos2=po_c2, po_weight=po_w)
 
 
-def _d_of(tt, lines, hkl, structure):
+def _d_of(hkl, structure):
     recip = np.linalg.inv(structure.lattice_matrix()).T
     h = hkl.astype(np.float64)
     return 1.0 / np.sqrt(np.einsum("ni,ij,nj->n", h, recip @ recip.T, h))

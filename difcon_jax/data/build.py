@@ -52,8 +52,9 @@ def structure_record(st: Structure, options: BuildOptions) -> dict:
     sp = stick_pattern(st, options.wavelength, options.two_theta_max, options.two_theta_min)
     if len(sp) == 0:
         raise ValueError(f"no reflections between {options.two_theta_min}° and {options.two_theta_max}° 2θ")
-    tt, inten, mask, dropped = pad_peaks(sp.two_theta, sp.intensity, options.max_peaks)
-    return {"two_theta": tt, "intensity": inten, "mask": mask, "space_group": st.space_group,
+    tt, inten, mask, dropped, c2, w = pad_peaks(sp.two_theta, sp.intensity, options.max_peaks, sp.po_cos2,
+                                                sp.po_weight)
+    return {"two_theta": tt, "intensity": inten, "mask": mask, "po_cos2": c2, "po_weight": w, "space_group": st.space_group,
             "crystal_system": crystal_system_of(st.space_group), "extinction_group": extinction_group_of(st.space_group),
             "split": split_of(split_key(st.reduced_formula, st.space_group), options.test_fraction),
             "dropped_fraction": dropped, "source_id": st.source, "formula": st.formula}
@@ -121,7 +122,7 @@ def _finish(results: Iterable, out: str, options: BuildOptions, meta: dict, t0: 
     report = os.fspath(out).rstrip("/") + ".report.tsv"
     _write_report(report, skipped)
     if rows:
-        arrays = {k: np.stack([r[k] for r in rows]) for k in ("two_theta", "intensity", "mask")}
+        arrays = {k: np.stack([r[k] for r in rows]) for k in ("two_theta", "intensity", "mask", "po_cos2", "po_weight")}
         arrays.update({
             "space_group": np.array([r["space_group"] for r in rows], np.int16),
             "crystal_system": np.array([r["crystal_system"] for r in rows], np.int8),

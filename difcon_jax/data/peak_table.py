@@ -8,6 +8,8 @@ file                  dtype, shape   meaning
 two_theta.npy         float32[N, P]  peak positions, degrees 2θ (at ``meta.wavelength``), sorted
 intensity.npy         float32[N, P]  peak intensities, strongest peak of the full pattern = 100
 mask.npy              bool[N, P]     real peak (True) or padding (False)
+po_cos2.npy           float16[N,P,K] cos²α between the peak's plane normals and c* (March–Dollase)
+po_weight.npy         float16[N,P,K] share of the peak's members at each cos²α (sum 1)
 space_group.npy       int16[N]       1–230
 crystal_system.npy    int8[N]        0–6 (triclinic … cubic)
 extinction_group.npy  int16[N]       id in the committed extinction-group table
@@ -35,7 +37,7 @@ import numpy as np
 
 FORMAT = "difcon-jax/peak-table"
 VERSION = 1
-ARRAYS = ("two_theta", "intensity", "mask", "space_group", "crystal_system", "extinction_group", "split",
+ARRAYS = ("two_theta", "intensity", "mask", "po_cos2", "po_weight", "space_group", "crystal_system", "extinction_group", "split",
           "dropped_fraction", "source_id", "formula")
 
 
@@ -44,6 +46,8 @@ class PeakTable:
     two_theta: np.ndarray
     intensity: np.ndarray
     mask: np.ndarray
+    po_cos2: np.ndarray
+    po_weight: np.ndarray
     space_group: np.ndarray
     crystal_system: np.ndarray
     extinction_group: np.ndarray
@@ -65,22 +69,31 @@ class PeakTable:
         return PeakTable(**{k: np.asarray(getattr(self, k)[index]) for k in ARRAYS}, meta=dict(self.meta))
 
 
-def pad_peaks(two_theta: np.ndarray, intensity: np.ndarray, max_peaks: int):
+def pad_peaks(two_theta: np.ndarray, intensity: np.ndarray, max_peaks: int, po_cos2=None, po_weight=None):
     """Keep the ``max_peaks`` strongest peaks, sorted by 2θ, padded with zeros.
 
-    Returns (two_theta float32[P], intensity float32[P], mask bool[P], dropped fraction of intensity).
+    Returns (two_theta float32[P], intensity float32[P], mask bool[P], dropped fraction of intensity,
+    po_cos2 float16[P, K], po_weight float16[P, K]); without orientation data every peak gets cos²α = 0
+    with weight 1 in the first slot.
     """
+    k = 4 if po_cos2 is None else po_cos2.shape[1]
+    if po_cos2 is None:
+        po_cos2 = np.zeros((len(two_theta), k), np.float32)
+        po_weight = np.zeros((len(two_theta), k), np.float32)
+        po_weight[:, 0] = 1
     total = float(intensity.sum())
     if len(intensity) > max_peaks:
         keep = np.sort(np.argsort(-intensity, kind="stable")[:max_peaks])
-        two_theta, intensity = two_theta[keep], intensity[keep]
+        two_theta, intensity, po_cos2, po_weight = two_theta[keep], intensity[keep], po_cos2[keep], po_weight[keep]
     n = len(two_theta)
     tt = np.zeros(max_peaks, np.float32)
     inten = np.zeros(max_peaks, np.float32)
     mask = np.zeros(max_peaks, bool)
-    tt[:n], inten[:n], mask[:n] = two_theta, intensity, True
+    c2 = np.zeros((max_peaks, k), np.float16)
+    w = np.zeros((max_peaks, k), np.float16)
+    tt[:n], inten[:n], mask[:n], c2[:n], w[:n] = two_theta, intensity, True, po_cos2, po_weight
     dropped = 0.0 if total <= 0 else max(0.0, 1.0 - float(intensity.sum()) / total)
-    return tt, inten, mask, dropped
+    return tt, inten, mask, dropped, c2, w
 
 
 def write_peak_table(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta: dict) -> None:
