@@ -78,3 +78,31 @@ def test_read_cif_file_errors(tmp_path):
     good.write_text(cif_of("NaCl"))
     st = read_cif(good)
     assert st.source == str(good) and st.reduced_formula == "ClNa"
+
+
+def test_shifted_origin_and_duplicate_operations():
+    """Operations of an untabulated setting (origin shifted by s, decimals, listed twice) still work."""
+    import gemmi
+
+    from difcon_jax.crystal import stick_pattern
+
+    shift = np.array([0.001, 0.0, 0.0])
+    ops = []
+    for op in gemmi.find_spacegroup_by_name("P 42/m n m").operations():
+        r = np.array(op.rot) / 24
+        t = (np.array(op.tran) / 24 + shift - r @ shift) % 1
+        terms = []
+        for i in range(3):
+            expr = "".join(f"{'+' if c > 0 else '-'}{'xyz'[j]}" for j, c in enumerate(r[i]) if c)
+            terms.append(expr + (f"+{t[i]:.6f}" if t[i] else ""))
+        ops += [",".join(terms)] * 2
+    text = cif_of("rutile", with_ops=False).replace("_symmetry_space_group_name_H-M 'P 42/m n m'", "loop_\n_symmetry_equiv_pos_as_xyz\n" + "\n".join(f"'{o}'" for o in ops))
+    text = text.replace(" 0.000000 0.000000 0.000000 1", " 0.001000 0.000000 0.000000 1")
+    text = text.replace("0.304800 0.304800 0.000000", "0.305800 0.304800 0.000000")
+    st = structure_from_cif_text(text)
+    ref = structure_from_cif_text(cif_of("rutile"))
+    assert st.space_group == 136 and st.num_sites == ref.num_sites == 6
+    a, b = stick_pattern(st), stick_pattern(ref)
+    np.testing.assert_allclose(a.two_theta, b.two_theta)
+    np.testing.assert_allclose(a.intensity, b.intensity, atol=1e-6)
+    np.testing.assert_array_equal(a.multiplicity, b.multiplicity)

@@ -157,18 +157,25 @@ def structure_from_cif_text(text: str, source: str = "<string>", *, limits: Stru
         raise InputError(source, "no atoms")
 
     # The structure's own operations decide the group; the H-M/Hall symbol is only a fallback.
+    own_ops = None
     if st.symops:
         try:
-            ops = gemmi.GroupOps([gemmi.Op(s) for s in st.symops])
-        except Exception as e:
+            rot, tran = parse_operations(st.symops)
+        except ValueError as e:
             raise InputError(source, f"unreadable symmetry operation ({e})") from None
-        sg = gemmi.find_spacegroup_by_ops(ops)
-        if sg is None:
-            raise InputError(source, "symmetry operations match no tabulated space-group setting")
-        st.spacegroup = sg
+        sg = _tabulated_group(rot, tran)
+        if sg is None:  # shifted origin or an untabulated setting: identify the type from the operations
+            own_ops = (rot, tran)
+            number = _group_number_from_ops(rot, tran, st)
+            if number is None:
+                raise InputError(source, "symmetry operations do not form a space group")
+        else:
+            st.spacegroup = sg
     elif st.spacegroup is None:
         raise InputError(source, "no space group (neither symmetry operations nor a known H-M/Hall symbol)")
-    sg = st.spacegroup
+    if own_ops is None:
+        sg = st.spacegroup
+        number = int(sg.number)
 
     for site in st.sites:
         if site.element.name == "X":
@@ -181,25 +188,126 @@ def structure_from_cif_text(text: str, source: str = "<string>", *, limits: Stru
 
     has_iso = any(block.find_value(t) is not None or block.find_loop(t)
                   for t in ("_atom_site_U_iso_or_equiv", "_atom_site_B_iso_or_equiv"))
-    sites = [s for s in st.get_all_unit_cell_sites() if s.occ > 0]
+    if own_ops is None:
+        sites = [(s.element.name, s.fract, s.occ, s) for s in st.get_all_unit_cell_sites() if s.occ > 0]
+    else:
+        sites = _expand_sites(st, *own_ops)
     if not sites:
         raise InputError(source, "no atoms with non-zero occupancy")
     if len(sites) > limits.max_atoms:
         raise InputError(source, f"{len(sites)} atoms in the unit cell exceed the cap {limits.max_atoms}")
     b = []
-    for s in sites:
+    for _, _, _, s in sites:
         u = s.u_iso if has_iso else 0.0
         if not (math.isfinite(u) and u > 0) and s.aniso.nonzero():
             u = (s.aniso.u11 + s.aniso.u22 + s.aniso.u33) / 3.0  # U_eq (exact for orthogonal axes)
         b.append(EIGHT_PI2 * u if (math.isfinite(u) and u > 0) else default_b_iso)
-    frac = np.array([[s.fract.x, s.fract.y, s.fract.z] for s in sites], dtype=np.float64) % 1.0
-    rotations, translations = _ops_arrays(sg.operations())
+    frac = np.array([[f.x, f.y, f.z] if hasattr(f, "x") else f for _, f, _, _ in sites], dtype=np.float64) % 1.0
+    rotations, translations = own_ops if own_ops is not None else _ops_arrays(sg.operations())
     return Structure(
-        cell=tuple(float(x) for x in cell), frac=frac, elements=tuple(s.element.name for s in sites),
-        occupancy=np.array([min(s.occ, 1.0) for s in sites]), b_iso=np.array(b, dtype=np.float64),
-        rotations=rotations, translations=translations, space_group=int(sg.number), source=source,
-        name=block.name,
+        cell=tuple(float(x) for x in cell), frac=frac, elements=tuple(e for e, _, _, _ in sites),
+        occupancy=np.array([min(o, 1.0) for _, _, o, _ in sites]), b_iso=np.array(b, dtype=np.float64),
+        rotations=np.asarray(rotations, np.int32), translations=np.asarray(translations, np.float64),
+        space_group=number, source=source, name=block.name,
     )
+
+
+def parse_operations(triplets: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Parse 'x,y,z'-style operations (fractions or decimals) into unique (int32[M,3,3], float64[M,3])."""
+    import re
+
+    rots, trans, seen = [], [], set()
+    for trip in triplets:
+        parts = trip.lower().replace(" ", "").split(",")
+        if len(parts) != 3:
+            raise ValueError(f"{trip!r} is not a triplet")
+        r = np.zeros((3, 3))
+        t = np.zeros(3)
+        for i, expr in enumerate(parts):
+            for sign, coef, var in re.findall(r"([+-]?)([0-9./]*)\*?([xyz]?)", expr):
+                if not coef and not var:
+                    continue
+                try:
+                    val = float(eval_fraction(coef)) if coef else 1.0
+                except (ValueError, ZeroDivisionError):
+                    raise ValueError(f"bad number {coef!r} in {trip!r}") from None
+                val = -val if sign == "-" else val
+                if var:
+                    r[i, "xyz".index(var)] += val
+                else:
+                    t[i] += val
+            if not re.fullmatch(r"([+-]?[0-9./]*\*?[xyz]?)+", expr):
+                raise ValueError(f"cannot read {trip!r}")
+        if np.abs(r - np.round(r)).max() > 1e-6 or abs(abs(np.linalg.det(r)) - 1) > 1e-6:
+            raise ValueError(f"{trip!r} is not a crystallographic operation")
+        t = t % 1.0
+        t[np.abs(t - 1) < 1e-6] = 0.0
+        key = (tuple(np.round(r).astype(int).ravel()), tuple(np.round(t, 5)))
+        if key not in seen:
+            seen.add(key)
+            rots.append(np.round(r).astype(np.int32))
+            trans.append(t)
+    return np.array(rots), np.array(trans)
+
+
+def eval_fraction(text: str) -> float:
+    if "/" in text:
+        num, den = text.split("/", 1)
+        return float(num or 1) / float(den)
+    return float(text)
+
+
+def _tabulated_group(rot: np.ndarray, tran: np.ndarray):
+    """gemmi's SpaceGroup for operations that form a tabulated setting, else None."""
+    import gemmi
+
+    t24 = tran * 24
+    if np.abs(t24 - np.round(t24)).max() > 1e-4:
+        return None
+    try:
+        ops = gemmi.GroupOps([_gemmi_op(r, t) for r, t in zip(rot, tran)])
+    except Exception:
+        return None
+    return gemmi.find_spacegroup_by_ops(ops)
+
+
+def _gemmi_op(r: np.ndarray, t: np.ndarray):
+    import gemmi
+
+    op = gemmi.Op()
+    op.rot = (np.asarray(r, int) * gemmi.Op.DEN).tolist()
+    op.tran = np.round(np.asarray(t) * gemmi.Op.DEN).astype(int).tolist()
+    return op
+
+
+def _group_number_from_ops(rot: np.ndarray, tran: np.ndarray, st) -> int | None:
+    """Space-group type of arbitrary operations (any origin/setting) via spglib."""
+    import spglib
+
+    cell = Structure(cell=(st.cell.a, st.cell.b, st.cell.c, st.cell.alpha, st.cell.beta, st.cell.gamma),
+                     frac=np.zeros((0, 3)), elements=(), occupancy=np.zeros(0), b_iso=np.zeros(0),
+                     rotations=rot, translations=tran, space_group=1)
+    try:
+        t = spglib.get_spacegroup_type_from_symmetry(rot, tran, cell.lattice_matrix(), symprec=1e-3)
+    except Exception:
+        return None
+    return None if t is None else int(t.number)
+
+
+def _expand_sites(st, rot: np.ndarray, tran: np.ndarray, tol: float = 1e-3):
+    """Full-cell images of the asymmetric sites under the given operations, duplicates merged."""
+    out = []
+    for s in st.sites:
+        if not s.occ > 0:
+            continue
+        x = np.array([s.fract.x, s.fract.y, s.fract.z])
+        images = (np.einsum("kij,j->ki", rot, x) + tran) % 1.0
+        kept: list[np.ndarray] = []
+        for im in images:
+            if all(np.abs((im - k + 0.5) % 1.0 - 0.5).max() > tol for k in kept):
+                kept.append(im)
+        out += [(s.element.name, k, s.occ, s) for k in kept]
+    return out
 
 
 def read_cif(path: str | os.PathLike, *, limits: StructureLimits | None = None,
