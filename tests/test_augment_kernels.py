@@ -147,3 +147,15 @@ def test_cropping_impurities_noise_and_crop_pad():
     cp = K.crop_pad(None, y, {"measure_low": 10.0, "measure_high": 20.0}, GRID.centres)
     assert float(cp.sum()) == pytest.approx(100.0 * 1000)
     assert float(K.renormalise(None, y - 50).max()) == 1.0
+
+
+def test_noise_variances_add():
+    y = jnp.linspace(0, 100, GRID.n_bins)
+    params = {"white_noise": 0.01, "scaled_noise": 0.05, "counts": 1e4}
+    keys = jax.random.split(jax.random.key(7), 200)
+    draws = jax.vmap(lambda k: K.detector_noise(k, y, params))(keys)
+    var = np.asarray(K.background_noise_variance(y, params) + K.counting_variance(y, params))
+    hi = np.asarray(y) > 50  # away from the clip at 0
+    ratio = np.asarray(draws.var(0))[hi] / var[hi]
+    assert abs(ratio.mean() - 1) < 0.03
+    assert float(K.background_noise(jax.random.key(0), jnp.zeros(10), params).max()) == 0.0

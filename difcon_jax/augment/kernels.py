@@ -10,7 +10,8 @@ Table 1 of the paper: :func:`zero_shift`, :func:`peak_position_noise`, :func:`pe
 :func:`difcon_jax.augment.profiles.render_peaks`), :func:`background_noise`, :func:`crop_pad`,
 :func:`renormalise`.
 Beyond Table 1: :func:`ka2_doublet`, :func:`sample_displacement`, :func:`march_dollase`,
-:func:`smooth_background` (Chebyshev + amorphous hump), :func:`counting_noise`, crystallite-size
+:func:`smooth_background` (Chebyshev + amorphous hump), :func:`counting_noise` (fused with the
+background noise in :func:`detector_noise`), crystallite-size
 (Scherrer) broadening in :func:`peak_widths`, and the source wavelength (:func:`to_source_scale`,
 :func:`to_reference_scale`).
 """
@@ -174,21 +175,38 @@ def smooth_background(key, profile, params, centres):
     return profile + ymax * (params["background_level"] * cheb + params["hump_height"] * hump)
 
 
+def background_noise_variance(profile, params):
+    """Table 1 'background noise' variance per bin: white (σ_w·max)² plus intensity-dependent (σ_s·y)²."""
+    return (params["white_noise"] * profile.max()) ** 2 + (params["scaled_noise"] * profile) ** 2
+
+
+def counting_variance(profile, params):
+    """Poisson counting variance per bin, in profile units, for params['counts'] counts in the strongest bin
+    (λ = y/max·counts has variance λ, i.e. y·max/counts)."""
+    return jnp.maximum(profile, 0.0) * profile.max() / params["counts"]
+
+
+def gaussian_noise(key, profile, variance):
+    """Adds N(0, variance) per bin and clips at 0 (counts cannot be negative)."""
+    return jnp.maximum(profile + jnp.sqrt(jnp.maximum(variance, 0.0)) * jax.random.normal(key, profile.shape), 0.0)
+
+
 def background_noise(key, profile, params):
-    """Table 1 'background noise': white N(0, σ_w²)·max plus intensity-dependent N(0, (σ_s y)²)."""
-    k1, k2 = jax.random.split(key)
-    ymax = profile.max()
-    white = params["white_noise"] * ymax * jax.random.normal(k1, profile.shape)
-    scaled = params["scaled_noise"] * profile * jax.random.normal(k2, profile.shape)
-    return profile + white + scaled
+    """Table 1 'background noise': white N(0, (σ_w·max)²) plus intensity-dependent N(0, (σ_s·y)²)."""
+    return gaussian_noise(key, profile, background_noise_variance(profile, params))
 
 
 def counting_noise(key, profile, params):
-    """Poisson counting statistics at params['counts'] counts in the strongest bin (normal approximation
-    N(λ, λ), accurate for λ ≳ 10 and far cheaper than exact Poisson draws on accelerators)."""
-    lam = jnp.maximum(profile, 0.0) / jnp.maximum(profile.max(), 1e-30) * params["counts"]
-    noisy = lam + jnp.sqrt(lam) * jax.random.normal(key, profile.shape)
-    return jnp.maximum(noisy, 0.0) * profile.max() / params["counts"]
+    """Poisson counting statistics, normal approximation N(λ, λ) (accurate for λ ≳ 10, and far cheaper
+    than exact Poisson draws on accelerators)."""
+    return gaussian_noise(key, profile, counting_variance(profile, params))
+
+
+def detector_noise(key, profile, params):
+    """Background noise and counting statistics in one draw: independent Gaussians add their variances,
+    so this has exactly the distribution of :func:`background_noise` then :func:`counting_noise` (up to
+    the clip at 0) at a third of the random-number cost."""
+    return gaussian_noise(key, profile, background_noise_variance(profile, params) + counting_variance(profile, params))
 
 
 def crop_pad(key, profile, params, centres):

@@ -4,7 +4,7 @@ two-view form for Barlow Twins. Built by factories that close over the static co
 Order (physics first, detector last): source wavelength → preferred orientation → intensity noise →
 impurities → Kα2 → zero shift → displacement → position noise → widths (Caglioti ⊕ Scherrer) → back to the
 reference 2θ scale → peak cropping → pseudo-Voigt rendering (binning) → smooth background → background
-noise → counting noise → crop & pad → renormalisation.
+noise + counting noise (one Gaussian draw) → crop & pad → renormalisation.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def make_simulate(cfg):
     fmin, fmax = float(cfg.fwhm_min), float(cfg.fwhm_max)
 
     def simulate(key, peaks: K.Peaks, params):
-        ks = jax.random.split(key, 6)
+        ks = jax.random.split(key, 5)
         p = K.to_source_scale(None, peaks, params, lam_ref)
         p = K.march_dollase(None, p, params)
         p = K.peak_intensity_noise(ks[0], p, params)
@@ -46,8 +46,7 @@ def make_simulate(cfg):
         p = K.peak_cropping(None, p, params)
         y = render_peaks(p.two_theta, p.intensity, jnp.clip(fwhm, fmin, fmax), params["eta"], params["rho"], grid)
         y = K.smooth_background(ks[3], y, params, centres)
-        y = K.background_noise(ks[4], y, params)
-        y = K.counting_noise(ks[5], y, params)
+        y = K.detector_noise(ks[4], y, params)  # background noise + counting statistics, one draw
         y = K.crop_pad(None, y, params, centres)
         return K.renormalise(None, y)
 

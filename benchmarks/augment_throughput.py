@@ -1,0 +1,127 @@
+"""Augmentation throughput: the full training-time pipeline at 12,000 bins, JAX vs NumPy vs PyTorch.
+
+Same peak table (shared CIFs when ../shared/data is present, else pyxtal crystals), same config
+(configs/augment_table1.py), same machine, one run. JAX runs jitted on its default device; NumPy is
+vectorised over the batch; PyTorch uses all CPU threads. Last line: JSON with jax/numpy/torch
+patterns_per_s at the common batch size, the batch, bins and device.
+
+    python benchmarks/augment_throughput.py [--batches 64,256,1024] [--max-peaks 128] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+SHARED = os.path.join(HERE, "..", "..", "shared", "data", "structures", "cod_one_per_space_group")
+
+
+def peak_arrays(max_peaks: int):
+    from difcon_jax.data import load_peak_table
+    from difcon_jax.data.build import BuildOptions, build_from_cifs, build_synthetic
+
+    tmp = tempfile.mkdtemp()
+    out = os.path.join(tmp, "table")
+    opts = BuildOptions(max_peaks=max_peaks)
+    if os.path.isdir(SHARED):
+        build_from_cifs(SHARED, out, workers=2, options=opts)
+    else:
+        build_synthetic(64, out, workers=2, options=opts)
+    return load_peak_table(out, mmap=False)
+
+
+def rate(fn, batch, repeats):
+    fn()  # warm-up / compile
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return batch / float(np.median(times))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--batches", default="64,256,1024")
+    ap.add_argument("--max-peaks", type=int, default=128)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--skip-references", action="store_true")
+    args = ap.parse_args()
+    batches = [int(b) for b in args.batches.split(",")]
+
+    import jax
+    import jax.numpy as jnp
+
+    from difcon_jax.augment import device_table, gather, make_augment_batch
+    from difcon_jax.config import default_config_path, load_config
+
+    cfg = load_config(default_config_path("augment_table1"))
+    table = peak_arrays(args.max_peaks)
+    dev = device_table(table)
+    augment = jax.jit(make_augment_batch(cfg))
+    n = len(table)
+    results = {"jax": {}, "numpy": {}, "torch": {}}
+    for b in batches:
+        batch = gather(dev, jnp.arange(b) % n)
+        key = [0]
+
+        def run_jax():
+            key[0] += 1
+            augment(jax.random.key(key[0]), batch).block_until_ready()
+
+        results["jax"][b] = rate(run_jax, b, args.repeats)
+        print(f"jax    batch {b:5d}: {results['jax'][b]:10.1f} patterns/s", flush=True)
+
+    if not args.skip_references:
+        from reference_pipeline import Backend, ReferencePipeline
+
+        inten = np.where(table.mask, table.intensity, 0).astype(np.float32)
+        arrays = (table.two_theta.astype(np.float32), inten, table.po_cos2.astype(np.float32),
+                  table.po_weight.astype(np.float32))
+        ref_batches = [b for b in batches if b <= 256]
+        np_pipe = ReferencePipeline(cfg, Backend("numpy"))
+        for b in ref_batches:
+            idx = np.arange(b) % n
+            x = [a[idx] for a in arrays]
+            results["numpy"][b] = rate(lambda: np_pipe(*x), b, args.repeats)
+            print(f"numpy  batch {b:5d}: {results['numpy'][b]:10.1f} patterns/s", flush=True)
+        try:
+            import torch
+
+            torch.set_num_threads(os.cpu_count() or 1)
+            t_pipe = ReferencePipeline(cfg, Backend("torch"))
+            for b in ref_batches:
+                idx = np.arange(b) % n
+                x = [torch.as_tensor(a[idx]) for a in arrays]
+                with torch.no_grad():
+                    results["torch"][b] = rate(lambda: t_pipe(*x), b, args.repeats)
+                print(f"torch  batch {b:5d}: {results['torch'][b]:10.1f} patterns/s", flush=True)
+        except ImportError:
+            print("torch not installed (pip install '.[bench]'): skipped")
+    common = max(b for b in batches if b in results["numpy"]) if results["numpy"] else max(batches)
+    out = {
+        "benchmark": "augment_throughput", "batch": common, "bins": int(cfg.n_bins), "max_peaks": args.max_peaks,
+        "ka2": bool(cfg.ka2), "device": str(jax.devices()[0].device_kind), "cpu_count": os.cpu_count(),
+        "jax_patterns_per_s": round(results["jax"][common], 1),
+        "numpy_patterns_per_s": round(results["numpy"].get(common, float("nan")), 1),
+        "torch_patterns_per_s": round(results["torch"].get(common, float("nan")), 1),
+        "jax_best_patterns_per_s": round(max(results["jax"].values()), 1),
+        "jax_by_batch": {str(k): round(v, 1) for k, v in results["jax"].items()},
+    }
+    if results["numpy"].get(common):
+        out["ratio_vs_numpy"] = round(out["jax_patterns_per_s"] / out["numpy_patterns_per_s"], 2)
+    if results["torch"].get(common):
+        out["ratio_vs_torch"] = round(out["jax_patterns_per_s"] / out["torch_patterns_per_s"], 2)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
