@@ -112,7 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # ml-collections style overrides: --config.a.b=value (anything after --config.)
+    overrides = [a[len("--config."):] for a in argv if a.startswith("--config.")]
+    argv = [a for a in argv if not a.startswith("--config.")]
     args = build_parser().parse_args(argv)
+    args.overrides = overrides
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

@@ -1,0 +1,66 @@
+"""DIFCON at paper scale: Barlow Twins + hierarchical heads, on-device augmentation (GPU/TPU sized).
+
+Every other training config imports this one and changes what differs. Override any field on the command
+line: ``difcon-jax train --config configs/difcon.py --workdir DIR --config.batch_size=1024``.
+"""
+
+import ml_collections
+
+from configs import augment_table1
+
+
+def get_config():
+    c = ml_collections.ConfigDict()
+    c.mode = "difcon"  # cnn_static | cnn_aug | difcon | simclr
+    c.seed = 0
+    c.num_steps = 200_000
+    c.batch_size = 512  # global, split over all devices of all hosts
+    c.log_every = 100
+    c.ckpt_every = 5000
+    c.tensorboard = False  # needs the [tensorboard] extra; a JSON-lines log is always written
+
+    c.data = ml_collections.ConfigDict()
+    c.data.table = ""  # a peak table (difcon-jax dataset ...); empty: synthesise into WORKDIR/data
+    c.data.synth_count = 200_000
+    c.data.synth_seed = 0
+    c.data.synth_max_atoms = 64
+    c.data.workers = 16
+    c.data.max_peaks = 128
+    c.data.test_fraction = 0.1
+    c.data.static_seed = 1  # cnn_static: the fixed augmentation of each structure
+
+    c.augment = augment_table1.get_config()
+
+    c.model = ml_collections.ConfigDict()
+    c.model.widths = (64, 128, 256, 512)
+    c.model.blocks = (2, 2, 2, 2)
+    c.model.stem_features = 64
+    c.model.stem_kernel = 15
+    c.model.stem_stride = 4
+    c.model.kernel = 7
+    c.model.projector_dims = (2048, 2048, 2048)
+    c.model.head_hidden = 512
+
+    c.loss = ml_collections.ConfigDict()
+    c.loss.w_cs = 1.0
+    c.loss.w_eg = 1.0
+    c.loss.w_sg = 1.0
+    c.loss.w_repr = 0.1  # Barlow Twins weight in the joint phase
+    c.loss.tau = 5e-3  # Eq. 7 off-diagonal weight
+    c.loss.temperature = 0.1  # SimCLR only
+    c.loss.schedule = "joint"  # or "pretrain_finetune": representation only for pretrain_steps
+    c.loss.pretrain_steps = 0
+
+    c.optim = ml_collections.ConfigDict()
+    c.optim.name = "adamw"
+    c.optim.learning_rate = 1e-3
+    c.optim.warmup_steps = 2000
+    c.optim.final_lr_fraction = 0.01
+    c.optim.weight_decay = 1e-4
+    c.optim.grad_clip = 1.0
+
+    c.eval = ml_collections.ConfigDict()
+    c.eval.num_structures = 2000
+    c.eval.batch_size = 256
+    c.eval.invariance_config = "augment_invariance"
+    return c

@@ -1,0 +1,30 @@
+"""The embedded default: DIFCON end-to-end on a 2-core CPU in about 10 minutes, from nothing.
+
+Synthesises random pyxtal crystals into WORKDIR/data, trains a small network, leaves a checkpoint and an
+evaluation summary (equivariance and invariance axes) in WORKDIR.
+"""
+
+from configs import difcon
+
+
+def get_config():
+    c = difcon.get_config()
+    c.num_steps = 600
+    c.batch_size = 32
+    c.log_every = 25
+    c.ckpt_every = 100
+    c.data.synth_count = 1000
+    c.data.synth_max_atoms = 32
+    c.data.workers = 2
+    c.data.max_peaks = 96
+    c.model.widths = (16, 32, 64, 96)
+    c.model.blocks = (1, 1, 1, 1)
+    c.model.stem_features = 16
+    c.model.stem_stride = 8
+    c.model.projector_dims = (256, 256)
+    c.model.head_hidden = 128
+    c.optim.warmup_steps = 50
+    c.optim.learning_rate = 2e-3
+    c.eval.num_structures = 200
+    c.eval.batch_size = 64
+    return c

@@ -1,0 +1,110 @@
+"""Flax (linen) models: a 1D ResNet encoder for 12,000-bin patterns and the DIFCON heads.
+
+Linen keeps parameters a plain pytree, so the train step stays a pure function of ``(state, batch, key)``.
+GroupNorm instead of BatchNorm: no mutable batch statistics, identical results under any data sharding.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from difcon_jax.models.heads import SG_PER_SYSTEM
+
+
+def _groups(c: int) -> int:
+    return max(1, min(8, c // 4))
+
+
+class ResBlock1D(nn.Module):
+    """Pre-activation basic block: (GN → GELU → conv) × 2 with a projected shortcut when shapes change."""
+
+    features: int
+    stride: int = 1
+    kernel: int = 7
+
+    @nn.compact
+    def __call__(self, x):
+        y = nn.gelu(nn.GroupNorm(num_groups=_groups(x.shape[-1]))(x))
+        shortcut = x
+        if self.stride != 1 or x.shape[-1] != self.features:
+            shortcut = nn.Conv(self.features, (1,), strides=(self.stride,), use_bias=False)(y)
+        y = nn.Conv(self.features, (self.kernel,), strides=(self.stride,), use_bias=False)(y)
+        y = nn.gelu(nn.GroupNorm(num_groups=_groups(self.features))(y))
+        y = nn.Conv(self.features, (self.kernel,), use_bias=False,
+                    kernel_init=nn.initializers.variance_scaling(0.1, "fan_in", "normal"))(y)
+        return shortcut + y
+
+
+class ResNet1D(nn.Module):
+    """Encoder: profile float[B, N] → representation float[B, widths[-1]].
+
+    Early downsampling (a strided stem conv then max-pool) takes 12,000 bins to N/(stem_stride·2) before
+    the residual stages; each later stage halves the length again. GELU as in the paper's Fig. 5.
+    """
+
+    widths: Sequence[int] = (32, 64, 128, 256)
+    blocks: Sequence[int] = (2, 2, 2, 2)
+    stem_features: int = 32
+    stem_kernel: int = 15
+    stem_stride: int = 4
+    kernel: int = 7
+
+    @nn.compact
+    def __call__(self, x):
+        x = x[..., None]  # [B, N, 1]
+        x = nn.Conv(self.stem_features, (self.stem_kernel,), strides=(self.stem_stride,), use_bias=False)(x)
+        x = nn.max_pool(nn.gelu(nn.GroupNorm(num_groups=_groups(self.stem_features))(x)), (3,), strides=(2,),
+                        padding="SAME")
+        for i, (w, n) in enumerate(zip(self.widths, self.blocks)):
+            for j in range(n):
+                x = ResBlock1D(w, stride=2 if (j == 0 and i > 0) else 1, kernel=self.kernel)(x)
+        x = nn.gelu(nn.GroupNorm(num_groups=_groups(x.shape[-1]))(x))
+        return jnp.mean(x, axis=1)
+
+
+class MLP(nn.Module):
+    dims: Sequence[int]
+
+    @nn.compact
+    def __call__(self, x):
+        for i, d in enumerate(self.dims):
+            x = nn.Dense(d)(x)
+            if i < len(self.dims) - 1:
+                x = nn.gelu(nn.LayerNorm()(x))
+        return x
+
+
+class DifconModel(nn.Module):
+    """Encoder + projector (Barlow Twins / SimCLR z) + the paper's 8 heads.
+
+    Returns a dict: ``h`` representation [B, D]; ``z`` projection [B, proj[-1]]; ``cs`` logits [B, 7];
+    ``eg`` logits [B, n_eg]; ``sg`` tuple of 7 logit arrays, head k over crystal system k's space groups.
+    """
+
+    encoder: ResNet1D
+    num_extinction_groups: int
+    projector_dims: Sequence[int] = (512, 512, 512)
+    head_hidden: int = 256
+
+    @nn.compact
+    def __call__(self, x):
+        h = self.encoder(x)
+        z = MLP(tuple(self.projector_dims), name="projector")(h)
+        t = nn.gelu(nn.Dense(self.head_hidden, name="head_trunk")(h))
+        return {
+            "h": h,
+            "z": z,
+            "cs": nn.Dense(7, name="cs_head")(t),
+            "eg": nn.Dense(self.num_extinction_groups, name="eg_head")(t),
+            "sg": tuple(nn.Dense(n, name=f"sg_head_{k}")(t) for k, n in enumerate(SG_PER_SYSTEM)),
+        }
+
+
+def build_model(cfg_model, num_extinction_groups: int) -> DifconModel:
+    enc = ResNet1D(widths=tuple(cfg_model.widths), blocks=tuple(cfg_model.blocks), stem_features=cfg_model.stem_features,
+                   stem_kernel=cfg_model.stem_kernel, stem_stride=cfg_model.stem_stride, kernel=cfg_model.kernel)
+    return DifconModel(encoder=enc, num_extinction_groups=num_extinction_groups,
+                       projector_dims=tuple(cfg_model.projector_dims), head_hidden=cfg_model.head_hidden)

@@ -1,0 +1,1 @@
+"""Losses, the pure train step, data-parallel sharding, checkpoints, the training loop, inference."""

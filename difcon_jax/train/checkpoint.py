@@ -1,0 +1,56 @@
+"""Orbax checkpoints of the train state (params, optimiser state, step) plus the config as JSON.
+
+Orbax writes each step to a temporary directory and renames it when complete, so ``kill -9`` mid-save
+leaves the previous checkpoint intact; an unfinished one is ignored on restore.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import orbax.checkpoint as ocp
+
+
+class CheckpointError(RuntimeError):
+    pass
+
+
+def manager(workdir: str, max_to_keep: int = 3) -> ocp.CheckpointManager:
+    path = os.path.join(os.path.abspath(workdir), "checkpoints")
+    return ocp.CheckpointManager(path, options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True))
+
+
+def save(mngr: ocp.CheckpointManager, step: int, state, config_dict: dict) -> None:
+    mngr.save(int(step), args=ocp.args.Composite(state=ocp.args.StandardSave(state),
+                                                 config=ocp.args.JsonSave(config_dict)))
+    mngr.wait_until_finished()
+
+
+def latest_step(mngr: ocp.CheckpointManager) -> int | None:
+    return mngr.latest_step()
+
+
+def restore(mngr: ocp.CheckpointManager, abstract_state, step: int | None = None):
+    """(state, config dict) of ``step`` (default: latest). CheckpointError with a one-line reason."""
+    step = mngr.latest_step() if step is None else step
+    if step is None:
+        raise CheckpointError(f"{mngr.directory}: no checkpoint")
+    try:
+        got = mngr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract_state),
+                                                         config=ocp.args.JsonRestore()))
+    except Exception as e:  # corrupt or incompatible files: say which and why, not a traceback
+        msg = " ".join(str(e).split())[:300]
+        raise CheckpointError(f"{mngr.directory}/{step}: unreadable checkpoint ({type(e).__name__}: {msg})") from None
+    return got.state, got.config
+
+
+def read_config(workdir: str) -> dict:
+    path = os.path.join(workdir, "config.json")
+    try:
+        with open(path) as fh:
+            return json.load(fh)
+    except FileNotFoundError:
+        raise CheckpointError(f"{workdir}: not a training directory (no config.json)") from None
+    except json.JSONDecodeError as e:
+        raise CheckpointError(f"{path}: corrupt ({e})") from None

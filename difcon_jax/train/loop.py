@@ -1,0 +1,182 @@
+"""The training loop: data, model, sharded jitted step, Orbax resume, logging, evaluation summary."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from difcon_jax.train import checkpoint as ckpt
+from difcon_jax.train import parallel
+
+
+class NonFiniteLoss(RuntimeError):
+    pass
+
+
+def _log(msg: str) -> None:
+    if jax.process_index() == 0:
+        print(msg, file=sys.stderr, flush=True)
+
+
+def prepare_table(cfg, workdir: str):
+    """The peak table named by cfg.data.table, or synthesised once into WORKDIR/data (process 0 builds)."""
+    from difcon_jax.data import load_peak_table
+    from difcon_jax.data.build import BuildOptions, build_synthetic
+    from difcon_jax.crystal.synthetic import SynthOptions
+
+    path = cfg.data.table or os.path.join(workdir, "data")
+    if not os.path.exists(os.path.join(path, "meta.json")):
+        if cfg.data.table:
+            raise FileNotFoundError(f"{path}: no peak table (build one with 'difcon-jax dataset ...')")
+        if jax.process_count() > 1:
+            raise RuntimeError("multi-process training needs cfg.data.table built beforehand")
+        _log(f"synthesising {cfg.data.synth_count} structures into {path}")
+        res = build_synthetic(cfg.data.synth_count, path, cfg.data.synth_seed, cfg.data.workers,
+                              BuildOptions(max_peaks=cfg.data.max_peaks, test_fraction=cfg.data.test_fraction),
+                              SynthOptions(max_atoms=cfg.data.synth_max_atoms))
+        _log(res.summary)
+    table = load_peak_table(path)
+    if table.max_peaks > cfg.data.max_peaks:  # keep the strongest peaks the config asks for
+        table = _truncate(table, cfg.data.max_peaks)
+    return table
+
+
+def _truncate(table, p):
+    from difcon_jax.data.peak_table import PeakTable
+
+    order = np.argsort(-np.where(table.mask, table.intensity, -1), axis=1, kind="stable")[:, :p]
+    order = np.sort(order, axis=1)
+    take = lambda a: np.take_along_axis(np.asarray(a), order if a.ndim == 2 else order[..., None], axis=1)  # noqa
+    fields = {k: getattr(table, k) for k in ("space_group", "crystal_system", "extinction_group", "split",
+                                            "dropped_fraction", "source_id", "formula")}
+    return PeakTable(two_theta=take(table.two_theta), intensity=take(table.intensity), mask=take(table.mask),
+                     po_cos2=take(table.po_cos2), po_weight=take(table.po_weight), meta=dict(table.meta), **fields)
+
+
+def device_data(table, rows):
+    from difcon_jax.augment import device_table
+    from difcon_jax.train.step import DeviceData
+
+    sub = table.subset(rows)
+    return DeviceData(device_table(sub), jnp.asarray(sub.crystal_system, jnp.int32),
+                      jnp.asarray(sub.extinction_group, jnp.int32), jnp.asarray(sub.space_group, jnp.int32))
+
+
+def build(cfg):
+    from difcon_jax.crystal.symmetry import num_extinction_groups
+    from difcon_jax.models.resnet1d import build_model
+    from difcon_jax.train.step import make_optimizer
+
+    return build_model(cfg.model, num_extinction_groups()), make_optimizer(cfg)
+
+
+def _append_jsonl(path: str, record: dict) -> None:
+    with open(path, "a") as fh:  # one line per write: a crash leaves every earlier line intact
+        fh.write(json.dumps(record) + "\n")
+
+
+def train(cfg, workdir: str, return_state: bool = False):
+    """Train (resuming from WORKDIR's latest checkpoint); return the final metrics (and the state)."""
+    from clu import metrics as clu_metrics
+    from tqdm import tqdm
+
+    from difcon_jax.train.step import init_state, make_train_step
+
+    os.makedirs(workdir, exist_ok=True)
+    if cfg.batch_size % jax.device_count():
+        raise ValueError(f"batch_size {cfg.batch_size} is not divisible by {jax.device_count()} devices")
+    table = prepare_table(cfg, workdir)
+    train_rows = np.flatnonzero(np.asarray(table.split) == 0)
+    if len(train_rows) == 0:
+        raise ValueError("the peak table has no training structures")
+    mesh = parallel.make_mesh()
+    rep, sharded = parallel.shardings(mesh)
+    data = parallel.replicate(device_data(table, train_rows), mesh)
+    model, tx = build(cfg)
+    init_key, run_key = jax.random.split(jax.random.key(cfg.seed))  # one key per run; steps fold in
+    mngr = ckpt.manager(workdir)
+    abstract = jax.eval_shape(lambda: init_state(cfg, model, tx, init_key))
+    if mngr.latest_step() is not None:
+        try:
+            state, _ = ckpt.restore(mngr, abstract)
+        except ckpt.CheckpointError:
+            mngr.close()  # stop Orbax's background threads before the error reaches the user
+            raise
+        _log(f"resumed from step {int(state.step)} ({mngr.directory})")
+    else:
+        state = init_state(cfg, model, tx, init_key)
+    state = parallel.replicate(state, mesh)
+    if jax.process_index() == 0:
+        tmp = os.path.join(workdir, "config.json.tmp")
+        with open(tmp, "w") as fh:
+            json.dump(cfg.to_dict(), fh, indent=1, default=list)
+        os.replace(tmp, os.path.join(workdir, "config.json"))
+
+    step_fn = jax.jit(make_train_step(cfg, model, tx), in_shardings=(rep, {"index": sharded, "table": rep}, rep),
+                      out_shardings=(rep, rep), donate_argnums=0)
+    log_path = os.path.join(workdir, "metrics.jsonl")
+    writer = _tensorboard(cfg, workdir)
+    start = int(state.step)
+    bar = tqdm(total=cfg.num_steps, initial=start, desc=f"train {cfg.mode}", unit="step", file=sys.stderr,
+               disable=jax.process_index() != 0 or None, dynamic_ncols=True)
+    acc, last, t0 = None, {}, time.time()
+    for step in range(start, cfg.num_steps):
+        local = parallel.batch_indices(cfg.seed, step, len(train_rows), cfg.batch_size)
+        index = parallel.global_array(local, sharded, (cfg.batch_size,))
+        state, m = step_fn(state, {"index": index, "table": data}, jax.random.fold_in(run_key, step))
+        upd = {k: clu_metrics.Average.from_model_output(v) for k, v in m.items()}
+        acc = upd if acc is None else {k: acc[k].merge(upd[k]) for k in acc}
+        done = step + 1
+        if done % cfg.log_every == 0 or done == cfg.num_steps:
+            last = {k: float(v.compute()) for k, v in acc.items()}
+            acc = None
+            if not math.isfinite(last["loss"]):
+                good = mngr.latest_step()
+                raise NonFiniteLoss(f"non-finite loss at step {done}; last good checkpoint: "
+                                    f"{'none' if good is None else f'step {good}'} in {mngr.directory}")
+            record = {"step": done, "time": round(time.time() - t0, 3), **{k: round(v, 6) for k, v in last.items()}}
+            if jax.process_index() == 0:
+                _append_jsonl(log_path, record)
+                if writer:
+                    writer.write_scalars(done, last)
+            bar.set_postfix(loss=f"{last['loss']:.3f}", acc_sg=f"{last['acc_sg']:.2f}")
+        bar.update()
+        if done % cfg.ckpt_every == 0 or done == cfg.num_steps:
+            if last and not math.isfinite(last.get("loss", 0.0)):
+                raise NonFiniteLoss(f"non-finite loss at step {done}; checkpoint not written")
+            ckpt.save(mngr, done, state, cfg.to_dict())
+    bar.close()
+    return (last, state) if return_state else last
+
+
+def _tensorboard(cfg, workdir):
+    if not cfg.tensorboard:
+        return None
+    try:
+        from clu import metric_writers  # imports TensorFlow
+    except ImportError:
+        _log("tensorboard logging needs the [tensorboard] extra; continuing with metrics.jsonl only")
+        return None
+    return metric_writers.create_default_writer(os.path.join(workdir, "tensorboard"),
+                                                just_logging=jax.process_index() > 0)
+
+
+def load_trained(workdir: str, step: int | None = None):
+    """(cfg, model, params) of a training directory's latest (or given) checkpoint."""
+    import ml_collections
+
+    from difcon_jax.train.step import init_state
+
+    cfg = ml_collections.ConfigDict(ckpt.read_config(workdir))
+    model, tx = build(cfg)
+    abstract = jax.eval_shape(lambda: init_state(cfg, model, tx, jax.random.key(0)))
+    mngr = ckpt.manager(workdir)
+    state, _ = ckpt.restore(mngr, abstract, step)
+    return cfg, model, state.params

@@ -1,0 +1,40 @@
+"""Inference: ``predict(model, params, profiles) -> probabilities``, jitted and batch-size agnostic.
+
+Batches are padded to the next power of two (at most ``max_batch``, larger inputs are chunked), so any
+number of patterns costs at most log2(max_batch) + 1 compilations.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from difcon_jax.models.heads import space_group_log_probs
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _forward(model, params, x):
+    out = model.apply({"params": params}, x)
+    return {"crystal_system": jax.nn.softmax(out["cs"], -1), "extinction_group": jax.nn.softmax(out["eg"], -1),
+            "space_group": jnp.exp(space_group_log_probs(out["cs"], out["sg"])), "representation": out["h"],
+            "logits_cs": out["cs"], "logits_eg": out["eg"]}
+
+
+def predict(model, params, profiles, max_batch: int = 256) -> dict[str, np.ndarray]:
+    """Probabilities for profiles float[B, n_bins]: crystal_system [B, 7], extinction_group [B, n_eg],
+    space_group [B, 230] (index = number − 1, p(CS)·p(SG|CS)), representation [B, D]."""
+    x = np.asarray(profiles, np.float32)
+    if x.ndim == 1:
+        x = x[None]
+    outs = []
+    for start in range(0, len(x), max_batch):
+        chunk = x[start:start + max_batch]
+        n = len(chunk)
+        size = min(max_batch, 1 << max(0, (n - 1).bit_length()))
+        padded = np.zeros((size, x.shape[1]), np.float32)
+        padded[:n] = chunk
+        outs.append(jax.tree_util.tree_map(lambda a: np.asarray(a)[:n], _forward(model, params, padded)))
+    return {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}

@@ -1,0 +1,124 @@
+"""Training: one end-to-end step, data parallel (4 fake devices) = 1 device, 2 processes = 1 process,
+kill -9 then resume, corrupt checkpoints, config errors."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+import pytest
+
+from train_helpers import HERE, ROOT, make_table, tiny_overrides
+
+
+jax.config.update("jax_disable_most_optimizations", True)
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    return make_table(str(tmp_path_factory.mktemp("tbl") / "table"))
+
+
+def _env(**extra):
+    env = dict(os.environ)
+    env.pop("XLA_FLAGS", None)
+    env.update({"PYTHONPATH": ROOT + os.pathsep + env.get("PYTHONPATH", ""), "JAX_PLATFORMS": "cpu",
+                "JAX_DISABLE_MOST_OPTIMIZATIONS": "true", **extra})  # compile time dominates tiny runs
+    return env
+
+
+def test_one_step_end_to_end_every_mode(table, tmp_path):
+    from difcon_jax.config import default_config_path, load_config
+    from difcon_jax.evaluate.axes import evaluate_axes
+    from difcon_jax.train.loop import load_trained, prepare_table, train
+
+    for mode in ("cnn_static", "cnn_aug", "difcon", "simclr"):
+        cfg = load_config(default_config_path("quickstart"), tiny_overrides(table, steps=1, mode=mode))
+        last = train(cfg, str(tmp_path / mode))
+        assert np.isfinite(last["loss"]) and set(last) >= {"acc_cs", "acc_eg", "acc_sg", "loss_repr"}
+        lines = open(tmp_path / mode / "metrics.jsonl").read().splitlines()
+        assert json.loads(lines[-1])["step"] == 1
+    cfg, model, params = load_trained(str(tmp_path / "difcon"))
+    rep = evaluate_axes(cfg, model, params, prepare_table(cfg, str(tmp_path / "difcon")))
+    assert rep["invariance"]["n"] == 8 and 0 <= rep["invariance"]["acc_sg"] <= 1
+
+
+def _worker(workdir, table, steps, env):
+    r = subprocess.run([sys.executable, os.path.join(HERE, "train_worker.py"), str(workdir), table, str(steps)],
+                       env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def test_four_devices_match_one_device(table, tmp_path):
+    one = _worker(tmp_path / "one", table, 3, _env())
+    four = _worker(tmp_path / "four", table, 3, _env(XLA_FLAGS="--xla_force_host_platform_device_count=4"))
+    assert one["devices"] == 1 and four["devices"] == 4
+    np.testing.assert_allclose(four["first"], one["first"], rtol=1e-4, atol=1e-6)
+    assert four["sum"] == pytest.approx(one["sum"], rel=1e-5)
+
+
+def test_two_processes_match_one(table, tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    procs = []
+    for pid in range(2):
+        env = _env(DIFCON_COORDINATOR=f"127.0.0.1:{port}", DIFCON_NUM_PROCESSES="2", DIFCON_PROCESS_ID=str(pid))
+        procs.append(subprocess.Popen([sys.executable, os.path.join(HERE, "train_worker.py"), str(tmp_path / "mp"),
+                                       table, "3"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outs = [p.communicate(timeout=300) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, err[-3000:]
+    multi = json.loads(outs[0][0].strip().splitlines()[-1])
+    single = _worker(tmp_path / "sp", table, 3, _env())
+    assert multi["processes"] == 2 and multi["devices"] == 2
+    np.testing.assert_allclose(multi["first"], single["first"], rtol=1e-4, atol=1e-6)
+
+
+def _train_cmd(table, workdir, steps):
+    args = [f"--config.{o}" for o in tiny_overrides(table, steps)]
+    return [sys.executable, "-m", "difcon_jax", "train", "--workdir", str(workdir), "--skip-eval"] + args
+
+
+def test_kill_9_then_resume(table, tmp_path):
+    wd = tmp_path / "run"
+    p = subprocess.Popen(_train_cmd(table, wd, 10_000), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    ck = wd / "checkpoints"
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        done = [d for d in (os.listdir(ck) if ck.exists() else []) if d.isdigit()]
+        if len(done) >= 2:
+            break
+        time.sleep(0.5)
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    steps = sorted(int(d) for d in os.listdir(ck) if d.isdigit())
+    assert steps, "no checkpoint before the kill"
+    r = subprocess.run(_train_cmd(table, wd, steps[-1] + 2), env=_env(), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "resumed from step" in r.stderr
+    resumed = int(r.stderr.split("resumed from step ")[1].split()[0])
+    assert resumed >= steps[-1] - 1  # the newest (possibly half-written when killed) or the one before
+    assert json.loads(open(wd / "metrics.jsonl").read().splitlines()[-1])["step"] == steps[-1] + 2
+
+
+def test_corrupt_checkpoint_and_bad_config(table, tmp_path):
+    wd = tmp_path / "c"
+    r = subprocess.run(_train_cmd(table, wd, 1), env=_env(), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    for root, _, files in os.walk(wd / "checkpoints" / "1"):
+        for f in files:
+            if "manifest" in f or f.endswith(".ocdbt") or "d" == root.split(os.sep)[-1]:
+                with open(os.path.join(root, f), "wb") as fh:
+                    fh.write(b"garbage")
+    r = subprocess.run(_train_cmd(table, wd, 2), env=_env(), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 3 and "unreadable checkpoint" in r.stderr and "Traceback" not in r.stderr
+    r = subprocess.run(_train_cmd(table, tmp_path / "x", 1) + ["--config.model.widht=3"], env=_env(),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "no config key 'model.widht'" in r.stderr and "Traceback" not in r.stderr
