@@ -9,11 +9,11 @@ from configs import difcon
 
 def get_config():
     c = difcon.get_config()
-    c.num_steps = 600
+    c.num_steps = 2000
     c.batch_size = 32
     c.log_every = 25
     c.ckpt_every = 100
-    c.data.synth_count = 1000
+    c.data.synth_count = 2000
     c.data.synth_max_atoms = 32
     c.data.workers = 2
     c.data.max_peaks = 96
@@ -25,6 +25,6 @@ def get_config():
     c.model.head_hidden = 128
     c.optim.warmup_steps = 50
     c.optim.learning_rate = 2e-3
-    c.eval.num_structures = 200
+    c.eval.num_structures = 500
     c.eval.batch_size = 64
     return c

@@ -1,0 +1,80 @@
+"""Train-step throughput per config (samples/s) and the share of step time spent in augmentation.
+
+    python benchmarks/train_step.py [--configs quickstart,cnn_static,cnn_aug,difcon,simclr] [--batch 32]
+        [--model quickstart|paper]
+
+``--model quickstart`` (default on CPU) uses the quickstart network for every mode so the modes compare
+like with like; ``paper`` keeps each config's own (paper-scale) network — meant for a GPU. Last line: JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--configs", default="cnn_static,cnn_aug,difcon,simclr")
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--model", choices=("quickstart", "paper"), default="quickstart")
+    ap.add_argument("--repeats", type=int, default=5)
+    args = ap.parse_args()
+
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from common import median_time, small_table
+    from difcon_jax.augment import gather
+    from difcon_jax.config import default_config_path, load_config
+    from difcon_jax.train import parallel
+    from difcon_jax.train.loop import build, device_data
+    from difcon_jax.train.step import init_state, make_train_step, make_views
+
+    table = small_table()
+    rows = np.arange(len(table))
+    quick = load_config(default_config_path("quickstart"))
+    results = {}
+    for name in args.configs.split(","):
+        cfg = load_config(default_config_path(name))
+        cfg.unlock()
+        cfg.batch_size = args.batch
+        if args.model == "quickstart":
+            cfg.model = quick.model
+        model, tx = build(cfg)
+        mesh = parallel.make_mesh()
+        rep, sharded = parallel.shardings(mesh)
+        data = parallel.replicate(device_data(table, rows), mesh)
+        state = parallel.replicate(init_state(cfg, model, tx, jax.random.key(0)), mesh)
+        step = jax.jit(make_train_step(cfg, model, tx), in_shardings=(rep, {"index": sharded, "table": rep}, rep),
+                       out_shardings=(rep, rep), donate_argnums=0)
+        views = jax.jit(make_views(cfg))
+        index = parallel.global_array(np.arange(args.batch, dtype=np.int32) % len(rows), sharded, (args.batch,))
+        holder = {"state": state, "k": 0}
+
+        def run_step():
+            holder["k"] += 1
+            holder["state"], m = step(holder["state"], {"index": index, "table": data}, jax.random.key(holder["k"]))
+            jax.block_until_ready(m)
+
+        def run_views():
+            jax.block_until_ready(views(jax.random.key(1), gather(data.peaks, index), index))
+
+        t_step = median_time(run_step, args.repeats)
+        t_aug = median_time(run_views, args.repeats)
+        results[name] = {"samples_per_s": round(args.batch / t_step, 1), "step_ms": round(1e3 * t_step, 1),
+                         "augment_fraction": round(min(1.0, t_aug / t_step), 3)}
+        print(f"{name:11s} {results[name]['samples_per_s']:8.1f} samples/s  step {results[name]['step_ms']:7.1f} ms"
+              f"  augmentation {100 * results[name]['augment_fraction']:.0f} %", flush=True)
+    print(json.dumps({"benchmark": "train_step", "batch": args.batch, "model": args.model,
+                      "device": str(jax.devices()[0].device_kind), "devices": jax.device_count(),
+                      "cpu_count": os.cpu_count(), "results": results}))
+
+
+if __name__ == "__main__":
+    main()
