@@ -46,9 +46,14 @@ def cmd_train(args) -> int:
         from difcon_jax.evaluate.axes import evaluate_axes, write_summary
         from difcon_jax.train.loop import load_trained, prepare_table
 
+        from difcon_jax.evaluate.calibration import fit_calibration, write_calibration
+
         cfg2, model, params = load_trained(args.workdir)
-        report = {"mode": cfg.mode, "steps": int(cfg.num_steps), "train_metrics": last,
-                  **evaluate_axes(cfg2, model, params, prepare_table(cfg2, args.workdir))}
+        table = prepare_table(cfg2, args.workdir)
+        calib = fit_calibration(cfg2, model, params, table, n=int(cfg2.eval.num_structures))
+        write_calibration(args.workdir, calib)
+        report = {"mode": cfg.mode, "steps": int(cfg.num_steps), "train_metrics": last, "calibration": calib,
+                  **evaluate_axes(cfg2, model, params, table, temperature=calib["temperature"])}
         path = write_summary(args.workdir, report)
         for axis in ("equivariance", "invariance"):
             r = report[axis]
@@ -56,6 +61,58 @@ def cmd_train(args) -> int:
                 print(f"{axis:12s} n={r['n']:5d}  CS {r['acc_cs']:.3f}  EG {r['acc_eg']:.3f}  SG {r['acc_sg']:.3f}"
                       f"  SG top-5 {r['top5_sg']:.3f}")
         print(f"wrote {path}")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    import json
+
+    from difcon_jax.evaluate.predict_files import plot_predictions, predict_files
+    from difcon_jax.train.checkpoint import CheckpointError
+
+    try:
+        results, profiles, errors = predict_files(args.files, args.model, args.wavelength, args.top_k)
+    except CheckpointError as e:
+        print(f"difcon-jax: {e}", file=sys.stderr)
+        return 2
+    for f, reason in errors:
+        print(f"difcon-jax: {reason}" if reason.startswith(f) else f"difcon-jax: {f}: {reason}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(results))
+    else:
+        for r in results:
+            sg = ", ".join(f"{s['symbol']} (#{s['number']}) {s['p']:.3f}" for s in r["space_group"])
+            cs = ", ".join(f"{c['label']} {c['p']:.3f}" for c in r["crystal_system"])
+            eg = ", ".join(f"[{e['symbol']}] {e['p']:.3f}" for e in r["extinction_group"])
+            print(f"{r['file']}{'  (uncertain)' if r['uncertain'] else ''}\n  crystal system: {cs}\n"
+                  f"  extinction group: {eg}\n  space group: {sg}")
+    if args.plot and results:
+        print(f"wrote {plot_predictions(results, profiles, args.plot)}", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def cmd_evaluate(args) -> int:
+    from difcon_jax.evaluate.axes import evaluate_axes, evaluate_experimental
+    from difcon_jax.evaluate.calibration import read_calibration
+    from difcon_jax.evaluate.report import confusion_png, write_report
+    from difcon_jax.train.loop import load_trained, prepare_table
+
+    cfg, model, params = load_trained(args.workdir)
+    t = float(read_calibration(args.workdir)["temperature"])
+    sets = evaluate_axes(cfg, model, params, prepare_table(cfg, args.workdir), temperature=t)
+    for folder in args.experimental:
+        name = os.path.basename(os.path.normpath(folder))
+        sets[name], failed = evaluate_experimental(cfg, model, params, folder, t, args.wavelength)
+        for f, reason in failed:
+            print(f"difcon-jax: skipped {reason}", file=sys.stderr)
+    out = args.out or os.path.join(args.workdir, "evaluation")
+    os.makedirs(out, exist_ok=True)
+    for name, r in sets.items():
+        if r.get("n"):
+            confusion_png(r["confusion_cs"], f"{cfg.mode}: {name} (n={r['n']})", os.path.join(out, f"confusion_cs_{name}.png"))
+    jpath, mpath = write_report(out, {cfg.mode: sets})
+    print(open(mpath).read())
+    print(f"wrote {jpath} and {mpath}")
     return 0
 
 
@@ -79,3 +136,20 @@ def add_commands(sub) -> None:
     t.add_argument("--workdir", required=True)
     t.add_argument("--skip-eval", action="store_true", help="no evaluation summary at the end")
     t.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("predict", help="crystal system / extinction group / space group of measured patterns")
+    p.add_argument("files", nargs="+")
+    p.add_argument("--model", default=None, help="a training directory (default: the packaged quickstart model)")
+    p.add_argument("--wavelength", type=float, default=None, help="Å, for files without wavelength metadata")
+    p.add_argument("--top-k", type=int, default=3)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--plot", default=None, metavar="PNG")
+    p.set_defaults(func=cmd_predict)
+
+    e = sub.add_parser("evaluate", help="test axes (equivariance, invariance) and measured-pattern folders")
+    e.add_argument("--workdir", required=True)
+    e.add_argument("--experimental", action="append", default=[], metavar="DIR",
+                   help="folder of measured patterns with labels.csv (file,space_group)")
+    e.add_argument("--wavelength", type=float, default=None)
+    e.add_argument("--out", default=None, help="report folder (default WORKDIR/evaluation)")
+    e.set_defaults(func=cmd_evaluate)

@@ -122,3 +122,41 @@ def test_corrupt_checkpoint_and_bad_config(table, tmp_path):
     r = subprocess.run(_train_cmd(table, tmp_path / "x", 1) + ["--config.model.widht=3"], env=_env(),
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "no config key 'model.widht'" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_predict_and_evaluate_cli(table, tmp_path, capsys):
+    from difcon_jax.cli import main
+    from difcon_jax.config import default_config_path, load_config
+    from difcon_jax.train.loop import train
+
+    wd = tmp_path / "model"
+    train(load_config(default_config_path("quickstart"), tiny_overrides(table, steps=1)), str(wd))
+    exp = tmp_path / "exp"
+    exp.mkdir()
+    x = np.arange(10, 80, 0.02)
+    rows = ["file,space_group,crystal_system"]
+    for i, sg in enumerate((225, 62, 14)):
+        y = 5 + sum(900 * np.exp(-0.5 * ((x - c) / 0.06) ** 2) for c in (20 + 3 * i, 33, 47 + i))
+        (exp / f"p{i}.xy").write_text("\n".join(f"{a:.2f} {b:.1f}" for a, b in zip(x, y)))
+        rows.append(f"p{i}.xy,{sg},x")
+    (exp / "broken.xy").write_text("1\n2\n")
+    rows.append("broken.xy,1,triclinic")
+    (exp / "labels.csv").write_text("\n".join(rows) + "\n")
+
+    files = [str(exp / f) for f in ("p0.xy", "broken.xy", "p1.xy")]
+    rc = main(["predict", *files, "--model", str(wd), "--json", "--top-k", "2", "--wavelength", "1.5406",
+               "--plot", str(tmp_path / "pred.png")])
+    out, err = capsys.readouterr()
+    assert rc == 1 and "broken.xy: one column only" in err and "Traceback" not in err
+    res = json.loads(out)
+    assert [r["file"] for r in res] == [files[0], files[2]]
+    r = res[0]
+    assert set(r) >= {"file", "crystal_system", "extinction_group", "space_group", "uncertain"}
+    assert len(r["space_group"]) == 2 and {"number", "symbol", "p"} == set(r["space_group"][0])
+    assert (tmp_path / "pred.png").stat().st_size > 1000
+
+    rc = main(["evaluate", "--workdir", str(wd), "--experimental", str(exp), "--wavelength", "1.5406"])
+    out, err = capsys.readouterr()
+    assert rc == 0 and "| exp | 3 |" in out and "skipped" in err
+    rep = json.loads((wd / "evaluation" / "report.json").read_text())
+    assert rep["difcon"]["exp"]["n"] == 3 and (wd / "evaluation" / "confusion_cs_exp.png").exists()

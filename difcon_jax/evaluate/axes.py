@@ -28,27 +28,10 @@ def render_set(table, rows: np.ndarray, aug_cfg, seed: int, batch: int = 256) ->
     return np.concatenate(out) if out else np.zeros((0, aug_cfg.n_bins), np.float32)
 
 
-def accuracy_report(probs: dict, space_group: np.ndarray, crystal_system: np.ndarray,
-                    extinction_group: np.ndarray) -> dict:
-    sg_pred = probs["space_group"].argmax(1) + 1
-    cs_pred = probs["crystal_system"].argmax(1)
-    top5 = np.argsort(-probs["space_group"], axis=1)[:, :5] + 1
-    from difcon_jax.crystal.symmetry import crystal_system_array
-
-    cs_of_sg = crystal_system_array()
-    return {
-        "n": int(len(space_group)),
-        "acc_cs": float(np.mean(cs_pred == crystal_system)),
-        "acc_eg": float(np.mean(probs["extinction_group"].argmax(1) == extinction_group)),
-        "acc_sg": float(np.mean(sg_pred == space_group)),
-        "top5_sg": float(np.mean((top5 == space_group[:, None]).any(1))),
-        "sg_inconsistent_with_cs": float(np.mean(cs_of_sg[sg_pred] != cs_pred)),
-    }
-
-
-def evaluate_axes(cfg, model, params, table, seed: int = 1234) -> dict:
-    """Accuracy on the equivariance and invariance axes (cfg.eval.num_structures structures each)."""
+def evaluate_axes(cfg, model, params, table, seed: int = 1234, temperature: float = 1.0) -> dict:
+    """Scores on the equivariance and invariance axes (cfg.eval.num_structures structures each)."""
     from difcon_jax.config import default_config_path, load_config
+    from difcon_jax.evaluate.report import score
     from difcon_jax.train.predict import predict
 
     n = int(cfg.eval.num_structures)
@@ -66,10 +49,40 @@ def evaluate_axes(cfg, model, params, table, seed: int = 1234) -> dict:
             report[axis] = {"n": 0}
             continue
         x = render_set(table, rows, aug, seed, batch=int(cfg.eval.batch_size))
-        probs = predict(model, params, x)
-        report[axis] = accuracy_report(probs, np.asarray(table.space_group)[rows],
-                                       np.asarray(table.crystal_system)[rows], np.asarray(table.extinction_group)[rows])
+        report[axis] = score(predict(model, params, x, temperature=temperature), np.asarray(table.space_group)[rows])
     return report
+
+
+def evaluate_experimental(cfg, model, params, folder: str, temperature: float = 1.0,
+                          wavelength: float | None = None) -> tuple[dict, list[tuple[str, str]]]:
+    """Score a folder of measured patterns listed in ``labels.csv`` (file, space_group, ...).
+
+    Returns (score dict, [(file, reason)] of files that could not be read)."""
+    import csv
+
+    from difcon_jax.errors import InputError
+    from difcon_jax.evaluate.report import score
+    from difcon_jax.patterns import read_pattern, to_model_input
+    from difcon_jax.train.predict import predict
+
+    labels = os.path.join(folder, "labels.csv")
+    try:
+        rows = list(csv.DictReader(open(labels)))
+    except OSError as e:
+        raise FileNotFoundError(f"{labels}: {e.strerror}") from None
+    xs, sgs, failed = [], [], []
+    for row in rows:
+        path = os.path.join(folder, row["file"])
+        try:
+            m = read_pattern(path, wavelength)
+            xs.append(to_model_input(m, cfg.augment.n_bins, cfg.augment.two_theta_min, cfg.augment.two_theta_max,
+                                     cfg.augment.lambda_ref))
+            sgs.append(int(row["space_group"]))
+        except (InputError, ValueError) as e:
+            failed.append((path, str(e)))
+    if not xs:
+        return {"n": 0}, failed
+    return score(predict(model, params, np.stack(xs), temperature=temperature), np.array(sgs)), failed
 
 
 def write_summary(workdir: str, report: dict) -> str:

@@ -16,16 +16,19 @@ from difcon_jax.models.heads import space_group_log_probs
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _forward(model, params, x):
+def _forward(model, params, x, temperature=1.0):
     out = model.apply({"params": params}, x)
+    t = jnp.asarray(temperature, jnp.float32)
+    out = dict(out, cs=out["cs"] / t, eg=out["eg"] / t, sg=tuple(s / t for s in out["sg"]))
     return {"crystal_system": jax.nn.softmax(out["cs"], -1), "extinction_group": jax.nn.softmax(out["eg"], -1),
             "space_group": jnp.exp(space_group_log_probs(out["cs"], out["sg"])), "representation": out["h"],
             "logits_cs": out["cs"], "logits_eg": out["eg"]}
 
 
-def predict(model, params, profiles, max_batch: int = 256) -> dict[str, np.ndarray]:
+def predict(model, params, profiles, max_batch: int = 256, temperature: float = 1.0) -> dict[str, np.ndarray]:
     """Probabilities for profiles float[B, n_bins]: crystal_system [B, 7], extinction_group [B, n_eg],
-    space_group [B, 230] (index = number − 1, p(CS)·p(SG|CS)), representation [B, D]."""
+    space_group [B, 230] (index = number − 1, p(CS)·p(SG|CS)), representation [B, D]. Every head's
+    logits are divided by ``temperature`` (temperature scaling, fitted on simulated data)."""
     x = np.asarray(profiles, np.float32)
     if x.ndim == 1:
         x = x[None]
@@ -36,5 +39,5 @@ def predict(model, params, profiles, max_batch: int = 256) -> dict[str, np.ndarr
         size = min(max_batch, 1 << max(0, (n - 1).bit_length()))
         padded = np.zeros((size, x.shape[1]), np.float32)
         padded[:n] = chunk
-        outs.append(jax.tree_util.tree_map(lambda a: np.asarray(a)[:n], _forward(model, params, padded)))
+        outs.append(jax.tree_util.tree_map(lambda a: np.asarray(a)[:n], _forward(model, params, padded, temperature)))
     return {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}

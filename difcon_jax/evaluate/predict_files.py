@@ -1,0 +1,90 @@
+"""Predictions for users' measured files: top-k crystal systems, extinction groups and space groups."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+
+from difcon_jax.crystal.symmetry import CRYSTAL_SYSTEMS, extinction_group_table, space_group_symbol
+
+PACKAGED_MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pretrained", "quickstart")
+
+
+def _top(p: np.ndarray, k: int):
+    idx = np.argsort(-p)[:k]
+    return idx, p[idx]
+
+
+def predict_files(files: list[str], model_dir: str | None = None, wavelength: float | None = None,
+                  top_k: int = 3):
+    """Returns (results, profiles, errors): one dict per readable file (the ``--json`` schema), the
+    processed profiles, and [(file, one-line reason)] for the rest. Every good file is predicted."""
+    from difcon_jax.errors import InputError
+    from difcon_jax.evaluate.calibration import read_calibration
+    from difcon_jax.patterns import read_pattern, to_model_input
+    from difcon_jax.train.loop import load_trained
+    from difcon_jax.train.predict import predict
+
+    model_dir = model_dir or PACKAGED_MODEL
+    cfg, model, params = load_trained(model_dir)
+    calib = read_calibration(model_dir)
+    a = cfg.augment
+    good, xs, errors, metas = [], [], [], []
+    for f in files:
+        try:
+            m = read_pattern(f, wavelength)
+            if m.wavelength_source == "default":
+                print(f"difcon-jax: WARNING {f}: no wavelength in the file and none given; ASSUMING Cu Kα "
+                      f"{m.wavelength} Å (use --wavelength)", file=sys.stderr)
+            xs.append(to_model_input(m, a.n_bins, a.two_theta_min, a.two_theta_max, a.lambda_ref))
+            good.append(f)
+            metas.append(m)
+        except (InputError, ValueError) as e:
+            errors.append((f, " ".join(str(e).split())))
+    if not xs:
+        return [], np.zeros((0, a.n_bins), np.float32), errors
+    x = np.stack(xs)
+    pr = predict(model, params, x, temperature=float(calib["temperature"]))
+    eg_table = extinction_group_table()
+    results = []
+    for i, f in enumerate(good):
+        cs_i, cs_p = _top(pr["crystal_system"][i], top_k)
+        eg_i, eg_p = _top(pr["extinction_group"][i], top_k)
+        sg_i, sg_p = _top(pr["space_group"][i], top_k)
+        results.append({
+            "file": f,
+            "wavelength": metas[i].wavelength, "wavelength_source": metas[i].wavelength_source,
+            "crystal_system": [{"label": CRYSTAL_SYSTEMS[j], "p": round(float(p), 4)} for j, p in zip(cs_i, cs_p)],
+            "extinction_group": [{"id": int(j), "symbol": eg_table[j]["symbol"], "p": round(float(p), 4)}
+                                 for j, p in zip(eg_i, eg_p)],
+            "space_group": [{"number": int(j) + 1, "symbol": space_group_symbol(int(j) + 1), "p": round(float(p), 4)}
+                            for j, p in zip(sg_i, sg_p)],
+            "uncertain": bool(sg_p[0] < float(calib["uncertain_below"])),
+        })
+    return results, x, errors
+
+
+def plot_predictions(results: list[dict], profiles: np.ndarray, path: str, tt_max: float = 120.0) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = len(results)
+    fig, axes = plt.subplots(n, 1, figsize=(10, 2.2 * n), squeeze=False)
+    x = (np.arange(profiles.shape[1]) + 0.5) * tt_max / profiles.shape[1]
+    for ax, r, y in zip(axes[:, 0], results, profiles):
+        ax.plot(x, y, lw=0.7, color="black")
+        sg = ", ".join(f"{s['symbol']} (#{s['number']}) {s['p']:.2f}" for s in r["space_group"])
+        cs = r["crystal_system"][0]
+        ax.set_title(f"{os.path.basename(r['file'])}: {cs['label']} {cs['p']:.2f} | {sg}"
+                     + ("  [uncertain]" if r["uncertain"] else ""), fontsize=8)
+        ax.set_yticks([])
+    axes[-1, 0].set_xlabel("2θ (degrees, Cu Kα scale), background removed")
+    fig.tight_layout()
+    fig.savefig(path + ".tmp.png", dpi=100)
+    plt.close(fig)
+    os.replace(path + ".tmp.png", path)
+    return path

@@ -1,0 +1,105 @@
+"""Scores for one evaluation set and the Markdown/JSON report (the project's Table 2)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from difcon_jax.crystal.symmetry import CRYSTAL_SYSTEMS, crystal_system_array
+
+
+def expected_calibration_error(conf: np.ndarray, correct: np.ndarray, bins: int = 15) -> float:
+    edges = np.linspace(0, 1, bins + 1)
+    idx = np.clip(np.digitize(conf, edges) - 1, 0, bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        sel = idx == b
+        if sel.any():
+            ece += sel.mean() * abs(correct[sel].mean() - conf[sel].mean())
+    return float(ece)
+
+
+def score(probs: dict, space_group: np.ndarray) -> dict:
+    """Accuracies (top-1/top-5), per-crystal-system accuracy, ECE, SG/CS inconsistency, coverage curve."""
+    cs_of = crystal_system_array()
+    space_group = np.asarray(space_group)
+    cs_true = cs_of[space_group]
+    from difcon_jax.crystal.symmetry import extinction_group_array
+
+    eg_true = extinction_group_array()[space_group]
+    sg_pred = probs["space_group"].argmax(1) + 1
+    cs_pred = probs["crystal_system"].argmax(1)
+    conf = probs["space_group"].max(1)
+    correct = sg_pred == space_group
+    top5 = np.argsort(-probs["space_group"], axis=1)[:, :5] + 1
+    order = np.argsort(-conf)
+    coverage = {}
+    for frac in (1.0, 0.8, 0.5, 0.2):
+        k = max(1, int(round(frac * len(conf))))
+        coverage[f"{frac:.1f}"] = float(correct[order[:k]].mean())
+    per_cs = {CRYSTAL_SYSTEMS[c]: {"n": int((cs_true == c).sum()), "acc_cs": float((cs_pred[cs_true == c] == c).mean()),
+                                   "acc_sg": float(correct[cs_true == c].mean())}
+              for c in range(7) if (cs_true == c).any()}
+    return {
+        "n": int(len(space_group)),
+        "acc_cs": float(np.mean(cs_pred == cs_true)),
+        "acc_eg": float(np.mean(probs["extinction_group"].argmax(1) == eg_true)),
+        "acc_sg": float(correct.mean()),
+        "top5_sg": float((top5 == space_group[:, None]).any(1).mean()),
+        "ece_sg": expected_calibration_error(conf, correct),
+        "sg_inconsistent_with_cs": float(np.mean(cs_of[sg_pred] != cs_pred)),
+        "sg_accuracy_at_coverage": coverage,
+        "per_crystal_system": per_cs,
+        "confusion_cs": np.bincount(cs_true * 7 + cs_pred, minlength=49).reshape(7, 7).tolist(),
+    }
+
+
+def confusion_png(confusion, title: str, path: str) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    m = np.asarray(confusion, float)
+    norm = m / np.maximum(m.sum(1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(5.5, 4.8))
+    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    names = [c[:5] for c in CRYSTAL_SYSTEMS]
+    ax.set_xticks(range(7), names, rotation=45)
+    ax.set_yticks(range(7), names)
+    for i in range(7):
+        for j in range(7):
+            if m[i, j]:
+                ax.text(j, i, int(m[i, j]), ha="center", va="center", fontsize=7,
+                        color="white" if norm[i, j] > 0.5 else "black")
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path + ".tmp.png", dpi=100)
+    plt.close(fig)
+    os.replace(path + ".tmp.png", path)
+    return path
+
+
+def write_report(out_dir: str, results: dict) -> tuple[str, str]:
+    """results: {model: {set name: score dict}} → report.json and report.md (atomic writes)."""
+    os.makedirs(out_dir, exist_ok=True)
+    jpath, mpath = os.path.join(out_dir, "report.json"), os.path.join(out_dir, "report.md")
+    with open(jpath + ".tmp", "w") as fh:
+        json.dump(results, fh, indent=1)
+    os.replace(jpath + ".tmp", jpath)
+    lines = ["| model | set | n | CS | EG | SG | SG top-5 | ECE | SG∉CS |", "|---|---|---|---|---|---|---|---|---|"]
+    for model, sets in results.items():
+        for name, r in sets.items():
+            if not r.get("n"):
+                continue
+            lines.append(f"| {model} | {name} | {r['n']} | {r['acc_cs']:.3f} | {r['acc_eg']:.3f} | {r['acc_sg']:.3f} | "
+                         f"{r['top5_sg']:.3f} | {r.get('ece_sg', float('nan')):.3f} | "
+                         f"{r.get('sg_inconsistent_with_cs', float('nan')):.3f} |")
+    with open(mpath + ".tmp", "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+    os.replace(mpath + ".tmp", mpath)
+    return jpath, mpath

@@ -1,0 +1,175 @@
+"""Reading measured powder patterns: two/three-column text (.xy, .xye, .csv, .dat, .txt, RRUFF) and
+PANalytical .xrdml (XML, read with the standard library).
+
+No maintained PyPI reader covers these here: xylib's Python wheels stop at Python 3.10 and ``xrdtools``
+was last released in 2018, so the XRDML reader is our own (the format is plain XML). Bruker .raw/.brml and
+Rigaku .rasx are refused with a clear message until a maintained reader is adopted.
+
+Every problem is an :class:`InputError` whose text names the file and the problem in one line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import xml.etree.ElementTree as ET
+
+import numpy as np
+
+from difcon_jax.errors import InputError
+
+MAX_BYTES = 200 * 1024 * 1024
+MAX_POINTS = 1_000_000
+MIN_POINTS = 20
+_WAVELENGTH_RE = re.compile(r"(?:wavelength|lambda|λ)\s*(?:\(?[AÅ]\)?)?\s*[=:]?\s*([0-9]+\.[0-9]+)", re.I)
+
+
+@dataclasses.dataclass(frozen=True)
+class Measured:
+    """two_theta (degrees, strictly increasing), intensity (counts, ≥ 0), wavelength (Å) and where it came
+    from: 'file', 'argument' or 'default' (the caller warns loudly about the last)."""
+
+    two_theta: np.ndarray
+    intensity: np.ndarray
+    wavelength: float
+    wavelength_source: str
+    source: str
+
+
+def _validate(path, tt, y) -> tuple[np.ndarray, np.ndarray]:
+    if len(tt) < MIN_POINTS:
+        raise InputError(path, f"only {len(tt)} data points (need at least {MIN_POINTS})")
+    if len(tt) > MAX_POINTS:
+        raise InputError(path, f"{len(tt)} data points exceed the limit of {MAX_POINTS}")
+    if not (np.all(np.isfinite(tt)) and np.all(np.isfinite(y))):
+        raise InputError(path, "non-finite values (NaN or inf) in the data")
+    d = np.diff(tt)
+    if np.any(d == 0):
+        raise InputError(path, f"duplicate 2θ values (first at {tt[1:][d == 0][0]:g}°)")
+    if np.any(d < 0):
+        raise InputError(path, "2θ values are not increasing")
+    if tt[0] < 0 or tt[-1] > 180:
+        raise InputError(path, f"2θ range {tt[0]:g}–{tt[-1]:g}° is outside 0–180°")
+    if np.min(y) < 0:
+        raise InputError(path, f"negative intensities (minimum {np.min(y):g}); expected counts")
+    if np.max(y) <= 0:
+        raise InputError(path, "all intensities are zero")
+    return tt.astype(np.float64), y.astype(np.float64)
+
+
+def _read_text(path: str, raw: bytes):
+    if b"\x00" in raw[:65536]:
+        raise InputError(path, "binary file, not a text pattern")
+    if raw.count(b"\n") > MAX_POINTS + 10_000:  # refuse before parsing millions of lines
+        raise InputError(path, f"more than {MAX_POINTS} data lines; not a single powder pattern")
+    text = raw.decode("utf-8", errors="replace")
+    if text.count("\ufffd") > 0.01 * max(1, len(text)):
+        raise InputError(path, "binary or non-text content")
+    rows, header = [], []
+    for line in text.splitlines():
+        s = line.strip()
+        if not s:
+            continue
+        parts = re.split(r"[\s,;]+", s)
+        try:
+            vals = [float(p) for p in parts[:3] if p != ""]
+        except ValueError:
+            if not rows:
+                header.append(s)
+                continue
+            if s[0] in "#!;/":  # trailing comment
+                continue
+            raise InputError(path, f"unreadable data line {s[:40]!r}") from None
+        if len(vals) < 2:
+            raise InputError(path, "one column only; expected 2θ and intensity columns")
+        rows.append(vals[:2])
+    if not rows:
+        raise InputError(path, "no numeric data" if header else "empty file")
+    arr = np.asarray(rows, dtype=np.float64)
+    lam = None
+    for h in header:
+        m = _WAVELENGTH_RE.search(h)
+        if m:
+            lam = float(m.group(1))
+            break
+    return arr[:, 0], arr[:, 1], lam
+
+
+def _strip_ns(root):
+    for el in root.iter():
+        if isinstance(el.tag, str) and "}" in el.tag:
+            el.tag = el.tag.split("}", 1)[1]
+    return root
+
+
+def _read_xrdml(path: str, raw: bytes):
+    try:
+        root = _strip_ns(ET.fromstring(raw))
+    except ET.ParseError as e:
+        raise InputError(path, f"not valid XRDML/XML ({e})") from None
+    dp = root.find(".//dataPoints")
+    if dp is None:
+        raise InputError(path, "XRDML without dataPoints")
+    counts_el = dp.find("counts") if dp.find("counts") is not None else dp.find("intensities")
+    if counts_el is None or not (counts_el.text or "").strip():
+        raise InputError(path, "XRDML without counts/intensities")
+    y = np.array(counts_el.text.split(), dtype=np.float64)
+    pos = [p for p in dp.findall("positions") if p.get("axis") == "2Theta"]
+    if not pos:
+        raise InputError(path, "XRDML without 2Theta positions")
+    p = pos[0]
+    if p.find("listPositions") is not None:
+        tt = np.array(p.find("listPositions").text.split(), dtype=np.float64)
+    else:
+        try:
+            a, b = float(p.find("startPosition").text), float(p.find("endPosition").text)
+        except (AttributeError, TypeError, ValueError):
+            raise InputError(path, "XRDML 2Theta positions unreadable") from None
+        tt = np.linspace(a, b, len(y))
+    ct = dp.find("commonCountingTime")
+    if ct is not None and counts_el.tag == "counts":
+        pass  # counts are what we need; rates would only rescale
+    lam = None
+    w = root.find(".//usedWavelength")
+    if w is not None:
+        try:
+            k1 = float(w.find("kAlpha1").text)
+            k2 = float(w.find("kAlpha2").text) if w.find("kAlpha2") is not None else k1
+            ratio = float(w.find("ratioKAlpha2KAlpha1").text) if w.find("ratioKAlpha2KAlpha1") is not None else 0.0
+            lam = (k1 + ratio * k2) / (1 + ratio)
+        except (AttributeError, TypeError, ValueError):
+            lam = None
+    if len(tt) != len(y):
+        raise InputError(path, f"XRDML has {len(tt)} positions but {len(y)} counts")
+    return tt, y, lam
+
+
+UNSUPPORTED = {".raw": "Bruker RAW", ".brml": "Bruker BRML", ".rasx": "Rigaku RASX", ".ras": "Rigaku RAS"}
+
+
+def read_pattern(path: str, wavelength: float | None = None, default_wavelength: float = 1.54184) -> Measured:
+    """Read a measured pattern. Wavelength precedence: the file's metadata, then ``wavelength``, then
+    ``default_wavelength`` (reported as 'default' so the caller can warn)."""
+    path = os.fspath(path)
+    ext = os.path.splitext(path)[1].lower()
+    if ext in UNSUPPORTED:
+        raise InputError(path, f"{UNSUPPORTED[ext]} files are not supported yet; export the scan as .xy or .xrdml")
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_BYTES:
+            raise InputError(path, f"file of {size / 2**20:.0f} MiB exceeds {MAX_BYTES // 2**20} MiB")
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except OSError as e:
+        raise InputError(path, e.strerror or str(e)) from None
+    if ext == ".xrdml" or raw.lstrip()[:5] == b"<?xml":
+        tt, y, lam_file = _read_xrdml(path, raw)
+    else:
+        tt, y, lam_file = _read_text(path, raw)
+    tt, y = _validate(path, tt, y)
+    if lam_file is not None and 0.1 < lam_file < 5:
+        return Measured(tt, y, lam_file, "file", path)
+    if wavelength is not None:
+        return Measured(tt, y, float(wavelength), "argument", path)
+    return Measured(tt, y, float(default_wavelength), "default", path)
