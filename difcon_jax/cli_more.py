@@ -116,6 +116,23 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_experiment(args) -> int:
+    from difcon_jax.evaluate.experiment import run_experiment
+
+    overrides = list(args.overrides)
+    if args.synth_count:
+        overrides.append(f"data.synth_count={args.synth_count}")
+    if args.steps:
+        overrides.append(f"num_steps={args.steps}")
+    if args.eval_structures:
+        overrides.append(f"eval.num_structures={args.eval_structures}")
+    command = "difcon-jax " + " ".join(sys.argv[1:])
+    run_experiment(args.workdir, args.config, overrides, args.modes.split(","), args.experimental, args.wavelength,
+                   command)
+    print(open(os.path.join(args.workdir, "report.md")).read())
+    return 0
+
+
 def add_commands(sub) -> None:
     from difcon_jax.config import default_config_path
 
@@ -153,3 +170,14 @@ def add_commands(sub) -> None:
     e.add_argument("--wavelength", type=float, default=None)
     e.add_argument("--out", default=None, help="report folder (default WORKDIR/evaluation)")
     e.set_defaults(func=cmd_evaluate)
+
+    x = sub.add_parser("experiment", help="train and evaluate HAND, CNNstatic, CNNaug, DIFCON: the project's Table 2")
+    x.add_argument("--workdir", required=True)
+    x.add_argument("--config", default=default_config_path("quickstart"), help="base config (scale)")
+    x.add_argument("--modes", default="cnn_static,cnn_aug,difcon")
+    x.add_argument("--synth-count", type=int, default=0)
+    x.add_argument("--steps", type=int, default=0)
+    x.add_argument("--eval-structures", type=int, default=0)
+    x.add_argument("--experimental", action="append", default=[], metavar="DIR")
+    x.add_argument("--wavelength", type=float, default=None)
+    x.set_defaults(func=cmd_experiment)

@@ -160,3 +160,15 @@ def test_predict_and_evaluate_cli(table, tmp_path, capsys):
     assert rc == 0 and "| exp | 3 |" in out and "skipped" in err
     rep = json.loads((wd / "evaluation" / "report.json").read_text())
     assert rep["difcon"]["exp"]["n"] == 3 and (wd / "evaluation" / "confusion_cs_exp.png").exists()
+
+
+def test_experiment_table(table, tmp_path):
+    from difcon_jax.config import default_config_path
+    from difcon_jax.evaluate.experiment import run_experiment
+
+    res = run_experiment(str(tmp_path / "exp"), default_config_path("quickstart"), tiny_overrides(table, steps=1),
+                         ["cnn_aug"], [], command="test")
+    assert set(res) == {"HAND", "CNNaug"}
+    assert res["HAND"]["invariance"]["n"] == 8 and 0 <= res["CNNaug"]["equivariance"]["acc_sg"] <= 1
+    md = (tmp_path / "exp" / "report.md").read_text()
+    assert "| HAND | invariance |" in md and "| CNNaug | equivariance |" in md and "Command: `test`" in md

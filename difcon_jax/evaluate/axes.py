@@ -28,11 +28,9 @@ def render_set(table, rows: np.ndarray, aug_cfg, seed: int, batch: int = 256) ->
     return np.concatenate(out) if out else np.zeros((0, aug_cfg.n_bins), np.float32)
 
 
-def evaluate_axes(cfg, model, params, table, seed: int = 1234, temperature: float = 1.0) -> dict:
-    """Scores on the equivariance and invariance axes (cfg.eval.num_structures structures each)."""
+def axis_sets(cfg, table, seed: int = 1234) -> dict:
+    """{'equivariance' | 'invariance': (rows, profiles)} with cfg.eval.num_structures structures each."""
     from difcon_jax.config import default_config_path, load_config
-    from difcon_jax.evaluate.report import score
-    from difcon_jax.train.predict import predict
 
     n = int(cfg.eval.num_structures)
     split = np.asarray(table.split)
@@ -41,29 +39,33 @@ def evaluate_axes(cfg, model, params, table, seed: int = 1234, temperature: floa
     inv_cfg.unlock()
     for k in ("n_bins", "two_theta_min", "two_theta_max", "lambda_ref", "render_stride"):
         inv_cfg[k] = cfg.augment[k]
-    report = {}
+    sets = {}
     for axis, rows, aug in (("equivariance", np.flatnonzero(split == 1), cfg.augment),
                             ("invariance", np.flatnonzero(split == 0), inv_cfg)):
         rows = np.sort(rng.permutation(rows)[:n])
-        if len(rows) == 0:
-            report[axis] = {"n": 0}
-            continue
-        x = render_set(table, rows, aug, seed, batch=int(cfg.eval.batch_size))
-        report[axis] = score(predict(model, params, x, temperature=temperature), np.asarray(table.space_group)[rows])
+        sets[axis] = (rows, render_set(table, rows, aug, seed, batch=int(cfg.eval.batch_size)))
+    return sets
+
+
+def evaluate_axes(cfg, model, params, table, seed: int = 1234, temperature: float = 1.0, sets=None) -> dict:
+    """Scores on the equivariance and invariance axes (cfg.eval.num_structures structures each)."""
+    from difcon_jax.evaluate.report import score
+    from difcon_jax.train.predict import predict
+
+    sets = sets or axis_sets(cfg, table, seed)
+    report = {}
+    for axis, (rows, x) in sets.items():
+        report[axis] = (score(predict(model, params, x, temperature=temperature), np.asarray(table.space_group)[rows])
+                        if len(rows) else {"n": 0})
     return report
 
 
-def evaluate_experimental(cfg, model, params, folder: str, temperature: float = 1.0,
-                          wavelength: float | None = None) -> tuple[dict, list[tuple[str, str]]]:
-    """Score a folder of measured patterns listed in ``labels.csv`` (file, space_group, ...).
-
-    Returns (score dict, [(file, reason)] of files that could not be read)."""
+def load_experimental(cfg, folder: str, wavelength: float | None = None):
+    """(profiles float[M, n_bins], space groups int[M], [(file, reason)] skipped) of a labelled folder."""
     import csv
 
     from difcon_jax.errors import InputError
-    from difcon_jax.evaluate.report import score
     from difcon_jax.patterns import read_pattern, to_model_input
-    from difcon_jax.train.predict import predict
 
     labels = os.path.join(folder, "labels.csv")
     try:
@@ -80,15 +82,17 @@ def evaluate_experimental(cfg, model, params, folder: str, temperature: float = 
             sgs.append(int(row["space_group"]))
         except (InputError, ValueError) as e:
             failed.append((path, str(e)))
-    if not xs:
+    x = np.stack(xs) if xs else np.zeros((0, cfg.augment.n_bins), np.float32)
+    return x, np.asarray(sgs, int), failed
+
+
+def evaluate_experimental(cfg, model, params, folder: str, temperature: float = 1.0,
+                          wavelength: float | None = None) -> tuple[dict, list[tuple[str, str]]]:
+    """Score a folder of measured patterns listed in ``labels.csv`` (file, space_group, ...)."""
+    from difcon_jax.evaluate.report import score
+    from difcon_jax.train.predict import predict
+
+    x, sgs, failed = load_experimental(cfg, folder, wavelength)
+    if not len(x):
         return {"n": 0}, failed
-    return score(predict(model, params, np.stack(xs), temperature=temperature), np.array(sgs)), failed
-
-
-def write_summary(workdir: str, report: dict) -> str:
-    path = os.path.join(workdir, "eval_summary.json")
-    tmp = path + ".tmp"
-    with open(tmp, "w") as fh:
-        json.dump(report, fh, indent=1)
-    os.replace(tmp, path)
-    return path
+    return score(predict(model, params, x, temperature=temperature), sgs), failed

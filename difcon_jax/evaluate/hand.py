@@ -1,0 +1,70 @@
+"""HAND baseline (the paper's §4.2, after Suzuki et al.): extremely randomised trees on hand-made features.
+
+Features: the first ten peak positions (degrees 2θ, ascending; missing ones = 90°) and the number of peaks
+in 0–90°. Trained on stick patterns (peaks ≥ ``min_rel_intensity`` of the strongest); on rendered or
+measured profiles the peaks come from scipy's peak finder. One ExtraTreesClassifier per target (crystal
+system, extinction group, space group), scikit-learn.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+N_PEAKS = 10
+TT_LIMIT = 90.0
+
+
+def _features_from_positions(positions: list[np.ndarray]) -> np.ndarray:
+    out = np.full((len(positions), N_PEAKS + 1), TT_LIMIT, np.float32)
+    for i, p in enumerate(positions):
+        p = np.sort(p[(p > 0) & (p <= TT_LIMIT)])
+        out[i, :min(N_PEAKS, len(p))] = p[:N_PEAKS]
+        out[i, N_PEAKS] = len(p)
+    return out
+
+
+def stick_features(table, rows, min_rel_intensity: float = 0.01) -> np.ndarray:
+    tt = np.asarray(table.two_theta)[rows]
+    inten = np.where(np.asarray(table.mask)[rows], np.asarray(table.intensity)[rows], 0)
+    keep = inten >= min_rel_intensity * inten.max(1, keepdims=True)
+    return _features_from_positions([t[k] for t, k in zip(tt, keep)])
+
+
+def profile_features(profiles: np.ndarray, tt_max: float = 120.0, prominence: float = 0.02) -> np.ndarray:
+    """Peak positions found in profiles float[B, N] (normalised to max 1) with scipy.signal.find_peaks."""
+    from scipy.signal import find_peaks
+
+    step = tt_max / profiles.shape[1]
+    pos = []
+    for y in profiles:
+        idx, _ = find_peaks(y, prominence=prominence, distance=max(1, int(0.05 / step)))
+        pos.append((idx + 0.5) * step)
+    return _features_from_positions(pos)
+
+
+class HandModel:
+    """Three ExtraTrees classifiers; ``predict(features)`` returns the same keys as the network's predict."""
+
+    def __init__(self, n_estimators: int = 300, seed: int = 0, n_jobs: int = -1):
+        from sklearn.ensemble import ExtraTreesClassifier
+
+        self.models = {k: ExtraTreesClassifier(n_estimators=n_estimators, random_state=seed, n_jobs=n_jobs,
+                                               min_samples_leaf=1) for k in ("cs", "eg", "sg")}
+
+    def fit(self, features, crystal_system, extinction_group, space_group) -> "HandModel":
+        for k, y in (("cs", crystal_system), ("eg", extinction_group), ("sg", space_group)):
+            self.models[k].fit(features, np.asarray(y))
+        return self
+
+    def _full(self, key, features, size, offset=0):
+        m = self.models[key]
+        p = m.predict_proba(features)
+        out = np.zeros((len(features), size), np.float64)
+        out[:, np.asarray(m.classes_, int) - offset] = p
+        return out
+
+    def predict(self, features) -> dict[str, np.ndarray]:
+        from difcon_jax.crystal.symmetry import num_extinction_groups
+
+        return {"crystal_system": self._full("cs", features, 7), "extinction_group":
+                self._full("eg", features, num_extinction_groups()), "space_group": self._full("sg", features, 230, 1)}
