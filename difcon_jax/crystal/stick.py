@@ -40,13 +40,18 @@ class StickPattern:
     intensity: np.ndarray
     hkl: np.ndarray
     multiplicity: np.ndarray
-    families: tuple[np.ndarray, ...]
+    family_hkl: np.ndarray  # int32[R, 3]: every merged reflection family, peak by peak
+    family_offsets: np.ndarray  # int64[P + 1]: peak i's families are family_hkl[off[i]:off[i+1]]
     wavelength: float | tuple
     po_cos2: np.ndarray | None = None  # float32[P, K] cos²α to c* of the peak's members (March–Dollase)
     po_weight: np.ndarray | None = None  # float32[P, K] their shares (sum 1)
 
     def __len__(self) -> int:
         return len(self.two_theta)
+
+    @property
+    def families(self) -> list[np.ndarray]:
+        return np.split(self.family_hkl, self.family_offsets[1:-1])
 
 
 @functools.lru_cache(maxsize=None)
@@ -119,6 +124,26 @@ def _reflections(structure: Structure, d_min: float):
 PO_SLOTS = 4
 
 
+def _top_slots(group: np.ndarray, value: np.ndarray, weight: np.ndarray, n_groups: int):
+    """Per group, the :data:`PO_SLOTS` values with the largest summed weights (equal values pooled,
+    rounded to 1e-6), shares renormalised to 1. Returns (values float32[G, K], shares float32[G, K])."""
+    q = np.round(value * 1e6).astype(np.int64)
+    pair = group.astype(np.int64) * 2_000_003 + q
+    upair, inv = np.unique(pair, return_inverse=True)
+    tot = np.bincount(inv.ravel(), weight)
+    grp, val = upair // 2_000_003, (upair % 2_000_003) / 1e6
+    order = np.lexsort((-tot, grp))
+    grp, val, tot = grp[order], val[order], tot[order]
+    rank = np.arange(len(grp)) - np.searchsorted(grp, grp, side="left")
+    keep = rank < PO_SLOTS
+    out_v = np.zeros((n_groups, PO_SLOTS), np.float32)
+    out_w = np.zeros((n_groups, PO_SLOTS), np.float32)
+    out_v[grp[keep], rank[keep]] = val[keep]
+    out_w[grp[keep], rank[keep]] = tot[keep]
+    out_w /= np.maximum(out_w.sum(1, keepdims=True), 1e-30)
+    return out_v, out_w
+
+
 def _orientation_spread(g: np.ndarray, axis: np.ndarray, inverse: np.ndarray, mult: np.ndarray):
     """Per unique reflection, the distribution of cos²α between its equivalent plane normals and ``axis``.
 
@@ -129,34 +154,7 @@ def _orientation_spread(g: np.ndarray, axis: np.ndarray, inverse: np.ndarray, mu
     """
     u = axis / np.linalg.norm(axis)
     c2 = (g @ u) ** 2 / np.maximum((g * g).sum(1), 1e-300)
-    q = np.round(c2 * 1e6).astype(np.int64)
-    pair = inverse.astype(np.int64) * 2_000_003 + q
-    upair, cnt = np.unique(pair, return_counts=True)
-    grp, val = upair // 2_000_003, (upair % 2_000_003) / 1e6
-    order = np.lexsort((-cnt, grp))
-    grp, val, cnt = grp[order], val[order], cnt[order]
-    start = np.searchsorted(grp, grp, side="left")
-    rank = np.arange(len(grp)) - start
-    keep = rank < PO_SLOTS
-    m = len(mult)
-    out_c2 = np.zeros((m, PO_SLOTS), np.float32)
-    out_w = np.zeros((m, PO_SLOTS), np.float32)
-    out_c2[grp[keep], rank[keep]] = val[keep]
-    out_w[grp[keep], rank[keep]] = cnt[keep]
-    out_w /= np.maximum(out_w.sum(1, keepdims=True), 1e-30)
-    return out_c2, out_w
-
-
-def _combine_spread(c2s, ws, shares):
-    """Merge several peaks' cos²α distributions weighted by their intensity shares; keep the top slots."""
-    c = np.concatenate(c2s)
-    w = np.concatenate([wi * si for wi, si in zip(ws, shares)])
-    vals, inv = np.unique(np.round(c, 6), return_inverse=True)
-    tot = np.bincount(inv, w)
-    top = np.argsort(-tot)[:PO_SLOTS]
-    out_c, out_w = np.zeros(PO_SLOTS, np.float32), np.zeros(PO_SLOTS, np.float32)
-    out_c[: len(top)], out_w[: len(top)] = vals[top], tot[top]
-    return out_c, out_w / max(out_w.sum(), 1e-30)
+    return _top_slots(inverse, c2, np.ones(len(c2)), len(mult))
 
 
 def structure_factor_sq(structure: Structure, hkl: np.ndarray, d: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
@@ -165,13 +163,21 @@ def structure_factor_sq(structure: Structure, hkl: np.ndarray, d: np.ndarray, ch
     elements = sorted(set(structure.elements))
     f_el = np.stack([form_factor(e, s2) for e in elements], axis=1)  # [M, E]
     el_idx = np.array([elements.index(e) for e in structure.elements])
+    # exp(2πi h·x) = Π_k exp(2πi h_k x_k): three small phase tables and complex products replace a
+    # sine and a cosine per (reflection, atom) — several times faster for large cells.
+    n = int(np.abs(hkl).max()) if len(hkl) else 0
+    orders = np.arange(-n, n + 1)
+    tables = [np.exp(2j * np.pi * orders[:, None] * structure.frac[None, :, k]) for k in range(3)]  # [2n+1, N]
+    occ = structure.occupancy[None]
     out = np.empty(len(hkl))
     step = max(1, chunk // max(1, structure.num_sites))
     for i in range(0, len(hkl), step):
         sl = slice(i, i + step)
-        w = f_el[sl][:, el_idx] * structure.occupancy[None] * np.exp(-s2[sl, None] * structure.b_iso[None])
-        arg = 2 * np.pi * (hkl[sl].astype(np.float64) @ structure.frac.T)
-        out[sl] = (w * np.cos(arg)).sum(1) ** 2 + (w * np.sin(arg)).sum(1) ** 2
+        h = hkl[sl] + n
+        w = f_el[sl][:, el_idx] * occ * np.exp(-s2[sl, None] * structure.b_iso[None])
+        phase = tables[0][h[:, 0]] * tables[1][h[:, 1]] * tables[2][h[:, 2]]
+        f = (w * phase).sum(1)
+        out[sl] = f.real**2 + f.imag**2
     return out
 
 
@@ -190,15 +196,13 @@ def _merge(two_theta, intensity, mult, hkl, po_c2, po_w, tol):
     tt = np.where(inten > 0, tt, two_theta[np.flatnonzero(new)])
     starts = np.flatnonzero(new)
     ends = np.append(starts[1:], len(hkl))
-    fams = tuple(hkl[a:b] for a, b in zip(starts, ends))
     strongest = np.lexsort((-intensity, group))[starts]  # first row of each group by falling intensity
     best = hkl[strongest].astype(np.int32).reshape(-1, 3)
-    out_c2, out_w = po_c2[starts].copy(), po_w[starts].copy()
-    for g in np.flatnonzero(ends - starts > 1):  # coincidences are rare: a loop is fine
-        a, b = starts[g], ends[g]
-        share = intensity[a:b] / max(intensity[a:b].sum(), 1e-300)
-        out_c2[g], out_w[g] = _combine_spread(list(po_c2[a:b]), list(po_w[a:b]), share)
-    return tt, inten, m, best, fams, out_c2, out_w
+    # a merged peak's cos²α distribution: its reflections' distributions weighted by intensity share
+    share = intensity / np.maximum(inten[group], 1e-300)
+    k = po_c2.shape[1]
+    out_c2, out_w = _top_slots(np.repeat(group, k), po_c2.ravel(), (po_w * share[:, None]).ravel(), n)
+    return tt, inten, m, best, (hkl, group), out_c2, out_w
 
 
 def stick_pattern(structure: Structure, wavelength: str | float = "CuKa", two_theta_max: float = 120.0,
@@ -227,20 +231,25 @@ def stick_pattern(structure: Structure, wavelength: str | float = "CuKa", two_th
     tt, inten, mult, hkl, po_c2, po_w = (np.concatenate([p[i] for p in parts]) for i in range(6))
     if len(tt) == 0:
         empty = np.zeros(0)
-        return StickPattern(empty, empty, empty, np.zeros((0, 3), np.int32), np.zeros(0, np.int32), (), wavelength,
+        return StickPattern(empty, empty, empty, np.zeros((0, 3), np.int32), np.zeros(0, np.int32),
+                            np.zeros((0, 3), np.int32), np.zeros(1, np.int64), wavelength,
                             np.zeros((0, PO_SLOTS), np.float32), np.zeros((0, PO_SLOTS), np.float32))
     if len(lines) == 1:
         tt, inten, mult, best, fams, po_c2, po_w = _merge(tt, inten, mult, hkl, po_c2, po_w, merge_tol)
     else:  # a doublet's Kα1 and Kα2 copies of one reflection stay separate peaks
         order = np.argsort(tt, kind="stable")
         tt, inten, mult, best, po_c2, po_w = tt[order], inten[order], mult[order], hkl[order], po_c2[order], po_w[order]
-        fams = tuple(best[:, None, :])
+        fams = (best, np.arange(len(best)))
     keep = inten > min_relative_intensity * inten.max()
     tt, inten, mult, best, po_c2, po_w = tt[keep], inten[keep], mult[keep], best[keep], po_c2[keep], po_w[keep]
-    fams = tuple(f for f, k in zip(fams, keep) if k)
+    fam_hkl, fam_group = fams
+    counts = np.bincount(fam_group, minlength=len(keep))[keep]
+    fam_hkl = fam_hkl[keep[fam_group]].astype(np.int32)
+    offsets = np.concatenate([[0], np.cumsum(counts)])
     d = lines[0][0] / (2 * np.sin(np.radians(tt) / 2)) if len(lines) == 1 else _d_of(best, structure)
     return StickPattern(two_theta=tt, d=d, intensity=100.0 * inten / inten.max(), hkl=best, multiplicity=mult,
-                        families=fams, wavelength=wavelength, po_cos2=po_c2, po_weight=po_w)
+                        family_hkl=fam_hkl, family_offsets=offsets, wavelength=wavelength, po_cos2=po_c2,
+                        po_weight=po_w)
 
 
 def _d_of(hkl, structure):
