@@ -43,7 +43,8 @@ def cmd_train(args) -> int:
         # interpreter shuts down; the user gets the one line above and nothing else.
         os._exit(3)
     if not args.skip_eval and jax.process_index() == 0:
-        from difcon_jax.evaluate.axes import evaluate_axes, write_summary
+        from difcon_jax.evaluate.axes import evaluate_axes
+        from difcon_jax.evaluate.report import write_summary
         from difcon_jax.train.loop import load_trained, prepare_table
 
         from difcon_jax.evaluate.calibration import fit_calibration, write_calibration

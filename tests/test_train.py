@@ -126,11 +126,13 @@ def test_corrupt_checkpoint_and_bad_config(table, tmp_path):
 
 def test_predict_and_evaluate_cli(table, tmp_path, capsys):
     from difcon_jax.cli import main
-    from difcon_jax.config import default_config_path, load_config
-    from difcon_jax.train.loop import train
 
     wd = tmp_path / "model"
-    train(load_config(default_config_path("quickstart"), tiny_overrides(table, steps=1)), str(wd))
+    assert main(["train", "--workdir", str(wd)] + [f"--config.{o}" for o in tiny_overrides(table, steps=1)]) == 0
+    out, _ = capsys.readouterr()
+    assert "equivariance" in out and "invariance" in out
+    summary = json.loads((wd / "eval_summary.json").read_text())
+    assert summary["invariance"]["n"] == 8 and summary["calibration"]["temperature"] > 0
     exp = tmp_path / "exp"
     exp.mkdir()
     x = np.arange(10, 80, 0.02)
@@ -172,3 +174,25 @@ def test_experiment_table(table, tmp_path):
     assert res["HAND"]["invariance"]["n"] == 8 and 0 <= res["CNNaug"]["equivariance"]["acc_sg"] <= 1
     md = (tmp_path / "exp" / "report.md").read_text()
     assert "| HAND | invariance |" in md and "| CNNaug | equivariance |" in md and "Command: `test`" in md
+
+
+def test_packaged_model_predicts_and_export_round_trip(table, tmp_path, capsys):
+    from difcon_jax.cli import main
+    from difcon_jax.config import default_config_path, load_config
+    from difcon_jax.train.loop import export_params, load_trained, train
+
+    x = np.arange(10, 90, 0.02)
+    y = 3 + sum(500 * np.exp(-0.5 * ((x - c) / 0.05) ** 2) for c in (27.4, 31.7, 45.5, 56.5))
+    f = tmp_path / "nacl_like.xy"
+    f.write_text("# wavelength: 1.5406\n" + "\n".join(f"{a:.2f} {b:.1f}" for a, b in zip(x, y)))
+    assert main(["predict", str(f), "--json"]) == 0  # no --model: the packaged quickstart model
+    res = json.loads(capsys.readouterr().out)
+    assert res[0]["wavelength_source"] == "file" and abs(sum(c["p"] for c in res[0]["crystal_system"])) <= 1.0001
+
+    wd = tmp_path / "m"
+    train(load_config(default_config_path("quickstart"), tiny_overrides(table, steps=1)), str(wd))
+    export_params(str(wd), str(tmp_path / "exported"))
+    _, _, p1 = load_trained(str(wd))
+    _, _, p2 = load_trained(str(tmp_path / "exported"))
+    for a, b in zip(jax.tree_util.tree_leaves(p1), jax.tree_util.tree_leaves(p2)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))

@@ -103,3 +103,12 @@ def write_report(out_dir: str, results: dict) -> tuple[str, str]:
         fh.write("\n".join(lines) + "\n")
     os.replace(mpath + ".tmp", mpath)
     return jpath, mpath
+
+
+def write_summary(workdir: str, report: dict) -> str:
+    """WORKDIR/eval_summary.json (atomic)."""
+    path = os.path.join(workdir, "eval_summary.json")
+    with open(path + ".tmp", "w") as fh:
+        json.dump(report, fh, indent=1)
+    os.replace(path + ".tmp", path)
+    return path

@@ -168,14 +168,48 @@ def _tensorboard(cfg, workdir):
                                                 just_logging=jax.process_index() > 0)
 
 
+def export_params(workdir: str, out_dir: str) -> str:
+    """Write a training directory's latest parameters as a self-contained model directory:
+    ``params.npz`` (plain arrays, keys 'a/b/c', no pickle), ``config.json`` and ``calibration.json``."""
+    import shutil
+
+    from flax import traverse_util
+
+    _, _, params = load_trained(workdir)
+    flat = {"/".join(k): np.asarray(v) for k, v in traverse_util.flatten_dict(params).items()}
+    os.makedirs(out_dir, exist_ok=True)
+    tmp = os.path.join(out_dir, "params.tmp.npz")
+    np.savez(tmp, **flat)
+    os.replace(tmp, os.path.join(out_dir, "params.npz"))
+    for name in ("config.json", "calibration.json"):
+        if os.path.exists(os.path.join(workdir, name)):
+            shutil.copy(os.path.join(workdir, name), os.path.join(out_dir, name))
+    return out_dir
+
+
 def load_trained(workdir: str, step: int | None = None):
-    """(cfg, model, params) of a training directory's latest (or given) checkpoint."""
+    """(cfg, model, params) of a training directory's latest (or given) checkpoint, or of an exported
+    model directory (params.npz)."""
     import ml_collections
 
     from difcon_jax.train.step import init_state
 
     cfg = ml_collections.ConfigDict(ckpt.read_config(workdir))
     model, tx = build(cfg)
+    npz = os.path.join(workdir, "params.npz")
+    if os.path.exists(npz):
+        from flax import traverse_util
+
+        try:
+            with np.load(npz, allow_pickle=False) as z:
+                flat = {tuple(k.split("/")): jnp.asarray(z[k]) for k in z.files}
+        except (OSError, ValueError) as e:
+            raise ckpt.CheckpointError(f"{npz}: unreadable ({e})") from None
+        params = traverse_util.unflatten_dict(flat)
+        expected = jax.eval_shape(lambda: init_state(cfg, model, tx, jax.random.key(0))).params
+        if jax.tree_util.tree_structure(expected) != jax.tree_util.tree_structure(params):
+            raise ckpt.CheckpointError(f"{npz}: parameters do not match the model in config.json")
+        return cfg, model, params
     abstract = jax.eval_shape(lambda: init_state(cfg, model, tx, jax.random.key(0)))
     mngr = ckpt.manager(workdir)
     state, _ = ckpt.restore(mngr, abstract, step)
