@@ -14,28 +14,12 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-SHARED = os.path.join(HERE, "..", "..", "shared", "data", "structures", "cod_one_per_space_group")
-
-
-def peak_arrays(max_peaks: int):
-    from difcon_jax.data import load_peak_table
-    from difcon_jax.data.build import BuildOptions, build_from_cifs, build_synthetic
-
-    tmp = tempfile.mkdtemp()
-    out = os.path.join(tmp, "table")
-    opts = BuildOptions(max_peaks=max_peaks)
-    if os.path.isdir(SHARED):
-        build_from_cifs(SHARED, out, workers=2, options=opts)
-    else:
-        build_synthetic(64, out, workers=2, options=opts)
-    return load_peak_table(out, mmap=False)
 
 
 def rate(fn, batch, repeats):
@@ -64,7 +48,9 @@ def main() -> None:
     from difcon_jax.config import default_config_path, load_config
 
     cfg = load_config(default_config_path("augment_table1"))
-    table = peak_arrays(args.max_peaks)
+    from common import small_table
+
+    table = small_table(args.max_peaks)
     dev = device_table(table)
     augment = jax.jit(make_augment_batch(cfg))
     n = len(table)

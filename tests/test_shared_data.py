@@ -1,9 +1,7 @@
 """Checks on the real CIFs in ../shared/data (skipped when the folder is absent)."""
 
 import csv
-import warnings
 
-import pytest
 
 from difcon_jax.crystal import read_cif
 from difcon_jax.errors import InputError

@@ -60,7 +60,7 @@ def test_wavelength_and_doublet():
     doublet = stick_pattern(st, "CuKa12", two_theta_max=60, b_iso=0)
     single = stick_pattern(st, "CuKa1", two_theta_max=60, b_iso=0)
     assert len(doublet) == 2 * len(single)
-    lam1, lam2 = WAVELENGTHS["CuKa1"], WAVELENGTHS["CuKa2"]
+    lam2 = WAVELENGTHS["CuKa2"]
     for t, d in zip(single.two_theta, single.d):
         t2 = 2 * np.degrees(np.arcsin(lam2 / (2 * d)))
         k1, k2 = np.argmin(abs(doublet.two_theta - t)), np.argmin(abs(doublet.two_theta - t2))

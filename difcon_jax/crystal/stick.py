@@ -78,33 +78,67 @@ def lorentz_polarisation(two_theta_deg: np.ndarray) -> np.ndarray:
     return (1 + np.cos(tt) ** 2) / (np.sin(th) ** 2 * np.cos(th))
 
 
+@functools.lru_cache(maxsize=512)
+def _gemmi_group(rot_bytes: bytes, tran_bytes: bytes):
+    """gemmi's SpaceGroup when the operations are a tabulated setting (then its reciprocal ASU is used)."""
+    from difcon_jax.crystal.structure import _tabulated_group
+
+    rot = np.frombuffer(rot_bytes, np.int32).reshape(-1, 3, 3)
+    tran = np.frombuffer(tran_bytes, np.float64).reshape(-1, 3)
+    return _tabulated_group(rot, tran)
+
+
 def _reflections(structure: Structure, d_min: float):
-    """Unique non-absent reflections with d ≥ d_min: (hkl int[M,3], d float[M], multiplicity int[M])."""
+    """Unique non-absent reflections with d ≥ d_min: (hkl int[M,3], d float[M], multiplicity int[M],
+    cos²α spread float32[M, K] ×2).
+
+    Tabulated settings enumerate gemmi's reciprocal asymmetric unit (C++); other operation sets enumerate
+    the whole limiting sphere and reduce it by the Laue group. Either way every reflection's orbit under
+    {±R} gives its multiplicity, its label (the lexicographically largest member) and the spread of its
+    plane normals for March–Dollase.
+    """
+    import gemmi
+
     lat = structure.lattice_matrix()
     recip = np.linalg.inv(lat).T  # rows a*, b*, c* (no 2π), so |g| = 1/d
-    g_max = 1.0 / d_min
-    nmax = np.floor(np.linalg.norm(lat, axis=1) * g_max + 1e-9).astype(int)
-    ranges = [np.arange(-n, n + 1) for n in nmax]
-    hkl = np.stack(np.meshgrid(*ranges, indexing="ij"), -1).reshape(-1, 3)
-    hkl_f = hkl.astype(np.float64)
-    inv_d2 = ((hkl_f @ (recip @ recip.T)) * hkl_f).sum(1)
-    keep = (inv_d2 <= g_max**2 * (1 + 1e-12)) & (inv_d2 > 0)
-    hkl = hkl[keep]
-    n = int(nmax.max())
-
-    # Canonical orbit member under the Laue group {±R}: reflections transform as h -> h R. One float
-    # matmul against all K rotations side by side (exact for these small integers) beats an int einsum.
+    metric = recip @ recip.T
     rots = np.unique(structure.rotations, axis=0)
-    laue = np.concatenate([rots, -rots]).astype(np.float64)  # [K, 3, 3]
+    laue = np.concatenate([rots, -rots]).astype(np.float64)  # [K, 3, 3]; reflections move as h -> h R
     k = len(laue)
-    images = (hkl.astype(np.float64) @ laue.transpose(1, 0, 2).reshape(3, 3 * k)).reshape(-1, k, 3)
-    w = 2 * n + 1
-    canon = (((images[..., 0] + n) * w + (images[..., 1] + n)) * w + (images[..., 2] + n)).max(axis=1)
-    canon = canon.astype(np.int64)
-    codes, inverse, mult = np.unique(canon, return_inverse=True, return_counts=True)
-    po_c2, po_w = _orientation_spread(hkl.astype(np.float64) @ recip, recip[2], inverse, mult)
+    sg = _gemmi_group(np.ascontiguousarray(structure.rotations, np.int32).tobytes(),
+                      np.ascontiguousarray(structure.translations, np.float64).tobytes())
+    if sg is not None:
+        cell = gemmi.UnitCell(*structure.cell)
+        hkl = np.asarray(gemmi.make_miller_array(cell, sg, d_min * (1 - 1e-9), 0.0, True), np.int64).reshape(-1, 3)
+        hkl_f = hkl.astype(np.float64)
+        hkl = hkl[((hkl_f @ metric) * hkl_f).sum(1) <= (1 / d_min) ** 2 * (1 + 1e-12)]
+        images = (hkl.astype(np.float64) @ laue.transpose(1, 0, 2).reshape(3, 3 * k)).reshape(-1, k, 3)
+        n = int(np.abs(images).max()) if images.size else 0
+        w = 2 * n + 1
+        codes = ((images[..., 0] + n) * w + (images[..., 1] + n)) * w + (images[..., 2] + n)
+        own = ((hkl[:, 0] + n) * w + (hkl[:, 1] + n)) * w + (hkl[:, 2] + n)
+        mult = (k // (codes == own[:, None]).sum(1)).astype(np.int64)  # orbit size = |Laue| / |stabiliser|
+        canon = codes.max(1).astype(np.int64)
+        g = images.reshape(-1, 3) @ recip
+        c2 = (g @ (recip[2] / np.linalg.norm(recip[2]))) ** 2 / np.maximum((g * g).sum(1), 1e-300)
+        # every distinct member appears |stabiliser| times among the K images: shares are unaffected
+        po_c2, po_w = _top_slots(np.repeat(np.arange(len(hkl)), k), c2, np.ones(len(c2)), len(hkl))
+    else:
+        g_max = 1.0 / d_min
+        nmax = np.floor(np.linalg.norm(lat, axis=1) * g_max + 1e-9).astype(int)
+        ranges = [np.arange(-m, m + 1) for m in nmax]
+        hkl = np.stack(np.meshgrid(*ranges, indexing="ij"), -1).reshape(-1, 3)
+        hkl_f = hkl.astype(np.float64)
+        inv_d2 = ((hkl_f @ metric) * hkl_f).sum(1)
+        hkl = hkl[(inv_d2 <= g_max**2 * (1 + 1e-12)) & (inv_d2 > 0)]
+        n = int(nmax.max())
+        w = 2 * n + 1
+        images = (hkl.astype(np.float64) @ laue.transpose(1, 0, 2).reshape(3, 3 * k)).reshape(-1, k, 3)
+        canon = (((images[..., 0] + n) * w + (images[..., 1] + n)) * w + (images[..., 2] + n)).max(axis=1)
+        canon, inverse, mult = np.unique(canon.astype(np.int64), return_inverse=True, return_counts=True)
+        po_c2, po_w = _orientation_spread(hkl.astype(np.float64) @ recip, recip[2], inverse, mult)
     # Decode the canonical code back to hkl (the lexicographically largest orbit member).
-    rep = np.stack([codes // (w * w) - n, (codes // w) % w - n, codes % w - n], -1).astype(np.int32)
+    rep = np.stack([canon // (w * w) - n, (canon // w) % w - n, canon % w - n], -1).astype(np.int32)
 
     # Systematic absences from the translations of operations that fix h.
     ops_r = structure.rotations.astype(np.float64)
@@ -116,7 +150,8 @@ def _reflections(structure: Structure, d_min: float):
     nonint = np.abs(phase - np.round(phase)) > 1e-6
     absent = np.any(fixed & nonint, axis=1)
     rep, mult, po_c2, po_w = rep[~absent], mult[~absent], po_c2[~absent], po_w[~absent]
-    d = 1.0 / np.sqrt(np.einsum("ni,ij,nj->n", rep.astype(np.float64), recip @ recip.T, rep.astype(np.float64)))
+    rf = rep.astype(np.float64)
+    d = 1.0 / np.sqrt(((rf @ metric) * rf).sum(1))
     return rep, d, mult.astype(np.int32), po_c2, po_w
 
 
@@ -195,7 +230,6 @@ def _merge(two_theta, intensity, mult, hkl, po_c2, po_w, tol):
     tt = np.bincount(group, two_theta * intensity, minlength=n) / np.maximum(inten, 1e-300)
     tt = np.where(inten > 0, tt, two_theta[np.flatnonzero(new)])
     starts = np.flatnonzero(new)
-    ends = np.append(starts[1:], len(hkl))
     strongest = np.lexsort((-intensity, group))[starts]  # first row of each group by falling intensity
     best = hkl[strongest].astype(np.int32).reshape(-1, 3)
     # a merged peak's cos²α distribution: its reflections' distributions weighted by intensity share

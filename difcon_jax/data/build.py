@@ -11,7 +11,6 @@ import dataclasses
 import multiprocessing as mp
 import os
 import sys
-import tempfile
 import time
 from typing import Callable, Iterable
 
@@ -22,6 +21,7 @@ from difcon_jax.crystal.structure import Structure, StructureLimits
 from difcon_jax.crystal.symmetry import crystal_system_of, extinction_group_of, num_extinction_groups
 from difcon_jax.data.peak_table import pad_peaks, write_peak_table
 from difcon_jax.data.split import split_key, split_of
+from difcon_jax.io_util import atomic_write_text
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,12 +104,7 @@ def _run(tasks: list, fn: Callable, workers: int, desc: str) -> Iterable:
 
 
 def _write_report(path: str, skipped: list[tuple[str, str]]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", dir=os.path.dirname(os.path.abspath(path)))
-    with os.fdopen(fd, "w") as fh:
-        fh.write("item\treason\n")
-        for item, reason in skipped:
-            fh.write(f"{item}\t{reason}\n")
-    os.replace(tmp, path)
+    atomic_write_text(path, "item\treason\n" + "".join(f"{item}\t{reason}\n" for item, reason in skipped))
 
 
 def _finish(results: Iterable, out: str, options: BuildOptions, meta: dict, t0: float) -> BuildResult:

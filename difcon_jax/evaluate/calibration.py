@@ -50,11 +50,9 @@ def fit_calibration(cfg, model, params, table, n: int = 500, seed: int = 98765,
 
 
 def write_calibration(workdir: str, calib: dict) -> str:
-    path = os.path.join(workdir, "calibration.json")
-    with open(path + ".tmp", "w") as fh:
-        json.dump(calib, fh, indent=1)
-    os.replace(path + ".tmp", path)
-    return path
+    from difcon_jax.io_util import atomic_write_json
+
+    return atomic_write_json(os.path.join(workdir, "calibration.json"), calib)
 
 
 def read_calibration(workdir: str) -> dict:

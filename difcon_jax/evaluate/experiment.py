@@ -3,7 +3,6 @@ synthetic structures and scored on the same equivariance / invariance sets and m
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -18,6 +17,7 @@ def run_experiment(workdir: str, config_path: str, overrides: list[str], modes: 
     from difcon_jax.evaluate.calibration import fit_calibration, write_calibration
     from difcon_jax.evaluate.hand import HandModel, profile_features, stick_features
     from difcon_jax.evaluate.report import confusion_png, score, write_report
+    from difcon_jax.io_util import atomic_write_json, atomic_write_text
     from difcon_jax.train.loop import load_trained, prepare_table, train
     from difcon_jax.train.predict import predict
 
@@ -66,9 +66,7 @@ def run_experiment(workdir: str, config_path: str, overrides: list[str], modes: 
                           os.path.join(workdir, f"confusion_cs_{model_name}_{set_name}.png"))
     meta = {"command": command, "config": config_path, "overrides": overrides, "structures": len(table),
             "train_structures": int(len(train_rows)), "seconds": timing}
-    with open(os.path.join(workdir, "experiment.json"), "w") as fh:
-        json.dump(meta, fh, indent=1)
-    with open(mpath, "a") as fh:
-        fh.write(f"\nCommand: `{command}`\n\nStructures: {len(table)} synthetic ({len(train_rows)} training); "
-                 f"seconds per model: {timing}\n")
+    atomic_write_json(os.path.join(workdir, "experiment.json"), meta)
+    atomic_write_text(mpath, open(mpath).read() + f"\nCommand: `{command}`\n\nStructures: {len(table)} synthetic "
+                      f"({len(train_rows)} training); seconds per model: {timing}\n")
     return results

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
+
+from difcon_jax.io_util import atomic_write_json, atomic_write_text
 
 from difcon_jax.crystal.symmetry import CRYSTAL_SYSTEMS, crystal_system_array
 
@@ -88,9 +89,7 @@ def write_report(out_dir: str, results: dict) -> tuple[str, str]:
     """results: {model: {set name: score dict}} → report.json and report.md (atomic writes)."""
     os.makedirs(out_dir, exist_ok=True)
     jpath, mpath = os.path.join(out_dir, "report.json"), os.path.join(out_dir, "report.md")
-    with open(jpath + ".tmp", "w") as fh:
-        json.dump(results, fh, indent=1)
-    os.replace(jpath + ".tmp", jpath)
+    atomic_write_json(jpath, results)
     lines = ["| model | set | n | CS | EG | SG | SG top-5 | ECE | SG∉CS |", "|---|---|---|---|---|---|---|---|---|"]
     for model, sets in results.items():
         for name, r in sets.items():
@@ -99,16 +98,10 @@ def write_report(out_dir: str, results: dict) -> tuple[str, str]:
             lines.append(f"| {model} | {name} | {r['n']} | {r['acc_cs']:.3f} | {r['acc_eg']:.3f} | {r['acc_sg']:.3f} | "
                          f"{r['top5_sg']:.3f} | {r.get('ece_sg', float('nan')):.3f} | "
                          f"{r.get('sg_inconsistent_with_cs', float('nan')):.3f} |")
-    with open(mpath + ".tmp", "w") as fh:
-        fh.write("\n".join(lines) + "\n")
-    os.replace(mpath + ".tmp", mpath)
+    atomic_write_text(mpath, "\n".join(lines) + "\n")
     return jpath, mpath
 
 
 def write_summary(workdir: str, report: dict) -> str:
     """WORKDIR/eval_summary.json (atomic)."""
-    path = os.path.join(workdir, "eval_summary.json")
-    with open(path + ".tmp", "w") as fh:
-        json.dump(report, fh, indent=1)
-    os.replace(path + ".tmp", path)
-    return path
+    return atomic_write_json(os.path.join(workdir, "eval_summary.json"), report)

@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from difcon_jax.io_util import atomic_write_json
 from difcon_jax.train import checkpoint as ckpt
 from difcon_jax.train import parallel
 
@@ -114,10 +115,7 @@ def train(cfg, workdir: str, return_state: bool = False):
         state = init_state(cfg, model, tx, init_key)
     state = parallel.replicate(state, mesh)
     if jax.process_index() == 0:
-        tmp = os.path.join(workdir, "config.json.tmp")
-        with open(tmp, "w") as fh:
-            json.dump(cfg.to_dict(), fh, indent=1, default=list)
-        os.replace(tmp, os.path.join(workdir, "config.json"))
+        atomic_write_json(os.path.join(workdir, "config.json"), cfg.to_dict())
 
     step_fn = jax.jit(make_train_step(cfg, model, tx), in_shardings=(rep, {"index": sharded, "table": rep}, rep),
                       out_shardings=(rep, rep), donate_argnums=0)
