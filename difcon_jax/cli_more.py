@@ -109,8 +109,15 @@ def cmd_evaluate(args) -> int:
     out = args.out or os.path.join(args.workdir, "evaluation")
     os.makedirs(out, exist_ok=True)
     for name, r in sets.items():
-        if r.get("n"):
+        if r.get("n") and "confusion_cs" in r:
             confusion_png(r["confusion_cs"], f"{cfg.mode}: {name} (n={r['n']})", os.path.join(out, f"confusion_cs_{name}.png"))
+    from difcon_jax.evaluate.similarity import similarity_matrix, similarity_png
+
+    sim, sim_summary = similarity_matrix(cfg, model, params, prepare_table(cfg, args.workdir))
+    similarity_png(sim, sim_summary, f"{cfg.mode}: cosine similarity of representations",
+                   os.path.join(out, "similarity.png"))
+    print(f"representation similarity: {sim_summary}")
+    sets["similarity"] = sim_summary
     jpath, mpath = write_report(out, {cfg.mode: sets})
     print(open(mpath).read())
     print(f"wrote {jpath} and {mpath}")

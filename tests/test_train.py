@@ -162,6 +162,9 @@ def test_predict_and_evaluate_cli(table, tmp_path, capsys):
     assert rc == 0 and "| exp | 3 |" in out and "skipped" in err
     rep = json.loads((wd / "evaluation" / "report.json").read_text())
     assert rep["difcon"]["exp"]["n"] == 3 and (wd / "evaluation" / "confusion_cs_exp.png").exists()
+    sim = rep["difcon"]["similarity"]
+    assert -1 <= sim["mean_between"] <= 1 and 0 <= sim["nearest_view_same_structure"] <= 1
+    assert (wd / "evaluation" / "similarity.png").exists() and "Representation similarity" in out
 
 
 def test_experiment_table(table, tmp_path):

@@ -17,6 +17,7 @@ def run_experiment(workdir: str, config_path: str, overrides: list[str], modes: 
     from difcon_jax.evaluate.calibration import fit_calibration, write_calibration
     from difcon_jax.evaluate.hand import HandModel, profile_features, stick_features
     from difcon_jax.evaluate.report import confusion_png, score, write_report
+    from difcon_jax.evaluate.similarity import similarity_matrix, similarity_png
     from difcon_jax.io_util import atomic_write_json, atomic_write_text
     from difcon_jax.train.loop import load_trained, prepare_table, train
     from difcon_jax.train.predict import predict
@@ -56,12 +57,17 @@ def run_experiment(workdir: str, config_path: str, overrides: list[str], modes: 
         t = calib["temperature"]
         res = {axis: score(predict(model, params, x, temperature=t), sg_all[rows]) for axis, (rows, x) in sets.items()}
         res.update({name: score(predict(model, params, x, temperature=t), s) for name, (x, s) in exp.items() if len(x)})
+        sim, res["similarity"] = similarity_matrix(cfg, model, params, table)
+        similarity_png(sim, res["similarity"], f"{names.get(mode, mode)}: cosine similarity (Fig. 4)",
+                       os.path.join(workdir, f"similarity_{names.get(mode, mode)}.png"))
         results[names.get(mode, mode)] = res
         timing[names.get(mode, mode)] = round(time.time() - t0, 1)
 
     jpath, mpath = write_report(workdir, results)
     for model_name, res in results.items():
         for set_name, r in res.items():
+            if "confusion_cs" not in r:
+                continue
             confusion_png(r["confusion_cs"], f"{model_name}: {set_name} (n={r['n']})",
                           os.path.join(workdir, f"confusion_cs_{model_name}_{set_name}.png"))
     meta = {"command": command, "config": config_path, "overrides": overrides, "structures": len(table),

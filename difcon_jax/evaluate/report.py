@@ -93,11 +93,18 @@ def write_report(out_dir: str, results: dict) -> tuple[str, str]:
     lines = ["| model | set | n | CS | EG | SG | SG top-5 | ECE | SG∉CS |", "|---|---|---|---|---|---|---|---|---|"]
     for model, sets in results.items():
         for name, r in sets.items():
-            if not r.get("n"):
+            if not r.get("n") or "acc_cs" not in r:
                 continue
             lines.append(f"| {model} | {name} | {r['n']} | {r['acc_cs']:.3f} | {r['acc_eg']:.3f} | {r['acc_sg']:.3f} | "
                          f"{r['top5_sg']:.3f} | {r.get('ece_sg', float('nan')):.3f} | "
                          f"{r.get('sg_inconsistent_with_cs', float('nan')):.3f} |")
+    sims = [(m, s["similarity"]) for m, s in results.items() if "similarity" in s]
+    if sims:
+        lines += ["", "Representation similarity (Fig. 4; held-out structures × augmentations):", "",
+                  "| model | within structure | between structures | nearest view is same structure |",
+                  "|---|---|---|---|"]
+        lines += [f"| {m} | {v['mean_within']:.3f} | {v['mean_between']:.3f} | {v['nearest_view_same_structure']:.3f} |"
+                  for m, v in sims]
     atomic_write_text(mpath, "\n".join(lines) + "\n")
     return jpath, mpath
 
