@@ -42,6 +42,20 @@ def test_text_formats_and_wavelength_header(tmp_path):
     assert read_pattern(g).wavelength_source == "default"
 
 
+def test_a_stray_malformed_line_is_dropped_and_reported(tmp_path):
+    x = np.arange(10, 80, 0.05)
+    lines = [f"{a:.3f} {b:.1f}" for a, b in zip(x, _peaks(x, [30]))]
+    lines[84] = "14.11851260"  # a lost separator, as in one of the shared thin-film files
+    f = tmp_path / "d.xy"
+    f.write_text("\r\n".join(lines))
+    m = read_pattern(f)
+    assert m.skipped_lines == (85,) and len(m.two_theta) == len(x) - 1
+    lines[10:40] = ["7"] * 30
+    f.write_text("\n".join(lines))
+    with pytest.raises(InputError, match="malformed data lines"):
+        read_pattern(f)
+
+
 def test_xrdml_and_wavelength_conversion(tmp_path):
     lam_mo = (0.7093 + 0.5 * 0.71359) / 1.5
     d = 2.0

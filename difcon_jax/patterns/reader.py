@@ -35,6 +35,7 @@ class Measured:
     wavelength: float
     wavelength_source: str
     source: str
+    skipped_lines: tuple[int, ...] = ()  # 1-based numbers of malformed data lines that were dropped
 
 
 def _validate(path, tt, y) -> tuple[np.ndarray, np.ndarray]:
@@ -66,8 +67,8 @@ def _read_text(path: str, raw: bytes):
     text = raw.decode("utf-8", errors="replace")
     if text.count("\ufffd") > 0.01 * max(1, len(text)):
         raise InputError(path, "binary or non-text content")
-    rows, header = [], []
-    for line in text.splitlines():
+    rows, header, bad = [], [], []
+    for number, line in enumerate(text.splitlines(), 1):
         s = line.strip()
         if not s:
             continue
@@ -80,12 +81,19 @@ def _read_text(path: str, raw: bytes):
                 continue
             if s[0] in "#!;/":  # trailing comment
                 continue
-            raise InputError(path, f"unreadable data line {s[:40]!r}") from None
+            bad.append(number)
+            continue
         if len(vals) < 2:
-            raise InputError(path, "one column only; expected 2θ and intensity columns")
+            bad.append(number)
+            continue
         rows.append(vals[:2])
     if not rows:
+        if bad:
+            raise InputError(path, "one column only; expected 2θ and intensity columns")
         raise InputError(path, "no numeric data" if header else "empty file")
+    # a stray malformed line (a lost separator, a truncated write) is dropped and reported; more is an error
+    if len(bad) > max(2, 0.01 * len(rows)):
+        raise InputError(path, f"{len(bad)} malformed data lines (first: line {bad[0]}); expected 2θ and intensity")
     arr = np.asarray(rows, dtype=np.float64)
     lam = None
     for h in header:
@@ -93,7 +101,7 @@ def _read_text(path: str, raw: bytes):
         if m:
             lam = float(m.group(1))
             break
-    return arr[:, 0], arr[:, 1], lam
+    return arr[:, 0], arr[:, 1], lam, tuple(bad)
 
 
 def _strip_ns(root):
@@ -165,11 +173,12 @@ def read_pattern(path: str, wavelength: float | None = None, default_wavelength:
         raise InputError(path, e.strerror or str(e)) from None
     if ext == ".xrdml" or raw.lstrip()[:5] == b"<?xml":
         tt, y, lam_file = _read_xrdml(path, raw)
+        bad = ()
     else:
-        tt, y, lam_file = _read_text(path, raw)
+        tt, y, lam_file, bad = _read_text(path, raw)
     tt, y = _validate(path, tt, y)
     if lam_file is not None and 0.1 < lam_file < 5:
-        return Measured(tt, y, lam_file, "file", path)
+        return Measured(tt, y, lam_file, "file", path, bad)
     if wavelength is not None:
-        return Measured(tt, y, float(wavelength), "argument", path)
-    return Measured(tt, y, float(default_wavelength), "default", path)
+        return Measured(tt, y, float(wavelength), "argument", path, bad)
+    return Measured(tt, y, float(default_wavelength), "default", path, bad)
