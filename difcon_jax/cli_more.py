@@ -41,6 +41,8 @@ def cmd_train(args) -> int:
         sys.stderr.flush()
         # A failed Orbax restore leaves asyncio/tensorstore threads that print tracebacks while the
         # interpreter shuts down; the user gets the one line above and nothing else.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
         os._exit(3)
     if not args.skip_eval and jax.process_index() == 0:
         from difcon_jax.evaluate.axes import evaluate_axes

@@ -36,12 +36,31 @@ def restore(mngr: ocp.CheckpointManager, abstract_state, step: int | None = None
     step = mngr.latest_step() if step is None else step
     if step is None:
         raise CheckpointError(f"{mngr.directory}: no checkpoint")
-    try:
-        got = mngr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract_state),
-                                                         config=ocp.args.JsonRestore()))
-    except Exception as e:  # corrupt or incompatible files: say which and why, not a traceback
-        msg = " ".join(str(e).split())[:300]
-        raise CheckpointError(f"{mngr.directory}/{step}: unreadable checkpoint ({type(e).__name__}: {msg})") from None
+    # Orbax/tensorstore worker threads print tracebacks of their own when files are corrupt: capture the
+    # process's stderr during the restore and replay it only when the restore succeeds.
+    import sys
+    import tempfile
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            got = mngr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract_state),
+                                                             config=ocp.args.JsonRestore()))
+            error = None
+        except Exception as e:  # corrupt or incompatible files: say which and why, not a traceback
+            error = e
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+        if error is None:
+            capture.seek(0)
+            os.write(2, capture.read())
+    if error is not None:
+        msg = " ".join(str(error).split())[:300]
+        raise CheckpointError(f"{mngr.directory}/{step}: unreadable checkpoint ({type(error).__name__}: {msg})")
     return got.state, got.config
 
 

@@ -105,11 +105,7 @@ def train(cfg, workdir: str, return_state: bool = False):
     mngr = ckpt.manager(workdir)
     abstract = jax.eval_shape(lambda: init_state(cfg, model, tx, init_key))
     if mngr.latest_step() is not None:
-        try:
-            state, _ = ckpt.restore(mngr, abstract)
-        except ckpt.CheckpointError:
-            mngr.close()  # stop Orbax's background threads before the error reaches the user
-            raise
+        state, _ = ckpt.restore(mngr, abstract)
         _log(f"resumed from step {int(state.step)} ({mngr.directory})")
     else:
         state = init_state(cfg, model, tx, init_key)
