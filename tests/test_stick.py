@@ -77,3 +77,16 @@ def test_two_theta_range_and_empty():
     p = stick_pattern(st, two_theta_max=50)
     assert p.two_theta.max() <= 50
     assert len(stick_pattern(st, two_theta_max=5)) == 0
+
+
+def test_cell_slightly_breaking_its_symmetry_is_symmetrised():
+    from difcon_jax.crystal.stick import metric_inconsistency
+
+    text = cif_of("rutile").replace("_cell_length_b 4.5937", "_cell_length_b 4.5941")
+    st = structure_from_cif_text(text)
+    assert metric_inconsistency(st) > 1e-5
+    p = stick_pattern(st, b_iso=0)
+    ref = stick_pattern(structure_from_cif_text(cif_of("rutile")), b_iso=0)
+    assert len(p) == len(ref)  # (hk0) and (kh0) stay one peak
+    np.testing.assert_array_equal(p.multiplicity, ref.multiplicity)
+    assert np.abs(p.two_theta - ref.two_theta).max() < 0.01

@@ -78,6 +78,23 @@ def lorentz_polarisation(two_theta_deg: np.ndarray) -> np.ndarray:
     return (1 + np.cos(tt) ** 2) / (np.sin(th) ** 2 * np.cos(th))
 
 
+def symmetrised_metric(metric: np.ndarray, laue: np.ndarray) -> np.ndarray:
+    """The reciprocal metric averaged over the Laue group, R G* Rᵀ (h -> hR leaves d unchanged).
+
+    A no-op for a cell that obeys its symmetry; for a cell given to fewer digits than its operations
+    imply (a 'tetragonal' cell with α = 90.004°) it makes symmetry-equivalent reflections share one d,
+    as a refinement with symmetry constraints would."""
+    return np.einsum("kij,jl,kml->im", laue, metric, laue) / len(laue)
+
+
+def metric_inconsistency(structure: Structure) -> float:
+    """Largest relative change of the reciprocal metric under symmetrisation (0 for consistent cells)."""
+    recip = np.linalg.inv(structure.lattice_matrix()).T
+    g = recip @ recip.T
+    rots = np.unique(structure.rotations, axis=0).astype(np.float64)
+    return float(np.abs(symmetrised_metric(g, rots) - g).max() / np.abs(g).max())
+
+
 @functools.lru_cache(maxsize=512)
 def _gemmi_group(rot_bytes: bytes, tran_bytes: bytes):
     """gemmi's SpaceGroup when the operations are a tabulated setting (then its reciprocal ASU is used)."""
@@ -101,10 +118,10 @@ def _reflections(structure: Structure, d_min: float):
 
     lat = structure.lattice_matrix()
     recip = np.linalg.inv(lat).T  # rows a*, b*, c* (no 2π), so |g| = 1/d
-    metric = recip @ recip.T
     rots = np.unique(structure.rotations, axis=0)
     laue = np.concatenate([rots, -rots]).astype(np.float64)  # [K, 3, 3]; reflections move as h -> h R
     k = len(laue)
+    metric = symmetrised_metric(recip @ recip.T, laue)
     sg = _gemmi_group(np.ascontiguousarray(structure.rotations, np.int32).tobytes(),
                       np.ascontiguousarray(structure.translations, np.float64).tobytes())
     if sg is not None:
@@ -288,8 +305,9 @@ def stick_pattern(structure: Structure, wavelength: str | float = "CuKa", two_th
 
 def _d_of(hkl, structure):
     recip = np.linalg.inv(structure.lattice_matrix()).T
+    rots = np.unique(structure.rotations, axis=0).astype(np.float64)
     h = hkl.astype(np.float64)
-    return 1.0 / np.sqrt(np.einsum("ni,ij,nj->n", h, recip @ recip.T, h))
+    return 1.0 / np.sqrt(np.einsum("ni,ij,nj->n", h, symmetrised_metric(recip @ recip.T, rots), h))
 
 
 def pattern_summary(structure: Structure, pattern: StickPattern) -> dict:
