@@ -11,7 +11,7 @@ def cmd_augment_figure(args) -> int:
     from difcon_jax.config import load_config
     from difcon_jax.errors import InputError
 
-    cfg = load_config(args.config, args.override)
+    cfg = load_config(args.config, list(args.override) + list(args.overrides))
     try:
         out = augmentation_figure(args.file, args.out, cfg, k=args.k, seed=args.seed)
     except InputError as e:
@@ -31,8 +31,7 @@ def cmd_train(args) -> int:
     from difcon_jax.train.checkpoint import CheckpointError
     from difcon_jax.train.loop import NonFiniteLoss, train
 
-    overrides = [o for o in args.overrides]
-    cfg = load_config(args.config, overrides)
+    cfg = load_config(args.config, args.overrides)
     try:
         last = train(cfg, args.workdir)
     except (NonFiniteLoss, CheckpointError) as e:
@@ -46,10 +45,9 @@ def cmd_train(args) -> int:
         os._exit(3)
     if not args.skip_eval and jax.process_index() == 0:
         from difcon_jax.evaluate.axes import evaluate_axes
+        from difcon_jax.evaluate.calibration import fit_calibration, write_calibration
         from difcon_jax.evaluate.report import write_summary
         from difcon_jax.train.loop import load_trained, prepare_table
-
-        from difcon_jax.evaluate.calibration import fit_calibration, write_calibration
 
         cfg2, model, params = load_trained(args.workdir)
         table = prepare_table(cfg2, args.workdir)
