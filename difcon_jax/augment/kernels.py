@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 
 from difcon_jax.augment.profiles import caglioti_fwhm
+from difcon_jax.crystal.stick import lorentz_polarisation as _lp
 
 #: Goniometer radius (mm) for sample displacement: a common laboratory Bragg–Brentano value.
 GONIOMETER_RADIUS_MM = 240.0
@@ -50,9 +51,8 @@ def _two_theta(sin_theta):
 
 
 def lorentz_polarisation(two_theta):
-    """LP(θ) = (1 + cos² 2θ) / (sin² θ cos θ), as in the stick pattern (crystal/stick.py) but in JAX."""
-    tt = jnp.radians(two_theta)
-    return (1 + jnp.cos(tt) ** 2) / (jnp.sin(tt / 2) ** 2 * jnp.cos(tt / 2))
+    """LP(θ) of the stick pattern (crystal/stick.py, Eq. 3), evaluated with jax.numpy."""
+    return _lp(two_theta, xp=jnp)
 
 
 def to_source_scale(key, peaks: Peaks, params, lambda_ref: float, max_two_theta: float = 150.0) -> Peaks:

@@ -71,11 +71,13 @@ def form_factor(element: str, s2: np.ndarray) -> np.ndarray:
     return (c[:4, None] * np.exp(-c[4:8, None] * s2.reshape(1, -1))).sum(0).reshape(s2.shape) + c[8]
 
 
-def lorentz_polarisation(two_theta_deg: np.ndarray) -> np.ndarray:
-    """LP(θ) = (1 + cos² 2θ) / (sin² θ cos θ) for unpolarised radiation, no monochromator."""
-    tt = np.radians(two_theta_deg)
+def lorentz_polarisation(two_theta_deg, xp=np):
+    """LP(θ) = (1 + cos² 2θ) / (sin² θ cos θ) for unpolarised radiation, no monochromator.
+
+    ``xp``: the array namespace (NumPy here; the augmentation kernels pass jax.numpy)."""
+    tt = xp.radians(two_theta_deg)
     th = tt / 2
-    return (1 + np.cos(tt) ** 2) / (np.sin(th) ** 2 * np.cos(th))
+    return (1 + xp.cos(tt) ** 2) / (xp.sin(th) ** 2 * xp.cos(th))
 
 
 def symmetrised_metric(metric: np.ndarray, laue: np.ndarray) -> np.ndarray:
