@@ -35,13 +35,15 @@ def cmd_train(args) -> int:
     try:
         last = train(cfg, args.workdir)
     except (NonFiniteLoss, CheckpointError) as e:
-        print(f"difcon-jax: {e}", file=sys.stderr)
+        # A failed Orbax restore leaves asyncio/tensorstore threads that print tracebacks until the
+        # process ends: silence stderr first, then write the one line to the saved descriptor and leave.
         sys.stdout.flush()
         sys.stderr.flush()
-        # A failed Orbax restore leaves asyncio/tensorstore threads that print tracebacks while the
-        # interpreter shuts down; the user gets the one line above and nothing else.
+        real = os.dup(2)
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 2)
+        sys.stderr = open(os.devnull, "w")
+        os.write(real, f"difcon-jax: {e}\n".encode())
         os._exit(3)
     if not args.skip_eval and jax.process_index() == 0:
         from difcon_jax.evaluate.axes import evaluate_axes

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import orbax.checkpoint as ocp
 
@@ -51,6 +52,7 @@ def restore(mngr: ocp.CheckpointManager, abstract_state, step: int | None = None
             error = None
         except Exception as e:  # corrupt or incompatible files: say which and why, not a traceback
             error = e
+            time.sleep(0.5)  # let the worker threads finish printing into the capture
         finally:
             sys.stderr.flush()
             os.dup2(saved, 2)
