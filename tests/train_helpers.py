@@ -6,11 +6,6 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
-TINY = [
-    "n_bins=1500", "render_stride=4",  # augment.* (prefixed below)
-]
-
-
 def tiny_overrides(table: str, steps: int = 2, mode: str = "difcon", batch: int = 8) -> list[str]:
     return [
         f"data.table={table!r}", f"num_steps={steps}", f"batch_size={batch}", f"mode={mode!r}",

@@ -28,10 +28,6 @@ def save(mngr: ocp.CheckpointManager, step: int, state, config_dict: dict) -> No
     mngr.wait_until_finished()
 
 
-def latest_step(mngr: ocp.CheckpointManager) -> int | None:
-    return mngr.latest_step()
-
-
 def restore(mngr: ocp.CheckpointManager, abstract_state, step: int | None = None):
     """(state, config dict) of ``step`` (default: latest). CheckpointError with a one-line reason."""
     step = mngr.latest_step() if step is None else step
