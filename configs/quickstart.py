@@ -1,4 +1,4 @@
-"""The embedded default: DIFCON end-to-end on a 2-core CPU in about 10 minutes, from nothing.
+"""The embedded default: DIFCON end-to-end on a 2-core CPU in 10 to 12 minutes, from nothing.
 
 Synthesises random pyxtal crystals into WORKDIR/data, trains a small network, leaves a checkpoint and an
 evaluation summary (equivariance and invariance axes) in WORKDIR.

@@ -138,10 +138,9 @@ def _reflections(structure: Structure, d_min: float):
         own = ((hkl[:, 0] + n) * w + (hkl[:, 1] + n)) * w + (hkl[:, 2] + n)
         mult = (k // (codes == own[:, None]).sum(1)).astype(np.int64)  # orbit size = |Laue| / |stabiliser|
         canon = codes.max(1).astype(np.int64)
-        g = images.reshape(-1, 3) @ recip
-        c2 = (g @ (recip[2] / np.linalg.norm(recip[2]))) ** 2 / np.maximum((g * g).sum(1), 1e-300)
         # every distinct member appears |stabiliser| times among the K images: shares are unaffected
-        po_c2, po_w = _top_slots(np.repeat(np.arange(len(hkl)), k), c2, np.ones(len(c2)), len(hkl))
+        po_c2, po_w = _orientation_spread(images.reshape(-1, 3) @ recip, recip[2], np.repeat(np.arange(len(hkl)), k),
+                                          mult)
     else:
         g_max = 1.0 / d_min
         nmax = np.floor(np.linalg.norm(lat, axis=1) * g_max + 1e-9).astype(int)
