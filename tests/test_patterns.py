@@ -6,6 +6,9 @@ import pytest
 from difcon_jax.errors import InputError
 from difcon_jax.patterns import read_pattern, to_model_input
 from difcon_jax.patterns.preprocess import convert_wavelength
+from difcon_jax.patterns.vendor import kalpha_mean
+
+import vendor_files
 
 XRDML = """<?xml version="1.0" encoding="UTF-8"?>
 <xrdMeasurements xmlns="http://www.xrdml.com/XRDMeasurement/1.5">
@@ -75,6 +78,51 @@ def test_xrdml_and_wavelength_conversion(tmp_path):
     assert not ok[0] or tt[0] < 150
 
 
+# (writer, extension, Kα1, Kα2, ratio): one tube per format, so a wrong field cannot pass by coincidence
+VENDOR_CASES = {
+    "bruker_raw3": (vendor_files.bruker_raw3, ".raw", 1.540598, 1.544426, 0.5),
+    "bruker_raw4": (vendor_files.bruker_raw4, ".raw", 0.709319, 0.713609, 0.52),
+    "bruker_brml": (vendor_files.bruker_brml, ".brml", 1.788996, 1.792850, 0.5),
+    "rigaku_rasx": (vendor_files.rigaku_rasx, ".rasx", 2.289760, 2.293663, None),
+    "rigaku_ras": (vendor_files.rigaku_ras, ".ras", 0.559420, 0.563813, None),
+    "bruker_uxd": (vendor_files.bruker_uxd, ".uxd", 1.936046, 1.939980, 0.48),
+}
+
+
+@pytest.mark.parametrize("case", sorted(VENDOR_CASES))
+def test_instrument_formats_read_data_and_wavelength(tmp_path, case):
+    writer, ext, a1, a2, ratio = VENDOR_CASES[case]
+    lam = (a1 + (0.5 if ratio is None else ratio) * a2) / (1.5 if ratio is None else 1 + ratio)
+    d = 2.5  # Å: one reflection, placed at this tube's angle
+    tt = 2 * np.degrees(np.arcsin(lam / (2 * d)))
+    x = np.round(np.arange(max(2.0, tt - 15), tt + 15, 0.02), 4)
+    y = np.round(_peaks(x, [tt]), 1)
+    args = (x, y, a1, a2) if ratio is None else (x, y, a1, a2, ratio)
+    f = tmp_path / f"scan{ext}"
+    f.write_bytes(writer(*args))
+    m = read_pattern(f, wavelength=1.0)  # the file's own wavelength wins over the argument
+    np.testing.assert_allclose(m.two_theta, x, atol=1e-9)
+    np.testing.assert_allclose(m.intensity, y, rtol=1e-6)
+    assert m.wavelength_source == "file" and m.wavelength == pytest.approx(lam, abs=1e-6)
+    prof = to_model_input(m)
+    x_cu = (np.arange(12000) + 0.5) * 0.01
+    assert abs(x_cu[np.argmax(prof)] - 2 * np.degrees(np.arcsin(1.54184 / (2 * d)))) < 0.03
+
+
+def test_instrument_file_without_wavelength_falls_back(tmp_path):
+    raw = bytearray(vendor_files.bruker_raw3(np.arange(10, 30, 0.05), np.full(400, 5.0), 0.0, 0.0, anode=b""))
+    f = tmp_path / "nolambda.raw"
+    f.write_bytes(bytes(raw))
+    assert read_pattern(f).wavelength_source == "default"
+    assert read_pattern(f, wavelength=0.7093).wavelength_source == "argument"
+    raw[608:610] = b"Co"  # wavelengths zero but the anode named: its tabulated Kα mean
+    f.write_bytes(bytes(raw))
+    m = read_pattern(f)
+    assert m.wavelength_source == "file" and m.wavelength == pytest.approx(1.79026)
+    assert kalpha_mean(1.5406, 1.5444) == pytest.approx((1.5406 + 0.5 * 1.5444) / 1.5)
+    assert kalpha_mean(1.5406) == pytest.approx(1.5406) and kalpha_mean(9.0) is None and kalpha_mean("x") is None
+
+
 def test_model_input_range_background_and_normalisation(tmp_path):
     x = np.arange(20, 60, 0.05)
     y = 200 + 2 * x + _peaks(x, [25, 40]) - 10
@@ -96,8 +144,12 @@ BAD = {
     "neg.xy": ("\n".join(f"{i} {i - 20}" for i in range(40)).encode(), "negative"),
     "junk.xy": (bytes(range(256)) * 20, "binary"),
     "huge.xy": (b"1 1\n" * 1_020_000, "more than"),
-    "scan.raw": (b"RAW4.00", "not supported"),
-    "bad.xrdml": (b"<?xml version='1.0'?><a><b></a>", "not valid XRDML"),
+    "scan.raw": (b"RAW4.00", "not a readable Bruker RAW file"),
+    "old.raw": (b"RAW2" + bytes(800), "versions 1 and 2 are unsupported"),
+    "bad.xrdml": (b"<?xml version='1.0'?><a><b></a>", "not a readable PANalytical XRDML file"),
+    "junk.brml": (bytes(range(256)) * 4, "not a readable Bruker BRML file"),
+    "cut.rasx": (vendor_files.rigaku_rasx(np.arange(10, 20, 0.1), np.ones(100), 1.5406, 1.5444)[:300],
+                 "not a readable Rigaku RASX file"),
 }
 
 

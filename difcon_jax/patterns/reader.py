@@ -1,9 +1,9 @@
-"""Reading measured powder patterns: two/three-column text (.xy, .xye, .csv, .dat, .txt, RRUFF) and
-PANalytical .xrdml (XML, read with the standard library).
+"""Reading measured powder patterns: two/three-column text (.xy, .xye, .csv, .dat, .txt, RRUFF) here, and
+the instrument formats (Bruker .raw/.brml/.uxd, Rigaku .rasx/.ras, PANalytical .xrdml, GSAS) through
+geddes in :mod:`difcon_jax.patterns.vendor`.
 
-No maintained PyPI reader covers these here: xylib's Python wheels stop at Python 3.10 and ``xrdtools``
-was last released in 2018, so the XRDML reader is our own (the format is plain XML). Bruker .raw/.brml and
-Rigaku .rasx are refused with a clear message until a maintained reader is adopted.
+The text reader is our own because measured text files carry what generic readers drop: a wavelength in a
+header line (RRUFF), a stray malformed line to skip and report rather than fail on.
 
 Every problem is an :class:`InputError` whose text names the file and the problem in one line.
 """
@@ -13,11 +13,11 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import xml.etree.ElementTree as ET
 
 import numpy as np
 
 from difcon_jax.errors import InputError
+from difcon_jax.patterns.vendor import FORMATS, read_vendor
 
 MAX_BYTES = 200 * 1024 * 1024
 MAX_POINTS = 1_000_000
@@ -104,65 +104,11 @@ def _read_text(path: str, raw: bytes):
     return arr[:, 0], arr[:, 1], lam, tuple(bad)
 
 
-def _strip_ns(root):
-    for el in root.iter():
-        if isinstance(el.tag, str) and "}" in el.tag:
-            el.tag = el.tag.split("}", 1)[1]
-    return root
-
-
-def _read_xrdml(path: str, raw: bytes):
-    try:
-        root = _strip_ns(ET.fromstring(raw))
-    except ET.ParseError as e:
-        raise InputError(path, f"not valid XRDML/XML ({e})") from None
-    dp = root.find(".//dataPoints")
-    if dp is None:
-        raise InputError(path, "XRDML without dataPoints")
-    counts_el = dp.find("counts") if dp.find("counts") is not None else dp.find("intensities")
-    if counts_el is None or not (counts_el.text or "").strip():
-        raise InputError(path, "XRDML without counts/intensities")
-    y = np.array(counts_el.text.split(), dtype=np.float64)
-    pos = [p for p in dp.findall("positions") if p.get("axis") == "2Theta"]
-    if not pos:
-        raise InputError(path, "XRDML without 2Theta positions")
-    p = pos[0]
-    if p.find("listPositions") is not None:
-        tt = np.array(p.find("listPositions").text.split(), dtype=np.float64)
-    else:
-        try:
-            a, b = float(p.find("startPosition").text), float(p.find("endPosition").text)
-        except (AttributeError, TypeError, ValueError):
-            raise InputError(path, "XRDML 2Theta positions unreadable") from None
-        tt = np.linspace(a, b, len(y))
-    ct = dp.find("commonCountingTime")
-    if ct is not None and counts_el.tag == "counts":
-        pass  # counts are what we need; rates would only rescale
-    lam = None
-    w = root.find(".//usedWavelength")
-    if w is not None:
-        try:
-            k1 = float(w.find("kAlpha1").text)
-            k2 = float(w.find("kAlpha2").text) if w.find("kAlpha2") is not None else k1
-            ratio = float(w.find("ratioKAlpha2KAlpha1").text) if w.find("ratioKAlpha2KAlpha1") is not None else 0.0
-            lam = (k1 + ratio * k2) / (1 + ratio)
-        except (AttributeError, TypeError, ValueError):
-            lam = None
-    if len(tt) != len(y):
-        raise InputError(path, f"XRDML has {len(tt)} positions but {len(y)} counts")
-    return tt, y, lam
-
-
-UNSUPPORTED = {".raw": "Bruker RAW", ".brml": "Bruker BRML", ".rasx": "Rigaku RASX", ".ras": "Rigaku RAS"}
-
-
 def read_pattern(path: str, wavelength: float | None = None, default_wavelength: float = 1.54184) -> Measured:
     """Read a measured pattern. Wavelength precedence: the file's metadata, then ``wavelength``, then
     ``default_wavelength`` (reported as 'default' so the caller can warn)."""
     path = os.fspath(path)
     ext = os.path.splitext(path)[1].lower()
-    if ext in UNSUPPORTED:
-        raise InputError(path, f"{UNSUPPORTED[ext]} files are not supported yet; export the scan as .xy or .xrdml")
     try:
         size = os.path.getsize(path)
         if size > MAX_BYTES:
@@ -171,8 +117,8 @@ def read_pattern(path: str, wavelength: float | None = None, default_wavelength:
             raw = fh.read()
     except OSError as e:
         raise InputError(path, e.strerror or str(e)) from None
-    if ext == ".xrdml" or raw.lstrip()[:5] == b"<?xml":
-        tt, y, lam_file = _read_xrdml(path, raw)
+    if ext in FORMATS or raw.lstrip()[:5] == b"<?xml":
+        tt, y, lam_file = read_vendor(path, raw, ext)
         bad = ()
     else:
         tt, y, lam_file, bad = _read_text(path, raw)
