@@ -97,7 +97,8 @@ def cmd_predict(args) -> int:
 def cmd_evaluate(args) -> int:
     from difcon_jax.evaluate.axes import evaluate_axes, evaluate_experimental
     from difcon_jax.evaluate.calibration import read_calibration
-    from difcon_jax.evaluate.report import confusion_png, write_report
+    from difcon_jax.evaluate.confusion import write_confusions
+    from difcon_jax.evaluate.report import write_report
     from difcon_jax.train.loop import load_trained, prepare_table
 
     cfg, model, params = load_trained(args.workdir)
@@ -111,8 +112,7 @@ def cmd_evaluate(args) -> int:
     out = args.out or os.path.join(args.workdir, "evaluation")
     os.makedirs(out, exist_ok=True)
     for name, r in sets.items():
-        if r.get("n") and "confusion_cs" in r:
-            confusion_png(r["confusion_cs"], f"{cfg.mode}: {name} (n={r['n']})", os.path.join(out, f"confusion_cs_{name}.png"))
+        write_confusions(r, f"{cfg.mode}: {name} (n={r.get('n')})", os.path.join(out, f"confusion_{{level}}_{name}.png"))
     from difcon_jax.evaluate.similarity import similarity_matrix, similarity_png
 
     sim, sim_summary = similarity_matrix(cfg, model, params, prepare_table(cfg, args.workdir))

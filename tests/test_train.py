@@ -161,7 +161,8 @@ def test_predict_and_evaluate_cli(table, tmp_path, capsys):
     out, err = capsys.readouterr()
     assert rc == 0 and "| exp | 3 |" in out and "skipped" in err
     rep = json.loads((wd / "evaluation" / "report.json").read_text())
-    assert rep["difcon"]["exp"]["n"] == 3 and (wd / "evaluation" / "confusion_cs_exp.png").exists()
+    assert rep["difcon"]["exp"]["n"] == 3
+    assert all((wd / "evaluation" / f"confusion_{lv}_exp.png").exists() for lv in ("cs", "eg", "sg"))
     sim = rep["difcon"]["similarity"]
     assert -1 <= sim["mean_between"] <= 1 and 0 <= sim["nearest_view_same_structure"] <= 1
     assert (wd / "evaluation" / "similarity.png").exists() and "Representation similarity" in out

@@ -15,8 +15,9 @@ def run_experiment(workdir: str, config_path: str, overrides: list[str], modes: 
     from difcon_jax.config import load_config
     from difcon_jax.evaluate.axes import axis_sets, load_experimental
     from difcon_jax.evaluate.calibration import fit_calibration, write_calibration
+    from difcon_jax.evaluate.confusion import write_confusions
     from difcon_jax.evaluate.hand import HandModel, profile_features, stick_features
-    from difcon_jax.evaluate.report import confusion_png, score, write_report
+    from difcon_jax.evaluate.report import score, write_report
     from difcon_jax.evaluate.similarity import similarity_matrix, similarity_png
     from difcon_jax.io_util import atomic_write_json, atomic_write_text
     from difcon_jax.train.loop import load_trained, prepare_table, train
@@ -66,10 +67,8 @@ def run_experiment(workdir: str, config_path: str, overrides: list[str], modes: 
     jpath, mpath = write_report(workdir, results)
     for model_name, res in results.items():
         for set_name, r in res.items():
-            if "confusion_cs" not in r:
-                continue
-            confusion_png(r["confusion_cs"], f"{model_name}: {set_name} (n={r['n']})",
-                          os.path.join(workdir, f"confusion_cs_{model_name}_{set_name}.png"))
+            write_confusions(r, f"{model_name}: {set_name} (n={r.get('n')})",
+                             os.path.join(workdir, f"confusion_{{level}}_{model_name}_{set_name}.png"))
     meta = {"command": command, "config": config_path, "overrides": overrides, "structures": len(table),
             "train_structures": int(len(train_rows)), "seconds": timing}
     atomic_write_json(os.path.join(workdir, "experiment.json"), meta)

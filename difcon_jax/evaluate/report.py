@@ -6,9 +6,9 @@ import os
 
 import numpy as np
 
+from difcon_jax.crystal.symmetry import CRYSTAL_SYSTEMS, crystal_system_array, extinction_group_array
+from difcon_jax.evaluate.confusion import sparse_confusion
 from difcon_jax.io_util import atomic_write_json, atomic_write_text
-
-from difcon_jax.crystal.symmetry import CRYSTAL_SYSTEMS, crystal_system_array
 
 
 def expected_calibration_error(conf: np.ndarray, correct: np.ndarray, bins: int = 15) -> float:
@@ -23,14 +23,14 @@ def expected_calibration_error(conf: np.ndarray, correct: np.ndarray, bins: int 
 
 
 def score(probs: dict, space_group: np.ndarray) -> dict:
-    """Accuracies (top-1/top-5), per-crystal-system accuracy, ECE, SG/CS inconsistency, coverage curve."""
+    """Accuracies (top-1/top-5), per-crystal-system accuracy, ECE, SG/CS inconsistency, coverage curve and
+    confusion matrices: crystal system dense 7×7, extinction and space group sparse ``[[true, pred, n], ...]``."""
     cs_of = crystal_system_array()
     space_group = np.asarray(space_group)
     cs_true = cs_of[space_group]
-    from difcon_jax.crystal.symmetry import extinction_group_array
-
     eg_true = extinction_group_array()[space_group]
     sg_pred = probs["space_group"].argmax(1) + 1
+    eg_pred = probs["extinction_group"].argmax(1)
     cs_pred = probs["crystal_system"].argmax(1)
     conf = probs["space_group"].max(1)
     correct = sg_pred == space_group
@@ -46,7 +46,7 @@ def score(probs: dict, space_group: np.ndarray) -> dict:
     return {
         "n": int(len(space_group)),
         "acc_cs": float(np.mean(cs_pred == cs_true)),
-        "acc_eg": float(np.mean(probs["extinction_group"].argmax(1) == eg_true)),
+        "acc_eg": float(np.mean(eg_pred == eg_true)),
         "acc_sg": float(correct.mean()),
         "top5_sg": float((top5 == space_group[:, None]).any(1).mean()),
         "ece_sg": expected_calibration_error(conf, correct),
@@ -54,35 +54,9 @@ def score(probs: dict, space_group: np.ndarray) -> dict:
         "sg_accuracy_at_coverage": coverage,
         "per_crystal_system": per_cs,
         "confusion_cs": np.bincount(cs_true * 7 + cs_pred, minlength=49).reshape(7, 7).tolist(),
+        "confusion_eg": sparse_confusion(eg_true, eg_pred),
+        "confusion_sg": sparse_confusion(space_group, sg_pred),
     }
-
-
-def confusion_png(confusion, title: str, path: str) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    m = np.asarray(confusion, float)
-    norm = m / np.maximum(m.sum(1, keepdims=True), 1)
-    fig, ax = plt.subplots(figsize=(5.5, 4.8))
-    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
-    names = [c[:5] for c in CRYSTAL_SYSTEMS]
-    ax.set_xticks(range(7), names, rotation=45)
-    ax.set_yticks(range(7), names)
-    for i in range(7):
-        for j in range(7):
-            if m[i, j]:
-                ax.text(j, i, int(m[i, j]), ha="center", va="center", fontsize=7,
-                        color="white" if norm[i, j] > 0.5 else "black")
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path + ".tmp.png", dpi=100)
-    plt.close(fig)
-    os.replace(path + ".tmp.png", path)
-    return path
 
 
 def write_report(out_dir: str, results: dict) -> tuple[str, str]:
