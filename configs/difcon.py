@@ -26,7 +26,8 @@ def get_config():
     c.data.synth_max_atoms = 64
     c.data.workers = 16
     c.data.max_peaks = 128
-    c.data.test_fraction = 0.1
+    c.data.test_fraction = 0.1  # held-out structures: the equivariance test set
+    c.data.validation_fraction = 0.1  # held-out structures for calibration only
     c.data.static_seed = 1  # cnn_static: the fixed augmentation of each structure
 
     c.augment = augment_table1.get_config()

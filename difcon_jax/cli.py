@@ -20,7 +20,7 @@ def _build_options(args):
     from difcon_jax.data.build import BuildOptions
 
     return BuildOptions(wavelength=args.wavelength, two_theta_max=args.two_theta_max, max_peaks=args.max_peaks,
-                        test_fraction=args.test_fraction)
+                        test_fraction=args.test_fraction, validation_fraction=args.validation_fraction)
 
 
 def cmd_dataset(args) -> int:
@@ -94,7 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--wavelength", default="CuKa", help="Å or source name (default CuKa = 1.5418 Å)")
         q.add_argument("--two-theta-max", type=float, default=120.0)
         q.add_argument("--max-peaks", type=int, default=256)
-        q.add_argument("--test-fraction", type=float, default=0.1)
+        q.add_argument("--test-fraction", type=float, default=0.1, help="held-out structures: equivariance test")
+        q.add_argument("--validation-fraction", type=float, default=0.1,
+                       help="held-out structures for calibration (temperature, uncertain threshold)")
         q.set_defaults(func=cmd_dataset)
 
     s = sub.add_parser("simulate", help="labels and stick pattern of one CIF")

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from difcon_jax.cli import main
 from difcon_jax.data import load_peak_table, split_of
@@ -53,9 +54,14 @@ def test_split_independent_of_order(tmp_path):
     sa = dict(zip(ta.formula, ta.split))
     sb = dict(zip(tb.formula, tb.split))
     assert sa == sb and len(sa) == 5
-    share = np.mean([split_of(f"X{i}|{i % 230 + 1}", 0.1) for i in range(4000)])
-    assert 0.08 < share < 0.12
-    assert split_of("ClNa|225", 0.0) == 0 and split_of("ClNa|225", 1.0) == 1
+    keys = [f"X{i}|{i % 230 + 1}" for i in range(4000)]
+    plain = np.array([split_of(k, 0.1) for k in keys])
+    three = np.array([split_of(k, 0.1, 0.1) for k in keys])
+    assert 0.08 < np.mean(plain == 1) < 0.12 and 0.08 < np.mean(three == 2) < 0.12
+    assert np.array_equal(plain == 1, three == 1)  # carving out validation leaves the test set as it was
+    assert split_of("ClNa|225", 0.0) == 0 and split_of("ClNa|225", 1.0) == 1 and split_of("ClNa|225", 0.0, 1.0) == 2
+    with pytest.raises(ValueError):
+        split_of("ClNa|225", 0.6, 0.6)
 
 
 def test_nothing_built_exits_nonzero(tmp_path, capsys):

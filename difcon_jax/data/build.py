@@ -31,6 +31,7 @@ class BuildOptions:
     two_theta_max: float = 120.0
     max_peaks: int = 256
     test_fraction: float = 0.1
+    validation_fraction: float = 0.1
     limits: StructureLimits = StructureLimits()
 
 
@@ -56,7 +57,8 @@ def structure_record(st: Structure, options: BuildOptions) -> dict:
                                                 sp.po_weight)
     return {"two_theta": tt, "intensity": inten, "mask": mask, "po_cos2": c2, "po_weight": w, "space_group": st.space_group,
             "crystal_system": crystal_system_of(st.space_group), "extinction_group": extinction_group_of(st.space_group),
-            "split": split_of(split_key(st.reduced_formula, st.space_group), options.test_fraction),
+            "split": split_of(split_key(st.reduced_formula, st.space_group), options.test_fraction,
+                              options.validation_fraction),
             "dropped_fraction": dropped, "source_id": st.source, "formula": st.formula}
 
 
@@ -130,6 +132,7 @@ def _finish(results: Iterable, out: str, options: BuildOptions, meta: dict, t0: 
         write_peak_table(out, arrays, {
             "wavelength": options.wavelength, "two_theta_min": options.two_theta_min,
             "two_theta_max": options.two_theta_max, "test_fraction": options.test_fraction,
+            "validation_fraction": options.validation_fraction,
             "num_extinction_groups": num_extinction_groups(), "skipped": len(skipped), **meta})
     return BuildResult(len(rows), skipped, os.fspath(out), report, time.time() - t0)
 

@@ -13,7 +13,7 @@ po_weight.npy         float16[N,P,K] share of the peak's members at each cos²α
 space_group.npy       int16[N]       1–230
 crystal_system.npy    int8[N]        0–6 (triclinic … cubic)
 extinction_group.npy  int16[N]       id in the committed extinction-group table
-split.npy             int8[N]        0 train, 1 equivariance test (hash of formula|SG)
+split.npy             int8[N]        0 train, 1 equivariance test, 2 validation (hash of formula|SG)
 dropped_fraction.npy  float32[N]     share of total intensity lost by keeping only the P strongest
 source_id.npy         <U[N]          file path or ``synth:<seed>:<index>``
 formula.npy           <U[N]          cell formula

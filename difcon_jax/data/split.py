@@ -1,4 +1,6 @@
-"""Deterministic structure-level splits: train vs equivariance-test by a hash of the structure key.
+"""Deterministic structure-level splits by a hash of the structure key: train, equivariance test, and a
+validation set of other held-out structures for calibration (temperature, ``uncertain`` threshold), so
+that nothing fitted after training sees a test structure.
 
 The key is ``"<reduced formula>|<space group>"``: the same compound listed twice (two CIFs of one
 mineral, one prototype in two databases) hashes to the same split whatever the file order, so no
@@ -9,16 +11,18 @@ from __future__ import annotations
 
 import hashlib
 
-SPLIT_NAMES = ("train", "equivariance_test")
+SPLIT_NAMES = ("train", "equivariance_test", "validation")
 
 
 def split_key(reduced_formula: str, space_group: int) -> str:
     return f"{reduced_formula}|{int(space_group)}"
 
 
-def split_of(key: str, test_fraction: float = 0.1) -> int:
-    """0 (train) or 1 (equivariance test): sha256(key) as a uniform number in [0, 1) against the fraction."""
-    if not 0.0 <= test_fraction <= 1.0:
-        raise ValueError(f"test fraction {test_fraction} is outside [0, 1]")
+def split_of(key: str, test_fraction: float = 0.1, validation_fraction: float = 0.0) -> int:
+    """0 (train), 1 (equivariance test) or 2 (validation): sha256(key) as a uniform number u in [0, 1);
+    u < test_fraction is test, the next ``validation_fraction`` is validation (so the test set does not
+    depend on whether a validation set is carved out)."""
+    if not (0.0 <= test_fraction and 0.0 <= validation_fraction and test_fraction + validation_fraction <= 1.0):
+        raise ValueError(f"test fraction {test_fraction} + validation fraction {validation_fraction} is outside [0, 1]")
     u = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") / 2.0**64
-    return int(u < test_fraction)
+    return 1 if u < test_fraction else 2 if u < test_fraction + validation_fraction else 0

@@ -1,4 +1,5 @@
-"""Temperature scaling and the 'uncertain' threshold, fitted on SIMULATED held-out patterns only.
+"""Temperature scaling and the 'uncertain' threshold, fitted on SIMULATED patterns of the validation
+structures only (split 2: held out from training and disjoint from the equivariance test set).
 
 One temperature T divides every head's logits (CS, EG and the 7 SG heads), so the hierarchical p(SG)
 stays consistent with p(CS); T minimises the summed negative log-likelihood of the three heads on a grid.
@@ -24,9 +25,12 @@ def fit_calibration(cfg, model, params, table, n: int = 500, seed: int = 98765,
     from difcon_jax.evaluate.axes import render_set
     from difcon_jax.train.predict import predict
 
-    rows = np.flatnonzero(np.asarray(table.split) == 1)
+    split = np.asarray(table.split)
+    rows, source = np.flatnonzero(split == 2), "validation structures"
+    if len(rows) == 0:  # a table built without a validation split: held-out test structures, said so
+        rows, source = np.flatnonzero(split == 1), "held-out test structures (the table has no validation split)"
     if len(rows) == 0:
-        rows = np.arange(len(table))
+        rows, source = np.arange(len(table)), "all structures (the table has no held-out split)"
     rows = np.sort(np.random.default_rng(seed).permutation(rows)[:n])
     x = render_set(table, rows, cfg.augment, seed, batch=int(cfg.eval.batch_size))
     cs, eg, sg = (np.asarray(getattr(table, k))[rows] for k in ("crystal_system", "extinction_group", "space_group"))
@@ -45,7 +49,7 @@ def fit_calibration(cfg, model, params, table, n: int = 500, seed: int = 98765,
         if sel.sum() >= 10 and correct[sel].mean() >= target_precision:
             threshold = float(t)
             break
-    return {"temperature": best[1], "uncertain_below": threshold, "fitted_on": f"{len(rows)} simulated patterns",
+    return {"temperature": best[1], "uncertain_below": threshold, "fitted_on": f"{len(rows)} simulated patterns of {source}",
             "target_precision": target_precision, "nll_sum": round(best[0], 4)}
 
 

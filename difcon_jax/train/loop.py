@@ -40,7 +40,8 @@ def prepare_table(cfg, workdir: str):
             raise RuntimeError("multi-process training needs cfg.data.table built beforehand")
         _log(f"synthesising {cfg.data.synth_count} structures into {path}")
         res = build_synthetic(cfg.data.synth_count, path, cfg.data.synth_seed, cfg.data.workers,
-                              BuildOptions(max_peaks=cfg.data.max_peaks, test_fraction=cfg.data.test_fraction),
+                              BuildOptions(max_peaks=cfg.data.max_peaks, test_fraction=cfg.data.test_fraction,
+                                           validation_fraction=cfg.data.validation_fraction),
                               SynthOptions(max_atoms=cfg.data.synth_max_atoms))
         _log(res.summary)
     table = load_peak_table(path)
