@@ -145,13 +145,20 @@ def test_predict_and_evaluate_cli(table, tmp_path, capsys):
     rows.append("broken.xy,1,triclinic")
     (exp / "labels.csv").write_text("\n".join(rows) + "\n")
 
-    files = [str(exp / f) for f in ("p0.xy", "broken.xy", "p1.xy")]
+    import vendor_files
+
+    y = 5 + sum(900 * np.exp(-0.5 * ((x - c) / 0.06) ** 2) for c in (21, 30, 44))
+    (exp / "scan.raw").write_bytes(vendor_files.bruker_raw4(x, y, 0.709319, 0.713609))
+    (exp / "cut.brml").write_bytes(vendor_files.bruker_brml(x, y, 1.5406, 1.5444)[:500])
+    files = [str(exp / f) for f in ("p0.xy", "broken.xy", "p1.xy", "cut.brml", "scan.raw")]
     rc = main(["predict", *files, "--model", str(wd), "--json", "--top-k", "2", "--wavelength", "1.5406",
                "--plot", str(tmp_path / "pred.png")])
     out, err = capsys.readouterr()
     assert rc == 1 and "broken.xy: one column only" in err and "Traceback" not in err
+    assert "cut.brml: not a readable Bruker BRML file" in err and err.count("difcon-jax: ") == 2
     res = json.loads(out)
-    assert [r["file"] for r in res] == [files[0], files[2]]
+    assert [r["file"] for r in res] == [files[0], files[2], files[4]]
+    assert res[2]["wavelength_source"] == "file" and abs(res[2]["wavelength"] - 0.71075) < 1e-4  # Mo Kα mean
     r = res[0]
     assert set(r) >= {"file", "crystal_system", "extinction_group", "space_group", "uncertain"}
     assert len(r["space_group"]) == 2 and {"number", "symbol", "p"} == set(r["space_group"][0])
