@@ -36,9 +36,11 @@ MAX_MEMBER_BYTES = 256 * 1024 * 1024  # the same bound geddes puts on an archive
 
 def read_vendor(path: str, raw: bytes, ext: str) -> tuple[np.ndarray, np.ndarray, float | None]:
     """(2θ degrees, counts, Kα-mean wavelength in Å or None) of the first scan in an instrument file."""
-    import geddes  # the Rust extension is loaded only when an instrument file is read
-
     fmt = FORMATS.get(ext, "PANalytical XRDML")
+    try:
+        import geddes  # the Rust extension is loaded only when an instrument file is read
+    except ImportError:
+        raise InputError(path, f"reading {fmt} files needs the geddes package (pip install geddes)") from None
     hint = "pattern" + (ext if ext in FORMATS else ".xrdml")
     try:
         pattern = geddes.read_bytes(raw, hint)
