@@ -49,8 +49,11 @@ def similarity_png(sim: np.ndarray, summary: dict, title: str, path: str) -> str
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 5.4))
-    im = ax.imshow(sim, cmap="viridis", vmin=-1, vmax=1, interpolation="nearest")
-    fig.colorbar(im, ax=ax, fraction=0.046)
+    # the colour range spans what occurs (encoder features after GELU and pooling are mostly positive, so a
+    # fixed -1…1 scale would wash the structure blocks out); the scale is printed on the colour bar
+    lo = float(np.percentile(sim, 1))
+    im = ax.imshow(sim, cmap="viridis", vmin=min(lo, 0.99), vmax=1, interpolation="nearest")
+    fig.colorbar(im, ax=ax, fraction=0.046, label="cosine similarity")
     ax.set_title(f"{title}\nwithin {summary['mean_within']:.2f}, between {summary['mean_between']:.2f}, "
                  f"nearest view same structure {summary['nearest_view_same_structure']:.2f}", fontsize=8)
     ax.set_xlabel(f"{summary['structures']} structures × {summary['augmentations']} augmentations")
