@@ -196,7 +196,7 @@ def test_packaged_model_predicts_and_export_round_trip(table, tmp_path, capsys):
     y = 3 + sum(500 * np.exp(-0.5 * ((x - c) / 0.05) ** 2) for c in (27.4, 31.7, 45.5, 56.5))
     f = tmp_path / "nacl_like.xy"
     f.write_text("# wavelength: 1.5406\n" + "\n".join(f"{a:.2f} {b:.1f}" for a, b in zip(x, y)))
-    assert main(["predict", str(f), "--json"]) == 0  # no --model: the packaged quickstart model
+    assert main(["predict", str(f), "--json"]) == 0  # no --model: the packaged DIFCON model
     res = json.loads(capsys.readouterr().out)
     assert res[0]["wavelength_source"] == "file" and abs(sum(c["p"] for c in res[0]["crystal_system"])) <= 1.0001
 

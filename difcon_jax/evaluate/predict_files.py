@@ -9,7 +9,7 @@ import numpy as np
 
 from difcon_jax.crystal.symmetry import CRYSTAL_SYSTEMS, extinction_group_table, space_group_symbol
 
-PACKAGED_MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pretrained", "quickstart")
+PACKAGED_MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pretrained", "difcon_cpu")
 
 
 def _top(p: np.ndarray, k: int):
