@@ -74,6 +74,11 @@ def test_xrdml_and_wavelength_conversion(tmp_path):
     win = np.abs(x_cu - x_cu[np.argmax(prof)]) < 0.5
     centroid = (x_cu[win] * prof[win]).sum() / prof[win].sum()
     assert abs(centroid - tt_cu) < 0.02  # the peak lands at the Cu angle of d = 2 Å
+    scan = XRDML[XRDML.index("  <scan>"):XRDML.index("</scan>") + len("</scan>")]
+    second = scan.replace("<startPosition>5.0<", "<startPosition>50.0<").replace("44.95<", "89.95<")
+    f.write_text(XRDML.replace(scan, scan + "\n" + second).format(counts=" ".join(["7"] * 800)))
+    m2 = read_pattern(f)  # two scans: the first is read and the count reported (predict warns)
+    assert m2.scans == 2 and m2.two_theta[0] == 5.0 and m2.two_theta[-1] == pytest.approx(44.95)
     tt, ok = convert_wavelength(np.array([150.0]), 1.54184, 0.7)
     assert not ok[0] or tt[0] < 150
 
@@ -103,7 +108,7 @@ def test_instrument_formats_read_data_and_wavelength(tmp_path, case):
     m = read_pattern(f, wavelength=1.0)  # the file's own wavelength wins over the argument
     np.testing.assert_allclose(m.two_theta, x, atol=1e-9)
     np.testing.assert_allclose(m.intensity, y, rtol=1e-6)
-    assert m.wavelength_source == "file" and m.wavelength == pytest.approx(lam, abs=1e-6)
+    assert m.wavelength_source == "file" and m.wavelength == pytest.approx(lam, abs=1e-6) and m.scans == 1
     prof = to_model_input(m)
     x_cu = (np.arange(12000) + 0.5) * 0.01
     assert abs(x_cu[np.argmax(prof)] - 2 * np.degrees(np.arcsin(1.54184 / (2 * d)))) < 0.03

@@ -38,6 +38,8 @@ def predict_files(files: list[str], model_dir: str | None = None, wavelength: fl
             if m.wavelength_source == "default":
                 print(f"difcon-jax: WARNING {f}: no wavelength in the file and none given; ASSUMING Cu Kα "
                       f"{m.wavelength} Å (use --wavelength)", file=sys.stderr)
+            if m.scans > 1:
+                print(f"difcon-jax: WARNING {f}: {m.scans} scans in the file; predicting the first", file=sys.stderr)
             if m.skipped_lines:
                 print(f"difcon-jax: WARNING {f}: dropped malformed line(s) {list(m.skipped_lines)[:5]}", file=sys.stderr)
             xs.append(to_model_input(m, a.n_bins, a.two_theta_min, a.two_theta_max, a.lambda_ref))

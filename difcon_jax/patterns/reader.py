@@ -36,6 +36,7 @@ class Measured:
     wavelength_source: str
     source: str
     skipped_lines: tuple[int, ...] = ()  # 1-based numbers of malformed data lines that were dropped
+    scans: int = 1  # scans/ranges in the file; the first is read
 
 
 def _validate(path, tt, y) -> tuple[np.ndarray, np.ndarray]:
@@ -118,13 +119,14 @@ def read_pattern(path: str, wavelength: float | None = None, default_wavelength:
     except OSError as e:
         raise InputError(path, e.strerror or str(e)) from None
     if ext in FORMATS or raw.lstrip()[:5] == b"<?xml":
-        tt, y, lam_file = read_vendor(path, raw, ext)
+        tt, y, lam_file, scans = read_vendor(path, raw, ext)
         bad = ()
     else:
         tt, y, lam_file, bad = _read_text(path, raw)
+        scans = 1
     tt, y = _validate(path, tt, y)
     if lam_file is not None and 0.1 < lam_file < 5:
-        return Measured(tt, y, lam_file, "file", path, bad)
+        return Measured(tt, y, lam_file, "file", path, bad, scans)
     if wavelength is not None:
-        return Measured(tt, y, float(wavelength), "argument", path, bad)
-    return Measured(tt, y, float(default_wavelength), "default", path, bad)
+        return Measured(tt, y, float(wavelength), "argument", path, bad, scans)
+    return Measured(tt, y, float(default_wavelength), "default", path, bad, scans)

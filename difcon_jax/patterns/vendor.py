@@ -34,8 +34,9 @@ FORMATS = {
 MAX_MEMBER_BYTES = 256 * 1024 * 1024  # the same bound geddes puts on an archive member
 
 
-def read_vendor(path: str, raw: bytes, ext: str) -> tuple[np.ndarray, np.ndarray, float | None]:
-    """(2θ degrees, counts, Kα-mean wavelength in Å or None) of the first scan in an instrument file."""
+def read_vendor(path: str, raw: bytes, ext: str) -> tuple[np.ndarray, np.ndarray, float | None, int]:
+    """(2θ degrees, counts, Kα-mean wavelength in Å or None, number of scans) of the first scan in an
+    instrument file; the caller says so when there are more (ranges of a RAW file, scans of an XRDML)."""
     fmt = FORMATS.get(ext, "PANalytical XRDML")
     try:
         import geddes  # the Rust extension is loaded only when an instrument file is read
@@ -51,7 +52,21 @@ def read_vendor(path: str, raw: bytes, ext: str) -> tuple[np.ndarray, np.ndarray
         raise InputError(path, f"not a readable {fmt} file ({message})") from None
     tt = np.asarray(pattern.x, dtype=np.float64)
     y = np.asarray(pattern.y, dtype=np.float64)
-    return tt, y, wavelength_from_metadata(raw, ext)
+    return tt, y, wavelength_from_metadata(raw, ext), _count_scans(geddes, raw, hint)
+
+
+def _count_scans(geddes, raw: bytes, hint: str, limit: int = 64) -> int:
+    """How many scans geddes can read (at most ``limit``): index 1, 2, ... until one is refused."""
+    n = 1
+    while n < limit:
+        try:
+            geddes.read_bytes(raw, hint, index=n)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException:  # noqa: BLE001 - out of range (or unreadable): no further scan
+            break
+        n += 1
+    return n
 
 
 def kalpha_mean(a1, a2=None, ratio=None) -> float | None:
