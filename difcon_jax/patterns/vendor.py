@@ -191,12 +191,13 @@ def _xrdml_wavelength(raw: bytes) -> float | None:
 
 
 _METADATA = {".raw": _raw_wavelength, ".brml": _brml_wavelength, ".rasx": _rasx_wavelength,
-             ".ras": _ras_wavelength, ".uxd": _uxd_wavelength}
+             ".ras": _ras_wavelength, ".uxd": _uxd_wavelength, ".xrdml": _xrdml_wavelength}
 
 
 def wavelength_from_metadata(raw: bytes, ext: str) -> float | None:
     """The file's Kα-mean wavelength (Å), or None when its metadata has none (GSAS never does)."""
-    reader = _METADATA.get(ext, _xrdml_wavelength if ext not in FORMATS or ext == ".xrdml" else None)
+    # an XML file under another extension was sniffed as XRDML by the caller
+    reader = _METADATA.get(ext) if ext in FORMATS else _xrdml_wavelength
     if reader is None:
         return None
     try:
