@@ -38,6 +38,7 @@ def main() -> None:
     ap.add_argument("--max-peaks", type=int, default=128)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--skip-references", action="store_true")
+    ap.add_argument("--table", default=None, help="use this peak table (default: the shared COD CIFs)")
     args = ap.parse_args()
     batches = [int(b) for b in args.batches.split(",")]
 
@@ -50,7 +51,14 @@ def main() -> None:
     cfg = load_config(default_config_path("augment_table1"))
     from common import small_table
 
-    table = small_table(args.max_peaks)
+    if args.table:  # e.g. on an accelerator machine without ../shared or pyxtal
+        from difcon_jax.data import load_peak_table
+        from difcon_jax.train.loop import _truncate
+
+        table = load_peak_table(args.table, mmap=False)
+        table = _truncate(table, args.max_peaks) if table.max_peaks > args.max_peaks else table
+    else:
+        table = small_table(args.max_peaks)
     dev = device_table(table)
     augment = jax.jit(make_augment_batch(cfg))
     n = len(table)

@@ -17,6 +17,7 @@ def get_config():
     c.batch_size = 512  # global, split over all devices of all hosts
     c.log_every = 100
     c.ckpt_every = 5000
+    c.ckpt_keep_period = 0  # > 0: also keep every checkpoint whose step is a multiple (learning curves)
     c.tensorboard = False  # needs the [tensorboard] extra; a JSON-lines log is always written
 
     c.data = ml_collections.ConfigDict()
@@ -29,6 +30,9 @@ def get_config():
     c.data.test_fraction = 0.1  # held-out structures: the equivariance test set
     c.data.validation_fraction = 0.1  # held-out structures for calibration only
     c.data.static_seed = 1  # cnn_static: the fixed augmentation of each structure
+    # Structure sampling: P(structure) ∝ n_sg^(power − 1), n_sg = training structures of its space group.
+    # 1 = natural frequencies, 0 = every space group equally often, 0.5 = tempered (square root).
+    c.data.sampling_power = 1.0
 
     c.augment = augment_table1.get_config()
 
@@ -41,6 +45,7 @@ def get_config():
     c.model.kernel = 7
     c.model.projector_dims = (2048, 2048, 2048)
     c.model.head_hidden = 512
+    c.model.dtype = "float32"  # encoder compute dtype; "bfloat16" on GPU/TPU (params and losses stay float32)
 
     c.loss = ml_collections.ConfigDict()
     c.loss.w_cs = 1.0
@@ -51,6 +56,7 @@ def get_config():
     c.loss.temperature = 0.1  # SimCLR only
     c.loss.schedule = "joint"  # or "pretrain_finetune": representation only for pretrain_steps
     c.loss.pretrain_steps = 0
+    c.loss.classify_both_views = False  # two-view modes: classification loss on view b too (averaged)
 
     c.optim = ml_collections.ConfigDict()
     c.optim.name = "adamw"
@@ -64,4 +70,11 @@ def get_config():
     c.eval.num_structures = 2000
     c.eval.batch_size = 256
     c.eval.invariance_config = "augment_invariance"
+    # Reference library (difcon_jax/evaluate/library.py): representations of training structures searched
+    # by cosine similarity and blended into predict's probabilities. 0 views = no library.
+    c.eval.library_views = 0
+    c.eval.library_max_structures = 0  # 0 = every training structure
+    c.eval.library_k = 10
+    c.eval.library_tau = 0.02
+    c.eval.library_alpha = 0.5
     return c

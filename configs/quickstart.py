@@ -27,4 +27,10 @@ def get_config():
     c.optim.learning_rate = 2e-3
     c.eval.num_structures = 500
     c.eval.batch_size = 64
+    # the 0–90° grid of 0.02° bins the shipped recipe uses (configs/augment_real.py): what laboratory patterns
+    # cover, and 2.7× fewer bins than 0–120° at 0.01° for the 2-core budget
+    c.augment.n_bins = 4500
+    c.augment.two_theta_max = 90.0
+    c.augment.render_stride = 20
+    c.model.stem_stride = 4
     return c

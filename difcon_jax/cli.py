@@ -27,13 +27,22 @@ def cmd_dataset(args) -> int:
     from difcon_jax.data.build import build_from_cifs, build_synthetic
 
     if args.dataset_cmd == "build":
-        if not os.path.isdir(args.cif_dir):
-            return _err(f"{args.cif_dir}: no such directory")
+        missing = [d for d in args.cif_dir if not os.path.exists(d)]
+        if missing:
+            return _err(f"{missing[0]}: no such file or directory")
         result = build_from_cifs(args.cif_dir, args.out, args.workers, _build_options(args))
     else:
         from difcon_jax.crystal.synthetic import SynthOptions
 
-        if args.count < 1:
+        if args.fill_from:
+            from difcon_jax.data.build import fill_thin_groups
+
+            result = fill_thin_groups(args.fill_from, args.out, args.min_per_group, args.seed, args.workers,
+                                      synth_options=SynthOptions(max_atoms=args.max_atoms))
+            print(f"{result.stats['thin_groups']} space groups had fewer than {args.min_per_group} training structures")
+            print(result.summary + f"; merged with {args.fill_from} into {args.out}")
+            return 0
+        if args.count is None or args.count < 1:
             return _err("--count must be at least 1")
         result = build_synthetic(args.count, args.out, args.seed, args.workers, _build_options(args),
                                  SynthOptions(prior=args.prior, max_atoms=args.max_atoms))
@@ -51,6 +60,10 @@ def cmd_simulate(args) -> int:
         resolve_radiation(args.wavelength)
     except ValueError as e:
         return _err(str(e))
+    if not 0.0 < args.two_theta_max <= 180.0:  # also catches nan
+        return _err(f"--two-theta-max {args.two_theta_max}: must be in (0, 180] degrees")
+    if args.b_iso is not None and not args.b_iso >= 0.0:
+        return _err(f"--b-iso {args.b_iso}: a displacement parameter B must be ≥ 0 Å²")
     try:
         st = read_cif(args.file)
         pat = stick_pattern(st, args.wavelength, args.two_theta_max, b_iso=args.b_iso)
@@ -82,9 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
     for name, helptext in (("build", "from a folder of CIF files"), ("synth", "from random pyxtal crystals")):
         q = dsub.add_parser(name, help=helptext)
         if name == "build":
-            q.add_argument("--cif-dir", required=True)
+            q.add_argument("--cif-dir", required=True, action="append",
+                           help="a folder (recursive), a .tar.gz/.tgz/.zip archive or a CIF; repeat for several")
         else:
-            q.add_argument("--count", type=int, required=True)
+            q.add_argument("--count", type=int, default=None, help="number of crystals (not with --fill-from)")
+            q.add_argument("--fill-from", default=None, metavar="TABLE",
+                           help="add crystals only for the space groups TABLE has fewer than --min-per-group "
+                                "training structures of; --out gets TABLE plus them")
+            q.add_argument("--min-per-group", type=int, default=20)
             q.add_argument("--seed", type=int, default=0)
             q.add_argument("--prior", choices=("mp", "uniform"), default="mp",
                            help="space-group prior: Materials Project frequencies (default) or uniform")
@@ -124,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return _err("interrupted")
+    except BrokenPipeError:  # `difcon-jax simulate x.cif | head -1`: the reader left, not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (FileNotFoundError, ValueError) as e:
         return _err(" ".join(str(e).split()))
 

@@ -29,11 +29,12 @@ def cmd_train(args) -> int:
     import jax
 
     from difcon_jax.train.checkpoint import CheckpointError
-    from difcon_jax.train.loop import NonFiniteLoss, train
+    from difcon_jax.train.loop import NonFiniteLoss
+    from difcon_jax.train.run import train_and_evaluate
 
     cfg = load_config(args.config, args.overrides)
     try:
-        last = train(cfg, args.workdir)
+        report = train_and_evaluate(cfg, args.workdir, evaluate=not args.skip_eval)
     except (NonFiniteLoss, CheckpointError) as e:
         # A failed Orbax restore leaves asyncio/tensorstore threads that print tracebacks until the
         # process ends: silence stderr first, then write the one line to the saved descriptor and leave.
@@ -45,25 +46,13 @@ def cmd_train(args) -> int:
         sys.stderr = open(os.devnull, "w")
         os.write(real, f"difcon-jax: {e}\n".encode())
         os._exit(3)
-    if not args.skip_eval and jax.process_index() == 0:
-        from difcon_jax.evaluate.axes import evaluate_axes
-        from difcon_jax.evaluate.calibration import fit_calibration, write_calibration
-        from difcon_jax.evaluate.report import write_summary
-        from difcon_jax.train.loop import load_trained, prepare_table
-
-        cfg2, model, params = load_trained(args.workdir)
-        table = prepare_table(cfg2, args.workdir)
-        calib = fit_calibration(cfg2, model, params, table, n=int(cfg2.eval.num_structures))
-        write_calibration(args.workdir, calib)
-        report = {"mode": cfg.mode, "steps": int(cfg.num_steps), "train_metrics": last, "calibration": calib,
-                  **evaluate_axes(cfg2, model, params, table, temperature=calib["temperature"])}
-        path = write_summary(args.workdir, report)
+    if "summary_path" in report and jax.process_index() == 0:
         for axis in ("equivariance", "invariance"):
             r = report[axis]
             if r.get("n"):
                 print(f"{axis:12s} n={r['n']:5d}  CS {r['acc_cs']:.3f}  EG {r['acc_eg']:.3f}  SG {r['acc_sg']:.3f}"
                       f"  SG top-5 {r['top5_sg']:.3f}")
-        print(f"wrote {path}")
+        print(f"wrote {report['summary_path']}")
     return 0
 
 
@@ -73,6 +62,12 @@ def cmd_predict(args) -> int:
     from difcon_jax.evaluate.predict_files import plot_predictions, predict_files
     from difcon_jax.train.checkpoint import CheckpointError
 
+    if args.top_k < 1:
+        raise ValueError(f"--top-k {args.top_k}: must be at least 1")
+    if args.wavelength is not None and not 0.05 <= args.wavelength <= 5.0:
+        raise ValueError(f"--wavelength {args.wavelength}: outside 0.05–5 Å (X-ray wavelengths in Å)")
+    if args.plot and not os.path.isdir(os.path.dirname(os.path.abspath(args.plot))):
+        raise FileNotFoundError(f"--plot {args.plot}: the folder does not exist")
     try:
         results, profiles, errors = predict_files(args.files, args.model, args.wavelength, args.top_k)
     except CheckpointError as e:
@@ -101,12 +96,17 @@ def cmd_evaluate(args) -> int:
     from difcon_jax.evaluate.report import write_report
     from difcon_jax.train.loop import load_trained, prepare_table
 
+    from difcon_jax.evaluate.library import read_library
+
     cfg, model, params = load_trained(args.workdir)
     t = float(read_calibration(args.workdir)["temperature"])
+    library = read_library(args.workdir)
     sets = evaluate_axes(cfg, model, params, prepare_table(cfg, args.workdir), temperature=t)
     for folder in args.experimental:
         name = os.path.basename(os.path.normpath(folder))
-        sets[name], failed = evaluate_experimental(cfg, model, params, folder, t, args.wavelength)
+        sets[name], failed = evaluate_experimental(cfg, model, params, folder, t, args.wavelength, library)
+        if library is not None:  # what the network alone does, beside what predict shows
+            sets[name + "_network_only"], _ = evaluate_experimental(cfg, model, params, folder, t, args.wavelength)
         for f, reason in failed:
             print(f"difcon-jax: skipped {reason}", file=sys.stderr)
     out = args.out or os.path.join(args.workdir, "evaluation")
@@ -140,6 +140,28 @@ def cmd_experiment(args) -> int:
     run_experiment(args.workdir, args.config, overrides, args.modes.split(","), args.experimental, args.wavelength,
                    command)
     print(open(os.path.join(args.workdir, "report.md")).read())
+    return 0
+
+
+def cmd_curve(args) -> int:
+    from difcon_jax.evaluate.learning_curve import learning_curve, write_learning_curve
+
+    if not os.path.isdir(os.path.join(args.workdir, "checkpoints")):
+        raise FileNotFoundError(f"{args.workdir}: no checkpoints folder (not a training directory)")
+    curve = learning_curve(args.workdir, args.experimental, args.structures, args.wavelength)
+    out = args.out or os.path.join(args.workdir, "learning_curve")
+    jpath, ppath = write_learning_curve(curve, out, f"{os.path.basename(os.path.normpath(args.workdir))}")
+    print(f"wrote {jpath} and {ppath}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from difcon_jax.train.loop import export_params
+
+    if not os.path.isdir(os.path.join(args.workdir, "checkpoints")):
+        raise FileNotFoundError(f"{args.workdir}: no checkpoints folder (not a training directory)")
+    out = export_params(args.workdir, args.out, float16=args.float16)
+    print(f"wrote {out}")
     return 0
 
 
@@ -180,6 +202,20 @@ def add_commands(sub) -> None:
     e.add_argument("--wavelength", type=float, default=None)
     e.add_argument("--out", default=None, help="report folder (default WORKDIR/evaluation)")
     e.set_defaults(func=cmd_evaluate)
+
+    c = sub.add_parser("curve", help="learning curve: every kept checkpoint on the equivariance axis and measured folders")
+    c.add_argument("--workdir", required=True)
+    c.add_argument("--experimental", action="append", default=[], metavar="DIR")
+    c.add_argument("--structures", type=int, default=500, help="equivariance-test structures (default 500)")
+    c.add_argument("--wavelength", type=float, default=None)
+    c.add_argument("--out", default=None, help="output stem (default WORKDIR/learning_curve)")
+    c.set_defaults(func=cmd_curve)
+
+    o = sub.add_parser("export", help="a training directory's latest parameters as a model folder for predict")
+    o.add_argument("--workdir", required=True)
+    o.add_argument("--out", required=True)
+    o.add_argument("--float16", action="store_true", help="store parameters as float16 (half the size)")
+    o.set_defaults(func=cmd_export)
 
     x = sub.add_parser("experiment", help="train and evaluate HAND, CNNstatic, CNNaug, DIFCON: the project's Table 2")
     x.add_argument("--workdir", required=True)

@@ -48,7 +48,11 @@ def load_config(path: str, overrides: list[str] | tuple[str, ...] = ()):
                 node = node[part]
             if parts[-1] not in node:
                 raise KeyError(parts[-1])
-            node[parts[-1]] = value
         except (KeyError, AttributeError, TypeError) as e:
             raise ValueError(f"{path}: no config key {key!r} ({e})") from None
+        try:
+            node[parts[-1]] = value
+        except (TypeError, ValueError) as e:  # the key exists; the value has the wrong type
+            have = type(node[parts[-1]]).__name__
+            raise ValueError(f"{path}: --config.{key}={raw!r}: expected a value of type {have} ({e})") from None
     return cfg

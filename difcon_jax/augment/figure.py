@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-import tempfile
 
 import numpy as np
+
+from difcon_jax.io_util import atomic_savefig
 
 
 def augmentation_figure(cif_path: str, out_png: str, cfg, k: int = 8, seed: int = 0, max_peaks: int = 256,
@@ -52,11 +53,4 @@ def augmentation_figure(cif_path: str, out_png: str, cfg, k: int = 8, seed: int 
     ax.set_title(title or f"{os.path.basename(cif_path)}: {st.formula}, {lab.space_group_symbol} "
                           f"(#{lab.space_group}), {lab.crystal_system_name}")
     fig.tight_layout()
-    out_dir = os.path.dirname(os.path.abspath(out_png))
-    os.makedirs(out_dir, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=out_dir)
-    os.close(fd)
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, out_png)
-    return out_png
+    return atomic_savefig(fig, out_png, dpi=110)

@@ -4,7 +4,8 @@ two-view form for Barlow Twins. Built by factories that close over the static co
 Order (physics first, detector last): source wavelength → preferred orientation → intensity noise →
 impurities → Kα2 → zero shift → displacement → position noise → widths (Caglioti ⊕ Scherrer) → back to the
 reference 2θ scale → peak cropping → pseudo-Voigt rendering (binning) → smooth background → background
-noise + counting noise (one Gaussian draw) → crop & pad → renormalisation.
+noise + counting noise (one Gaussian draw) → crop & pad → background removal (SNIP, the same function the
+measured patterns go through; :mod:`difcon_jax.augment.background`) → renormalisation.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from difcon_jax.augment import kernels as K
+from difcon_jax.augment.background import make_background_removal
 from difcon_jax.augment.params import sample_params_batch
 from difcon_jax.augment.profiles import Grid, render_peaks
 
@@ -28,6 +30,7 @@ def make_simulate(cfg):
     lam_ref = float(cfg.lambda_ref)
     slots, ka2 = int(cfg.impurity_slots), bool(cfg.ka2)
     fmin, fmax = float(cfg.fwhm_min), float(cfg.fwhm_max)
+    remove_background = make_background_removal(cfg)
 
     def simulate(key, peaks: K.Peaks, params):
         ks = jax.random.split(key, 5)
@@ -48,6 +51,7 @@ def make_simulate(cfg):
         y = K.smooth_background(ks[3], y, params, centres)
         y = K.detector_noise(ks[4], y, params)  # background noise + counting statistics, one draw
         y = K.crop_pad(None, y, params, centres)
+        y = remove_background(None, y, params, centres)
         return K.renormalise(None, y)
 
     return simulate

@@ -107,6 +107,23 @@ def _gemmi_group(rot_bytes: bytes, tran_bytes: bytes):
     return _tabulated_group(rot, tran)
 
 
+#: The cost bound of one stick pattern: lattice points in the limiting sphere (|g| ≤ 1/d_min), and index-box
+#: points for operation sets enumerated without gemmi's asymmetric unit. 3·10⁶ sphere points is a
+#: 140,000 Å³ cell to 120° with Cu Kα (the largest shared structure, 28,088 Å³, has 1.7·10⁵); memory stays
+#: below ~2 GB. Bounding the work, not the volume, also refuses tiny wavelengths on ordinary cells.
+MAX_SPHERE_POINTS = 3_000_000
+MAX_BOX_POINTS = 12_000_000
+
+
+def _check_reflection_count(lat: np.ndarray, d_min: float) -> None:
+    """ValueError when the limiting sphere to ``d_min`` holds more lattice points than the bound above."""
+    volume = abs(float(np.linalg.det(lat)))
+    sphere = 4.0 / 3.0 * np.pi * volume / d_min**3
+    if not sphere <= MAX_SPHERE_POINTS:
+        raise ValueError(f"~{sphere:.3g} reflections to d = {d_min:.3g} Å (cell {volume:.0f} Å³) exceed the bound "
+                         f"{MAX_SPHERE_POINTS:.0e}; lower 2θ max or use a longer wavelength")
+
+
 def _reflections(structure: Structure, d_min: float):
     """Unique non-absent reflections with d ≥ d_min: (hkl int[M,3], d float[M], multiplicity int[M],
     cos²α spread float32[M, K] ×2).
@@ -119,6 +136,7 @@ def _reflections(structure: Structure, d_min: float):
     import gemmi
 
     lat = structure.lattice_matrix()
+    _check_reflection_count(lat, d_min)
     recip = np.linalg.inv(lat).T  # rows a*, b*, c* (no 2π), so |g| = 1/d
     rots = np.unique(structure.rotations, axis=0)
     laue = np.concatenate([rots, -rots]).astype(np.float64)  # [K, 3, 3]; reflections move as h -> h R
@@ -144,6 +162,9 @@ def _reflections(structure: Structure, d_min: float):
     else:
         g_max = 1.0 / d_min
         nmax = np.floor(np.linalg.norm(lat, axis=1) * g_max + 1e-9).astype(int)
+        if np.prod(2 * nmax + 1) > MAX_BOX_POINTS:  # an oblique cell: the index box dwarfs the sphere
+            raise ValueError(f"index box {tuple(2 * nmax + 1)} to d = {d_min:.3g} Å exceeds {MAX_BOX_POINTS:.0e} "
+                             "points; reduce the cell (Niggli) or lower 2θ max")
         ranges = [np.arange(-m, m + 1) for m in nmax]
         hkl = np.stack(np.meshgrid(*ranges, indexing="ij"), -1).reshape(-1, 3)
         hkl_f = hkl.astype(np.float64)

@@ -14,6 +14,7 @@ from collections import Counter
 
 import numpy as np
 
+from difcon_jax.crystal.atom_labels import element_from_label
 from difcon_jax.errors import InputError
 
 #: Isotropic displacement used when a file gives none (Å²): a typical room-temperature value for
@@ -28,8 +29,12 @@ class StructureLimits:
     """Caps that reject absurd inputs before they cost minutes (configurable)."""
 
     max_atoms: int = 1000  # sites in the full unit cell
-    max_volume: float = 20000.0  # Å³
+    # Å³: a sanity bound on the declared cell, not the cost bound (the stick pattern bounds its own work by
+    # the number of reflections to 2θ max); the largest shared structure (In12Te23, 28,088 Å³) builds.
+    max_volume: float = 200000.0
     min_volume: float = 1.0  # Å³
+    #: occupancies up to this are rounding (clipped to 1 and noted); above it the file is refused
+    max_occupancy: float = 1.05
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +53,7 @@ class Structure:
       space_group: standard space-group number 1–230.
       source: a file path or a generator id.
       name: the data block name or a generated label.
+      notes: corrections made while reading (labels mapped to elements, occupancies clipped).
     """
 
     cell: tuple[float, float, float, float, float, float]
@@ -60,6 +66,7 @@ class Structure:
     space_group: int
     source: str = ""
     name: str = ""
+    notes: tuple[str, ...] = ()  # non-fatal corrections made while reading (reported by builds)
 
     @property
     def num_sites(self) -> int:
@@ -177,14 +184,21 @@ def structure_from_cif_text(text: str, source: str = "<string>", *, limits: Stru
         sg = st.spacegroup
         number = int(sg.number)
 
+    notes = []
     for site in st.sites:
         if site.element.name == "X":
-            raise InputError(source, f"unknown element {site.type_symbol!r} at site {site.label!r}")
+            mapped = element_from_label(site.label)
+            if mapped is None:
+                raise InputError(source, f"unknown element {site.type_symbol!r} at site {site.label!r}")
+            site.element = gemmi.Element(mapped)
+            notes.append(f"label {site.label!r} read as {mapped}")
         f = site.fract
         if not all(math.isfinite(x) for x in (f.x, f.y, f.z)):
             raise InputError(source, f"non-numeric coordinates at site {site.label!r}")
-        if not math.isfinite(site.occ) or site.occ > 1.0 + 1e-3:
+        if not math.isfinite(site.occ) or site.occ < 0 or site.occ > limits.max_occupancy:
             raise InputError(source, f"occupancy {site.occ} at site {site.label!r} is not in (0, 1]")
+        if site.occ > 1.0 + 1e-3:
+            notes.append(f"occupancy {site.occ:g} at site {site.label!r} clipped to 1")
 
     has_iso = any(block.find_value(t) is not None or block.find_loop(t)
                   for t in ("_atom_site_U_iso_or_equiv", "_atom_site_B_iso_or_equiv"))
@@ -208,7 +222,7 @@ def structure_from_cif_text(text: str, source: str = "<string>", *, limits: Stru
         cell=tuple(float(x) for x in cell), frac=frac, elements=tuple(e for e, _, _, _ in sites),
         occupancy=np.array([min(o, 1.0) for _, _, o, _ in sites]), b_iso=np.array(b, dtype=np.float64),
         rotations=np.asarray(rotations, np.int32), translations=np.asarray(translations, np.float64),
-        space_group=number, source=source, name=block.name,
+        space_group=number, source=source, name=block.name, notes=tuple(notes),
     )
 
 
@@ -319,9 +333,15 @@ def read_cif(path: str | os.PathLike, *, limits: StructureLimits | None = None,
             raw = fh.read(64 * 1024 * 1024 + 1)
     except OSError as e:
         raise InputError(path, e.strerror or str(e)) from None
+    return structure_from_cif_bytes(raw, path, limits=limits, default_b_iso=default_b_iso)
+
+
+def structure_from_cif_bytes(raw: bytes, source: str, *, limits: StructureLimits | None = None,
+                             default_b_iso: float = DEFAULT_B_ISO) -> Structure:
+    """A CIF's bytes (a file or an archive member) into a :class:`Structure`; refuses oversize and binary data."""
     if len(raw) > 64 * 1024 * 1024:
-        raise InputError(path, "file larger than 64 MiB; not a single-structure CIF")
+        raise InputError(source, "file larger than 64 MiB; not a single-structure CIF")
     if b"\x00" in raw[:4096]:
-        raise InputError(path, "binary file, not a CIF")
+        raise InputError(source, "binary file, not a CIF")
     text = raw.decode("utf-8", errors="replace")
-    return structure_from_cif_text(text, path, limits=limits, default_b_iso=default_b_iso)
+    return structure_from_cif_text(text, source, limits=limits, default_b_iso=default_b_iso)

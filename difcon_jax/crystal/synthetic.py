@@ -44,6 +44,9 @@ class SynthOptions:
     max_attempts: int = 20
     symprec: float = 1e-3  # Å, spglib tolerance for the label
     b_iso_range: tuple[float, float] = (0.3, 1.5)  # Å², one B drawn per structure
+    # Fill mode: crystal i is drawn in targets[i % len(targets)] (MP Wyckoff combinations of that group,
+    # else its general position); empty = draw the group from ``prior``.
+    targets: tuple[int, ...] = ()
 
 
 @functools.lru_cache(maxsize=1)
@@ -102,11 +105,12 @@ def _time_limit(seconds: float):
         signal.signal(signal.SIGALRM, old)
 
 
-def _draw_combination(rng: np.random.Generator, options: SynthOptions) -> tuple[int, list[tuple[str, int]]]:
+def _draw_combination(rng: np.random.Generator, options: SynthOptions,
+                      target: int | None = None) -> tuple[int, list[tuple[str, int]]]:
     sgs, wps, _ = _wyckoff_rows()
     idx, cnt = _eligible(options.max_atoms)
-    if options.prior == "uniform":
-        sg = int(rng.integers(1, 231))
+    if options.prior == "uniform" or target is not None:
+        sg = int(rng.integers(1, 231)) if target is None else int(target)
         rows = idx[sgs[idx] == sg]
         if len(rows) == 0:  # no MP combination fits the cap: one general-position site
             return sg, [_wyckoff_table(sg)[0]]
@@ -169,7 +173,8 @@ def random_structure(seed: int, index: int, options: SynthOptions | None = None)
     rng = np.random.default_rng([int(seed), int(index)])
     last = "no attempt"
     for attempt in range(options.max_attempts):
-        sg, sites = _draw_combination(rng, options)
+        target = options.targets[index % len(options.targets)] if options.targets else None
+        sg, sites = _draw_combination(rng, options, target)
         elements, counts, labels = _assign_species(rng, sites)
         crystal = pyxtal()
         try:

@@ -19,7 +19,7 @@ import numpy as np
 from difcon_jax.crystal.stick import stick_pattern
 from difcon_jax.crystal.structure import Structure, StructureLimits
 from difcon_jax.crystal.symmetry import crystal_system_of, extinction_group_of, num_extinction_groups
-from difcon_jax.data.peak_table import pad_peaks, write_peak_table
+from difcon_jax.data.peak_table import check_replaceable, pad_peaks, write_peak_table
 from difcon_jax.data.split import split_key, split_of
 from difcon_jax.io_util import atomic_write_text
 
@@ -42,10 +42,16 @@ class BuildResult:
     out: str
     report: str
     seconds: float
+    stats: dict = dataclasses.field(default_factory=dict)
 
     @property
     def summary(self) -> str:
-        return f"built {self.built} structures, skipped {len(self.skipped)} (see {self.report})"
+        extra = ""
+        if self.stats.get("duplicates_removed") or self.stats.get("p1_relabelled"):
+            extra = (f"; {self.stats['duplicates_removed']} duplicates removed, {self.stats['p1_relabelled']} P1 "
+                     f"listings labelled from their atoms, {self.stats['declared_found_disagree']} declared groups "
+                     "that disagree with the atoms (notes: .notes.tsv)")
+        return f"built {self.built} structures, skipped {len(self.skipped)} (see {self.report}){extra}"
 
 
 def structure_record(st: Structure, options: BuildOptions) -> dict:
@@ -59,20 +65,49 @@ def structure_record(st: Structure, options: BuildOptions) -> dict:
             "crystal_system": crystal_system_of(st.space_group), "extinction_group": extinction_group_of(st.space_group),
             "split": split_of(split_key(st.reduced_formula, st.space_group), options.test_fraction,
                               options.validation_fraction),
-            "dropped_fraction": dropped, "source_id": st.source, "formula": st.formula}
+            "dropped_fraction": dropped, "source_id": st.source, "formula": st.formula,
+            "reduced_formula": st.reduced_formula, "volume_per_atom": st.volume / max(float(st.occupancy.sum()), 1e-9),
+            "notes": list(st.notes)}
+
+
+def label_from_atoms(st: Structure) -> tuple[Structure, list[str], bool]:
+    """(structure, notes, declared≠found): a P1 listing takes the group its atoms have (spglib ladder, see
+    :mod:`difcon_jax.crystal.find_symmetry`); a file that declares a group keeps it, and a disagreement with
+    its atoms is noted and counted."""
+    from difcon_jax.crystal.find_symmetry import declares_no_symmetry, find_symmetry, with_found_symmetry
+
+    found = find_symmetry(st)
+    if found is None:
+        return st, ["spglib found no symmetry; declared group kept"], False
+    if declares_no_symmetry(st):
+        if found.number == 1:
+            return st, [], False
+        return with_found_symmetry(st, found), [f"P1 listing: space group {found.number} found from the atoms "
+                                                f"(symprec {found.symprec:g} Å)"], False
+    if found.number != st.space_group:
+        return st, [f"declared space group {st.space_group}, atoms give {found.number} "
+                    f"(symprec ladder {found.ladder}); declared kept"], True
+    return st, [], False
 
 
 def _cif_task(args):
-    path, options = args
-    from difcon_jax.crystal.structure import read_cif
+    name, data, problem, options = args
+    from difcon_jax.crystal.structure import structure_from_cif_bytes
     from difcon_jax.errors import InputError
 
+    if problem is not None:
+        return name, None, problem
     try:
-        return path, structure_record(read_cif(path, limits=options.limits), options), None
+        st = structure_from_cif_bytes(data, name, limits=options.limits)
+        st, notes, disagree = label_from_atoms(st)
+        rec = structure_record(st, options)
+        rec["notes"] += notes
+        rec["declared_disagrees"] = disagree
+        return name, rec, None
     except InputError as e:
-        return path, None, e.problem
+        return name, None, e.problem
     except Exception as e:  # a real-life file can break anything: report it, keep going
-        return path, None, f"{type(e).__name__}: {' '.join(str(e).split())}"
+        return name, None, f"{type(e).__name__}: {' '.join(str(e).split())}"
 
 
 def _synth_task(args):
@@ -87,37 +122,91 @@ def _synth_task(args):
         return item, None, " ".join(str(e).split())
 
 
-def _run(tasks: list, fn: Callable, workers: int, desc: str) -> Iterable:
+def _run(tasks: Iterable, fn: Callable, workers: int, desc: str, total: int | None = None,
+         chunk_items: int = 4096) -> Iterable:
+    """Apply ``fn`` to ``tasks`` in order; tasks are consumed ``chunk_items`` at a time so a stream (archive
+    members) never sits in memory whole."""
+    import itertools
+
     from tqdm import tqdm
 
-    bar = tqdm(total=len(tasks), desc=desc, unit="structure", file=sys.stderr, disable=None, smoothing=0.05)
+    bar = tqdm(total=total, desc=desc, unit="structure", file=sys.stderr, disable=None, smoothing=0.05)
+    it = iter(tasks)
     if workers <= 1:
-        for t in tasks:
+        for t in it:
             yield fn(t)
             bar.update()
     else:
         ctx = mp.get_context("spawn")
-        chunk = max(1, min(64, len(tasks) // (workers * 8)))
         with ctx.Pool(workers) as pool:
-            for r in pool.imap(fn, tasks, chunksize=chunk):  # imap keeps the input order: deterministic output
-                yield r
-                bar.update()
+            while batch := list(itertools.islice(it, chunk_items)):
+                chunk = max(1, min(64, len(batch) // (workers * 8)))
+                for r in pool.imap(fn, batch, chunksize=chunk):  # imap keeps the input order: deterministic
+                    yield r
+                    bar.update()
     bar.close()
 
 
-def _write_report(path: str, skipped: list[tuple[str, str]]) -> None:
-    atomic_write_text(path, "item\treason\n" + "".join(f"{item}\t{reason}\n" for item, reason in skipped))
+def _write_report(path: str, rows: list[tuple[str, str]], header: str = "item\treason") -> None:
+    atomic_write_text(path, header + "\n" + "".join(f"{item}\t{reason}\n" for item, reason in rows))
 
 
-def _finish(results: Iterable, out: str, options: BuildOptions, meta: dict, t0: float) -> BuildResult:
+def deduplicate(records: list[dict], volume_tol: float = 0.02) -> tuple[list[dict], list[tuple[str, str]]]:
+    """Drop repeats of one compound: same reduced formula and space group, volume per atom within
+    ``volume_tol`` (relative) of a structure already kept. The first listed is kept (source order), so the
+    build is deterministic. Returns (kept, [(dropped item, the kept item it repeats)])."""
+    kept: list[dict] = []
+    by_key: dict[tuple, list[dict]] = {}
+    dropped = []
+    for r in records:
+        key = (r["reduced_formula"], int(r["space_group"]))
+        twin = next((k for k in by_key.get(key, ())
+                     if abs(k["volume_per_atom"] - r["volume_per_atom"]) <= volume_tol * k["volume_per_atom"]), None)
+        if twin is None:
+            by_key.setdefault(key, []).append(r)
+            kept.append(r)
+        else:
+            dropped.append((r["source_id"], f"duplicate of {twin['source_id']}"))
+    return kept, dropped
+
+
+def _source_of(item: str, sources: list[str]) -> str:
+    return next((s for s in sources if item == s or item.startswith(s.rstrip("/") + "/") or
+                 item.startswith(s + "!")), "other")
+
+
+def _finish(results: Iterable, out: str, options: BuildOptions, meta: dict, t0: float,
+            dedupe: bool = False, sources: list[str] = ()) -> BuildResult:
+    import collections
+
     rows, skipped = [], []
     for item, rec, reason in results:
         if rec is None:
             skipped.append((item, reason))
         else:
             rows.append(rec)
-    report = os.fspath(out).rstrip("/") + ".report.tsv"
+    relabelled = sum(any(n.startswith("P1 listing") for n in r["notes"]) for r in rows)
+    disagree = sum(bool(r.get("declared_disagrees")) for r in rows)
+    duplicates: list[tuple[str, str]] = []
+    if dedupe:
+        rows, duplicates = deduplicate(rows)
+    base = os.fspath(out).rstrip("/")
+    report = base + ".report.tsv"
     _write_report(report, skipped)
+    notes = [(r["source_id"], n) for r in rows for n in r["notes"]] + duplicates
+    _write_report(base + ".notes.tsv", notes, "item\tnote")
+    stats = {"skipped": len(skipped), "duplicates_removed": len(duplicates),
+             "declared_found_disagree": disagree, "p1_relabelled": relabelled,  # before deduplication
+             "skip_reasons": dict(collections.Counter(_reason_class(r) for _, r in skipped).most_common())}
+    if sources:
+        per = collections.defaultdict(lambda: {"built": 0, "skipped": 0, "duplicates": 0})
+        for r in rows:
+            per[_source_of(r["source_id"], sources)]["built"] += 1
+        for item, _ in skipped:
+            per[_source_of(item, sources)]["skipped"] += 1
+        for item, _ in duplicates:
+            per[_source_of(item, sources)]["duplicates"] += 1
+        stats["per_source"] = {os.path.abspath(k) if k != "other" else k: v for k, v in per.items()}
     if rows:
         arrays = {k: np.stack([r[k] for r in rows]) for k in ("two_theta", "intensity", "mask", "po_cos2", "po_weight")}
         arrays.update({
@@ -133,8 +222,15 @@ def _finish(results: Iterable, out: str, options: BuildOptions, meta: dict, t0: 
             "wavelength": options.wavelength, "two_theta_min": options.two_theta_min,
             "two_theta_max": options.two_theta_max, "test_fraction": options.test_fraction,
             "validation_fraction": options.validation_fraction,
-            "num_extinction_groups": num_extinction_groups(), "skipped": len(skipped), **meta})
-    return BuildResult(len(rows), skipped, os.fspath(out), report, time.time() - t0)
+            "num_extinction_groups": num_extinction_groups(), **stats, **meta})
+    return BuildResult(len(rows), skipped, os.fspath(out), report, time.time() - t0, stats)
+
+
+def _reason_class(reason: str) -> str:
+    """A skip reason without its particulars (numbers, quoted names), for the histogram."""
+    import re
+
+    return re.sub(r"\d[\d.e+-]*", "N", re.sub(r"'[^']*'", "'…'", reason.split(" (")[0]))[:80]
 
 
 def find_cifs(cif_dir: str) -> list[str]:
@@ -144,15 +240,22 @@ def find_cifs(cif_dir: str) -> list[str]:
     return sorted(out)
 
 
-def build_from_cifs(cif_dir: str, out: str, workers: int = 1, options: BuildOptions | None = None) -> BuildResult:
-    """Peak table from every ``*.cif`` under ``cif_dir`` (recursively)."""
+def build_from_cifs(sources: str | list[str], out: str, workers: int = 1,
+                    options: BuildOptions | None = None) -> BuildResult:
+    """Peak table from every CIF under ``sources``: folders (recursive), ``.tar.gz``/``.tgz``/``.zip``
+    archives (member by member, never unpacked to disk) and single files. Labels come from the atoms for P1
+    listings; repeats of one compound are dropped (:func:`deduplicate`)."""
+    from difcon_jax.data.sources import check_sources, iter_cif_items
+
     options = options or BuildOptions()
-    if not os.path.isdir(cif_dir):
-        raise FileNotFoundError(f"{cif_dir}: no such directory")
-    files = find_cifs(cif_dir)
+    sources = [os.fspath(s) for s in ([sources] if isinstance(sources, (str, os.PathLike)) else sources)]
+    check_sources(sources)
+    check_replaceable(os.fspath(out).rstrip("/"))  # before any work: never replace the user's files
     t0 = time.time()
-    results = _run([(f, options) for f in files], _cif_task, workers, "dataset build")
-    return _finish(results, out, options, {"builder": "build", "cif_dir": os.path.abspath(cif_dir)}, t0)
+    tasks = ((name, data, problem, options) for name, data, problem in iter_cif_items(sources))
+    results = _run(tasks, _cif_task, workers, "dataset build")
+    return _finish(results, out, options, {"builder": "build", "sources": [os.path.abspath(s) for s in sources]},
+                   t0, dedupe=True, sources=sources)
 
 
 def build_synthetic(count: int, out: str, seed: int = 0, workers: int = 1, options: BuildOptions | None = None,
@@ -162,8 +265,46 @@ def build_synthetic(count: int, out: str, seed: int = 0, workers: int = 1, optio
 
     options = options or BuildOptions()
     synth_options = synth_options or SynthOptions()
+    check_replaceable(os.fspath(out).rstrip("/"))
     t0 = time.time()
     tasks = [(seed, i, options, synth_options) for i in range(int(count))]
-    results = _run(tasks, _synth_task, workers, "dataset synth")
+    results = _run(tasks, _synth_task, workers, "dataset synth", total=len(tasks))
     return _finish(results, out, options, {"builder": "synth", "seed": int(seed), "count": int(count),
                                            "prior": synth_options.prior}, t0)
+
+
+def thin_group_targets(table, min_per_group: int) -> tuple[int, ...]:
+    """Space groups (each repeated as often as it is short) whose training structures number fewer than
+    ``min_per_group``: what ``dataset synth --fill-from`` draws with pyxtal."""
+    counts = np.bincount(np.asarray(table.space_group)[np.asarray(table.split) == 0], minlength=231)
+    return tuple(int(g) for g in range(1, 231) for _ in range(max(0, min_per_group - int(counts[g]))))
+
+
+def fill_thin_groups(table_path: str, out: str, min_per_group: int, seed: int = 0, workers: int = 1,
+                     options: BuildOptions | None = None, synth_options=None) -> BuildResult:
+    """``out`` = the table at ``table_path`` plus pyxtal crystals for the space groups it has fewer than
+    ``min_per_group`` training structures of (real structures first; synthetic ones only where real are thin)."""
+    import shutil
+    import tempfile
+
+    from difcon_jax.crystal.synthetic import SynthOptions
+    from difcon_jax.data.peak_table import load_peak_table, merge_tables
+
+    check_replaceable(os.fspath(out).rstrip("/"))
+    base = load_peak_table(table_path)
+    targets = thin_group_targets(base, min_per_group)
+    synth_options = dataclasses.replace(synth_options or SynthOptions(), targets=targets)
+    options = options or BuildOptions(max_peaks=base.max_peaks, test_fraction=base.meta.get("test_fraction", 0.1),
+                                      validation_fraction=base.meta.get("validation_fraction", 0.1))
+    tmp = tempfile.mkdtemp(prefix="fill-", dir=os.path.dirname(os.path.abspath(out)))
+    try:
+        res = build_synthetic(len(targets), os.path.join(tmp, "synth"), seed, workers, options, synth_options)
+        parts = [table_path] + ([os.path.join(tmp, "synth")] if res.built else [])
+        merge_tables(parts, out)
+        res.report = os.fspath(out).rstrip("/") + ".report.tsv"
+        shutil.copy(os.path.join(tmp, "synth.report.tsv"), res.report)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    res.out = out
+    res.stats["thin_groups"] = len(set(targets))
+    return res

@@ -96,9 +96,27 @@ def pad_peaks(two_theta: np.ndarray, intensity: np.ndarray, max_peaks: int, po_c
     return tt, inten, mask, dropped, c2, w
 
 
+def is_peak_table(path: str) -> bool:
+    """True when ``path`` is a directory holding a peak table's meta.json (something we wrote)."""
+    try:
+        with open(os.path.join(path, "meta.json")) as fh:
+            return json.load(fh).get("format") == FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def check_replaceable(path: str) -> None:
+    """ValueError unless ``path`` is free or an existing peak table: a build never deletes the user's files."""
+    if os.path.lexists(path) and not (os.path.isdir(path) and not os.path.islink(path) and is_peak_table(path)):
+        what = "folder" if os.path.isdir(path) else "file"
+        raise ValueError(f"{path}: an existing {what} that is not a peak table; refusing to replace it "
+                         "(choose another --out or remove it yourself)")
+
+
 def write_peak_table(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta: dict) -> None:
     """Write a table atomically: build ``PATH.tmp-*`` then rename over ``PATH``."""
     path = os.fspath(path).rstrip("/")
+    check_replaceable(path)
     missing = [k for k in ARRAYS if k not in arrays]
     if missing:
         raise ValueError(f"peak table lacks arrays {missing}")
@@ -153,3 +171,24 @@ def load_peak_table(path: str | os.PathLike, mmap: bool = True) -> PeakTable:
         if len(arrays[k]) != meta["num_structures"]:
             raise ValueError(f"{path}: {k}.npy has {len(arrays[k])} rows, meta says {meta['num_structures']}")
     return PeakTable(**arrays, meta=meta)
+
+
+def merge_tables(paths: list[str], out: str) -> PeakTable:
+    """Concatenate peak tables (rows in the order given; peak axes padded to the widest) into ``out``."""
+    tables = [load_peak_table(p) for p in paths]
+    width = max(t.max_peaks for t in tables)
+    arrays = {}
+    for k in ARRAYS:
+        parts = []
+        for t in tables:
+            a = np.asarray(getattr(t, k))
+            if a.ndim >= 2 and a.shape[1] < width:  # per-peak arrays: pad the peak axis
+                pad = [(0, 0), (0, width - a.shape[1])] + [(0, 0)] * (a.ndim - 2)
+                a = np.pad(a, pad)
+            parts.append(a)
+        arrays[k] = np.concatenate(parts)
+    first = tables[0].meta
+    write_peak_table(out, arrays, {k: first[k] for k in ("wavelength", "two_theta_min", "two_theta_max",
+                                                         "test_fraction", "validation_fraction") if k in first}
+                     | {"builder": "merge", "parts": [dict(t.meta, path=os.path.abspath(p)) for t, p in zip(tables, paths)]})
+    return load_peak_table(out)

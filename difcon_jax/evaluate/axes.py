@@ -36,8 +36,9 @@ def axis_sets(cfg, table, seed: int = 1234) -> dict:
     rng = np.random.default_rng(seed)
     inv_cfg = load_config(default_config_path(cfg.eval.invariance_config))
     inv_cfg.unlock()
-    for k in ("n_bins", "two_theta_min", "two_theta_max", "lambda_ref", "render_stride"):
-        inv_cfg[k] = cfg.augment[k]
+    for k in ("n_bins", "two_theta_min", "two_theta_max", "lambda_ref", "render_stride", "background_removal_deg",
+              "background_cell_deg"):  # the model's grid and input path; only the ranges are held out
+        inv_cfg[k] = cfg.augment.get(k, 0.0)
     sets = {}
     for axis, rows, aug in (("equivariance", np.flatnonzero(split == 1), cfg.augment),
                             ("invariance", np.flatnonzero(split == 0), inv_cfg)):
@@ -76,8 +77,7 @@ def load_experimental(cfg, folder: str, wavelength: float | None = None):
         path = os.path.join(folder, row["file"])
         try:
             m = read_pattern(path, wavelength)
-            xs.append(to_model_input(m, cfg.augment.n_bins, cfg.augment.two_theta_min, cfg.augment.two_theta_max,
-                                     cfg.augment.lambda_ref))
+            xs.append(to_model_input(m, cfg.augment))
             sgs.append(int(row["space_group"]))
         except (InputError, ValueError) as e:
             failed.append((path, str(e)))
@@ -86,12 +86,14 @@ def load_experimental(cfg, folder: str, wavelength: float | None = None):
 
 
 def evaluate_experimental(cfg, model, params, folder: str, temperature: float = 1.0,
-                          wavelength: float | None = None) -> tuple[dict, list[tuple[str, str]]]:
-    """Score a folder of measured patterns listed in ``labels.csv`` (file, space_group, ...)."""
+                          wavelength: float | None = None, library: dict | None = None) -> tuple[dict, list[tuple[str, str]]]:
+    """Score a folder of measured patterns listed in ``labels.csv`` (file, space_group, ...); with a reference
+    library, as ``predict`` shows them (network blended with the library's votes)."""
+    from difcon_jax.evaluate.library import apply_library
     from difcon_jax.evaluate.report import score
     from difcon_jax.train.predict import predict
 
     x, sgs, failed = load_experimental(cfg, folder, wavelength)
     if not len(x):
         return {"n": 0}, failed
-    return score(predict(model, params, x, temperature=temperature), sgs), failed
+    return score(apply_library(predict(model, params, x, temperature=temperature), library), sgs), failed

@@ -21,7 +21,7 @@ def _nll(p, labels):
 
 
 def fit_calibration(cfg, model, params, table, n: int = 500, seed: int = 98765,
-                    target_precision: float = 0.8) -> dict:
+                    target_precision: float = 0.8, library: dict | None = None) -> dict:
     from difcon_jax.evaluate.axes import render_set
     from difcon_jax.train.predict import predict
 
@@ -40,7 +40,9 @@ def fit_calibration(cfg, model, params, table, n: int = 500, seed: int = 98765,
         loss = _nll(pr["crystal_system"], cs) + _nll(pr["extinction_group"], eg) + _nll(pr["space_group"], sg - 1)
         if loss < best[0]:
             best = (loss, float(t))
-    pr = predict(model, params, x, temperature=best[1])
+    from difcon_jax.evaluate.library import apply_library
+
+    pr = apply_library(predict(model, params, x, temperature=best[1]), library)  # the threshold sees what predict shows
     conf = pr["space_group"].max(1)
     correct = pr["space_group"].argmax(1) + 1 == sg
     threshold = 0.5

@@ -9,11 +9,10 @@ group of the right system) reads apart from mass between blocks (a wrong system)
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from difcon_jax.crystal.symmetry import CRYSTAL_SYSTEMS, crystal_system_array, extinction_group_array
+from difcon_jax.io_util import atomic_savefig
 
 LEVELS = ("cs", "eg", "sg")
 
@@ -89,10 +88,7 @@ def confusion_png(confusion, title: str, path: str, level: str = "cs") -> str:
     what = {"cs": "crystal system", "eg": "extinction group", "sg": "space group"}[level]
     ax.set_title(f"{title}\n{what}: {diag:.1%} on the diagonal", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path + ".tmp.png", dpi=110)
-    plt.close(fig)
-    os.replace(path + ".tmp.png", path)
-    return path
+    return atomic_savefig(fig, path, dpi=110)
 
 
 def write_confusions(result: dict, title: str, stem: str) -> list[str]:

@@ -14,7 +14,6 @@ def run_experiment(workdir: str, config_path: str, overrides: list[str], modes: 
                    experimental: list[str], wavelength: float | None = None, command: str = "") -> dict:
     from difcon_jax.config import load_config
     from difcon_jax.evaluate.axes import axis_sets, load_experimental
-    from difcon_jax.evaluate.calibration import fit_calibration, write_calibration
     from difcon_jax.evaluate.confusion import write_confusions
     from difcon_jax.evaluate.hand import HandModel, profile_features, stick_features
     from difcon_jax.evaluate.report import score, write_report
@@ -22,6 +21,7 @@ def run_experiment(workdir: str, config_path: str, overrides: list[str], modes: 
     from difcon_jax.io_util import atomic_write_json, atomic_write_text
     from difcon_jax.train.loop import load_trained, prepare_table, train
     from difcon_jax.train.predict import predict
+    from difcon_jax.train.run import calibrate_and_index
 
     os.makedirs(workdir, exist_ok=True)
     base = load_config(config_path, overrides)
@@ -42,8 +42,11 @@ def run_experiment(workdir: str, config_path: str, overrides: list[str], modes: 
     train_rows = np.flatnonzero(np.asarray(table.split) == 0)
     hand = HandModel().fit(stick_features(table, train_rows), np.asarray(table.crystal_system)[train_rows],
                            np.asarray(table.extinction_group)[train_rows], sg_all[train_rows])
-    results["HAND"] = {axis: score(hand.predict(profile_features(x)), sg_all[rows]) for axis, (rows, x) in sets.items()}
-    results["HAND"].update({name: score(hand.predict(profile_features(x)), s) for name, (x, s) in exp.items() if len(x)})
+    tt_max = float(base.augment.two_theta_max)  # the model grid's range (0–90° or 0–120°)
+    results["HAND"] = {axis: score(hand.predict(profile_features(x, tt_max)), sg_all[rows])
+                       for axis, (rows, x) in sets.items()}
+    results["HAND"].update({name: score(hand.predict(profile_features(x, tt_max)), s)
+                            for name, (x, s) in exp.items() if len(x)})
     timing["HAND"] = round(time.time() - t0, 1)
 
     names = {"cnn_static": "CNNstatic", "cnn_aug": "CNNaug", "difcon": "DIFCON", "simclr": "SimCLR"}
@@ -53,8 +56,7 @@ def run_experiment(workdir: str, config_path: str, overrides: list[str], modes: 
         cfg = load_config(config_path, overrides + [f"mode={mode!r}"])
         train(cfg, wd)
         cfg, model, params = load_trained(wd)
-        calib = fit_calibration(cfg, model, params, table, n=int(cfg.eval.num_structures))
-        write_calibration(wd, calib)
+        calib, _ = calibrate_and_index(cfg, model, params, table, wd)
         t = calib["temperature"]
         res = {axis: score(predict(model, params, x, temperature=t), sg_all[rows]) for axis, (rows, x) in sets.items()}
         res.update({name: score(predict(model, params, x, temperature=t), s) for name, (x, s) in exp.items() if len(x)})

@@ -8,6 +8,7 @@ import sys
 import numpy as np
 
 from difcon_jax.crystal.symmetry import CRYSTAL_SYSTEMS, extinction_group_table, space_group_symbol
+from difcon_jax.io_util import atomic_savefig
 
 PACKAGED_MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pretrained", "difcon_cpu")
 
@@ -23,6 +24,7 @@ def predict_files(files: list[str], model_dir: str | None = None, wavelength: fl
     processed profiles, and [(file, one-line reason)] for the rest. Every good file is predicted."""
     from difcon_jax.errors import InputError
     from difcon_jax.evaluate.calibration import read_calibration
+    from difcon_jax.evaluate.library import apply_library, read_library
     from difcon_jax.patterns import read_pattern, to_model_input
     from difcon_jax.train.loop import load_trained
     from difcon_jax.train.predict import predict
@@ -42,7 +44,7 @@ def predict_files(files: list[str], model_dir: str | None = None, wavelength: fl
                 print(f"difcon-jax: WARNING {f}: {m.scans} scans in the file; predicting the first", file=sys.stderr)
             if m.skipped_lines:
                 print(f"difcon-jax: WARNING {f}: dropped malformed line(s) {list(m.skipped_lines)[:5]}", file=sys.stderr)
-            xs.append(to_model_input(m, a.n_bins, a.two_theta_min, a.two_theta_max, a.lambda_ref))
+            xs.append(to_model_input(m, a))
             good.append(f)
             metas.append(m)
         except (InputError, ValueError) as e:
@@ -50,7 +52,7 @@ def predict_files(files: list[str], model_dir: str | None = None, wavelength: fl
     if not xs:
         return [], np.zeros((0, a.n_bins), np.float32), errors
     x = np.stack(xs)
-    pr = predict(model, params, x, temperature=float(calib["temperature"]))
+    pr = apply_library(predict(model, params, x, temperature=float(calib["temperature"])), read_library(model_dir))
     eg_table = extinction_group_table()
     results = []
     for i, f in enumerate(good):
@@ -88,7 +90,4 @@ def plot_predictions(results: list[dict], profiles: np.ndarray, path: str, tt_ma
         ax.set_yticks([])
     axes[-1, 0].set_xlabel("2θ (degrees, Cu Kα scale), background removed")
     fig.tight_layout()
-    fig.savefig(path + ".tmp.png", dpi=100)
-    plt.close(fig)
-    os.replace(path + ".tmp.png", path)
-    return path
+    return atomic_savefig(fig, path, dpi=100)

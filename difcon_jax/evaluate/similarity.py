@@ -7,11 +7,11 @@ structures, between structures, and the share of views whose nearest other view 
 
 from __future__ import annotations
 
-import os
-
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from difcon_jax.io_util import atomic_savefig
 
 
 def similarity_matrix(cfg, model, params, table, n_structures: int = 100, n_aug: int = 8, seed: int = 7):
@@ -58,7 +58,4 @@ def similarity_png(sim: np.ndarray, summary: dict, title: str, path: str) -> str
                  f"nearest view same structure {summary['nearest_view_same_structure']:.2f}", fontsize=8)
     ax.set_xlabel(f"{summary['structures']} structures × {summary['augmentations']} augmentations")
     fig.tight_layout()
-    fig.savefig(path + ".tmp.png", dpi=100)
-    plt.close(fig)
-    os.replace(path + ".tmp.png", path)
-    return path
+    return atomic_savefig(fig, path, dpi=100)

@@ -6,7 +6,7 @@ GroupNorm instead of BatchNorm: no mutable batch statistics, identical results u
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import flax.linen as nn
 import jax.numpy as jnp
@@ -24,25 +24,29 @@ class ResBlock1D(nn.Module):
     features: int
     stride: int = 1
     kernel: int = 7
+    dtype: Any = jnp.float32  # compute dtype (bf16 on accelerators); parameters stay float32
 
     @nn.compact
     def __call__(self, x):
-        y = nn.gelu(nn.GroupNorm(num_groups=_groups(x.shape[-1]))(x))
+        y = nn.gelu(nn.GroupNorm(num_groups=_groups(x.shape[-1]), dtype=self.dtype, name="norm1")(x))
         shortcut = x
         if self.stride != 1 or x.shape[-1] != self.features:
-            shortcut = nn.Conv(self.features, (1,), strides=(self.stride,), use_bias=False)(y)
-        y = nn.Conv(self.features, (self.kernel,), strides=(self.stride,), use_bias=False)(y)
-        y = nn.gelu(nn.GroupNorm(num_groups=_groups(self.features))(y))
-        y = nn.Conv(self.features, (self.kernel,), use_bias=False,
+            shortcut = nn.Conv(self.features, (1,), strides=(self.stride,), use_bias=False, dtype=self.dtype,
+                               name="shortcut")(y)
+        y = nn.Conv(self.features, (self.kernel,), strides=(self.stride,), use_bias=False, dtype=self.dtype,
+                    name="conv1")(y)
+        y = nn.gelu(nn.GroupNorm(num_groups=_groups(self.features), dtype=self.dtype, name="norm2")(y))
+        y = nn.Conv(self.features, (self.kernel,), use_bias=False, dtype=self.dtype, name="conv2",
                     kernel_init=nn.initializers.variance_scaling(0.1, "fan_in", "normal"))(y)
         return shortcut + y
 
 
 class ResNet1D(nn.Module):
-    """Encoder: profile float[B, N] → representation float[B, widths[-1]].
+    """Encoder: profile float[B, N] → representation float[B, widths[-1]] (float32 whatever ``dtype``).
 
-    Early downsampling (a strided stem conv then max-pool) takes 12,000 bins to N/(stem_stride·2) before
-    the residual stages; each later stage halves the length again. GELU as in the paper's Fig. 5.
+    Early downsampling (a strided stem conv then max-pool) takes the N bins to N/(stem_stride·2) before
+    the residual stages; each later stage halves the length again. GELU as in the paper's Fig. 5. Modules
+    are named (``stem_conv``, ``stage{i}_block{j}``, ``final_norm``): the names are the exported params' keys.
     """
 
     widths: Sequence[int] = (32, 64, 128, 256)
@@ -51,18 +55,21 @@ class ResNet1D(nn.Module):
     stem_kernel: int = 15
     stem_stride: int = 4
     kernel: int = 7
+    dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x):
-        x = x[..., None]  # [B, N, 1]
-        x = nn.Conv(self.stem_features, (self.stem_kernel,), strides=(self.stem_stride,), use_bias=False)(x)
-        x = nn.max_pool(nn.gelu(nn.GroupNorm(num_groups=_groups(self.stem_features))(x)), (3,), strides=(2,),
-                        padding="SAME")
+        x = x[..., None].astype(self.dtype)  # [B, N, 1]
+        x = nn.Conv(self.stem_features, (self.stem_kernel,), strides=(self.stem_stride,), use_bias=False,
+                    dtype=self.dtype, name="stem_conv")(x)
+        x = nn.max_pool(nn.gelu(nn.GroupNorm(num_groups=_groups(self.stem_features), dtype=self.dtype,
+                                             name="stem_norm")(x)), (3,), strides=(2,), padding="SAME")
         for i, (w, n) in enumerate(zip(self.widths, self.blocks)):
             for j in range(n):
-                x = ResBlock1D(w, stride=2 if (j == 0 and i > 0) else 1, kernel=self.kernel)(x)
-        x = nn.gelu(nn.GroupNorm(num_groups=_groups(x.shape[-1]))(x))
-        return jnp.mean(x, axis=1)
+                x = ResBlock1D(w, stride=2 if (j == 0 and i > 0) else 1, kernel=self.kernel, dtype=self.dtype,
+                               name=f"stage{i}_block{j}")(x)
+        x = nn.gelu(nn.GroupNorm(num_groups=_groups(x.shape[-1]), dtype=self.dtype, name="final_norm")(x))
+        return jnp.mean(x.astype(jnp.float32), axis=1)
 
 
 class MLP(nn.Module):
@@ -104,7 +111,10 @@ class DifconModel(nn.Module):
 
 
 def build_model(cfg_model, num_extinction_groups: int) -> DifconModel:
+    """The model of ``cfg.model``; ``dtype`` ('float32' or 'bfloat16') is the encoder's compute dtype
+    (parameters, heads and losses stay float32)."""
     enc = ResNet1D(widths=tuple(cfg_model.widths), blocks=tuple(cfg_model.blocks), stem_features=cfg_model.stem_features,
-                   stem_kernel=cfg_model.stem_kernel, stem_stride=cfg_model.stem_stride, kernel=cfg_model.kernel)
+                   stem_kernel=cfg_model.stem_kernel, stem_stride=cfg_model.stem_stride, kernel=cfg_model.kernel,
+                   dtype=jnp.dtype(cfg_model.get("dtype", "float32")))
     return DifconModel(encoder=enc, num_extinction_groups=num_extinction_groups,
                        projector_dims=tuple(cfg_model.projector_dims), head_hidden=cfg_model.head_hidden)

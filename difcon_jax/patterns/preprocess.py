@@ -3,10 +3,12 @@ training.
 
 1. Wavelength: each point's d = λ/(2 sin θ) is placed at the reference (training) wavelength's 2θ
    (the paper's conversion); points beyond the reference wavelength's reach are dropped.
-2. Background: SNIP (pybaselines) with a half-window of ~``background_window`` degrees.
-3. Resampling: points are averaged into the model's bins (the grid of the training config); bins the
+2. Resampling: points are averaged into the model's bins (the grid of the training config); bins the
    measurement covers but that hold no point (coarse steps) are linearly interpolated; bins outside the
-   measured range are zero, exactly like 'crop & pad' in training.
+   measured range are zero, exactly like 'crop & pad' in training. Resampling first bounds the work by
+   the grid, not by the number of points (a 10⁶-point synchrotron scan costs one bincount).
+3. Background: the training pipeline's own SNIP removal (:mod:`difcon_jax.augment.background`) on the
+   measured bins, so a measured and a simulated pattern take one path.
 4. Normalisation: maximum 1, as the training renormalisation.
 """
 
@@ -33,14 +35,15 @@ def remove_background(two_theta: np.ndarray, y: np.ndarray, window_deg: float = 
     return np.clip(y - base, 0.0, None)
 
 
-def to_model_input(m: Measured, n_bins: int = 12000, tt_min: float = 0.0, tt_max: float = 120.0,
-                   lam_ref: float = 1.54184, background_window: float = 1.5) -> np.ndarray:
-    """float32[n_bins] profile on the model's grid (see module docstring)."""
-    tt, ok = convert_wavelength(m.two_theta, m.wavelength, lam_ref)
-    tt, y = tt[ok], m.intensity[ok]
-    if len(tt) < 10:
-        raise ValueError(f"{m.source}: fewer than 10 points remain on the {lam_ref} Å scale")
-    y = remove_background(tt, y, background_window)
+#: The model grid and background removal of configs/augment_table1.py (used when no config is given).
+DEFAULT_GRID = {"n_bins": 12000, "two_theta_min": 0.0, "two_theta_max": 120.0, "lambda_ref": 1.54184,
+                "background_removal_deg": 0.5, "background_cell_deg": 0.1}
+
+
+def resample_to_grid(tt: np.ndarray, y: np.ndarray, n_bins: int, tt_min: float, tt_max: float):
+    """Points averaged into the model's bins: (profile float64[n_bins], covered bool[n_bins]). Bins the
+    measurement spans but that hold no point (coarse steps) are linearly interpolated; bins outside the
+    measured range are zero and not covered."""
     step = (tt_max - tt_min) / n_bins
     idx = np.floor((tt - tt_min) / step).astype(np.int64)
     inside = (idx >= 0) & (idx < n_bins)
@@ -48,12 +51,40 @@ def to_model_input(m: Measured, n_bins: int = 12000, tt_min: float = 0.0, tt_max
     cnt = np.bincount(idx[inside], minlength=n_bins)
     centres = tt_min + (np.arange(n_bins) + 0.5) * step
     prof = np.where(cnt > 0, sums / np.maximum(cnt, 1), np.nan)
-    covered = (centres >= tt[0]) & (centres <= tt[-1])
     have = np.flatnonzero(cnt > 0)
+    covered = np.zeros(n_bins, bool)
+    if len(have):  # every bin from the first to the last one holding a point (robust to rounding of 2θ)
+        covered[have[0]:have[-1] + 1] = True
     if len(have) >= 2:
         fill = covered & (cnt == 0)
         prof[fill] = np.interp(centres[fill], centres[have], prof[have])
-    prof = np.where(covered & np.isfinite(prof), prof, 0.0)
+    covered &= np.isfinite(prof)
+    return np.where(covered, prof, 0.0), covered
+
+
+def to_model_input(m: Measured, aug=None) -> np.ndarray:
+    """float32[n_bins] profile on the model's grid (see module docstring).
+
+    ``aug``: the model's augmentation config (grid, λ_ref, background removal); default :data:`DEFAULT_GRID`.
+    A config without ``background_removal_deg`` (models trained before the shared removal) gets the old
+    path: SNIP (pybaselines, 1.5°) on the points before resampling."""
+    import ml_collections
+
+    aug = ml_collections.ConfigDict(DEFAULT_GRID) if aug is None else aug
+    tt, ok = convert_wavelength(m.two_theta, m.wavelength, float(aug.lambda_ref))
+    tt, y = tt[ok], m.intensity[ok]
+    if len(tt) < 10:
+        raise ValueError(f"{m.source}: fewer than 10 points remain on the {aug.lambda_ref} Å scale")
+    shared = "background_removal_deg" in aug and float(aug.background_removal_deg) > 0
+    if not shared and "background_removal_deg" not in aug:
+        y = remove_background(tt, y, 1.5)
+    prof, covered = resample_to_grid(tt, y, int(aug.n_bins), float(aug.two_theta_min), float(aug.two_theta_max))
+    if prof.max() > 0:
+        prof = prof / prof.max()
+    if shared:
+        from difcon_jax.augment.background import subtract_background_host
+
+        prof = subtract_background_host(prof, covered, aug)
     peak = prof.max()
     if not peak > 0:
         raise ValueError(f"{m.source}: no signal left after background removal")

@@ -17,9 +17,12 @@ class CheckpointError(RuntimeError):
     pass
 
 
-def manager(workdir: str, max_to_keep: int = 3) -> ocp.CheckpointManager:
+def manager(workdir: str, max_to_keep: int = 3, keep_period: int | None = None) -> ocp.CheckpointManager:
+    """Orbax manager of WORKDIR/checkpoints: the last ``max_to_keep`` steps, plus every multiple of
+    ``keep_period`` kept for good (the learning curve evaluates them)."""
     path = os.path.join(os.path.abspath(workdir), "checkpoints")
-    return ocp.CheckpointManager(path, options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True))
+    return ocp.CheckpointManager(path, options=ocp.CheckpointManagerOptions(
+        max_to_keep=max_to_keep, keep_period=keep_period or None, create=True))
 
 
 def save(mngr: ocp.CheckpointManager, step: int, state, config_dict: dict) -> None:

@@ -28,9 +28,9 @@ def _log(msg: str) -> None:
 
 def prepare_table(cfg, workdir: str):
     """The peak table named by cfg.data.table, or synthesised once into WORKDIR/data (process 0 builds)."""
+    from difcon_jax.crystal.synthetic import SynthOptions
     from difcon_jax.data import load_peak_table
     from difcon_jax.data.build import BuildOptions, build_synthetic
-    from difcon_jax.crystal.synthetic import SynthOptions
 
     path = cfg.data.table or os.path.join(workdir, "data")
     if not os.path.exists(os.path.join(path, "meta.json")):
@@ -91,6 +91,10 @@ def train(cfg, workdir: str, return_state: bool = False):
 
     from difcon_jax.train.step import init_state, make_train_step
 
+    if os.path.exists(workdir) and not os.path.isdir(workdir):
+        raise ValueError(f"{workdir}: the work directory is an existing file")
+    if cfg.num_steps < 1 or cfg.batch_size < 1:
+        raise ValueError(f"num_steps {cfg.num_steps} and batch_size {cfg.batch_size} must be at least 1")
     os.makedirs(workdir, exist_ok=True)
     if cfg.batch_size % jax.device_count():
         raise ValueError(f"batch_size {cfg.batch_size} is not divisible by {jax.device_count()} devices")
@@ -101,9 +105,10 @@ def train(cfg, workdir: str, return_state: bool = False):
     mesh = parallel.make_mesh()
     rep, sharded = parallel.shardings(mesh)
     data = parallel.replicate(device_data(table, train_rows), mesh)
+    cdf = parallel.sampling_cdf(np.asarray(table.space_group)[train_rows], cfg.data.get("sampling_power", 1.0))
     model, tx = build(cfg)
     init_key, run_key = jax.random.split(jax.random.key(cfg.seed))  # one key per run; steps fold in
-    mngr = ckpt.manager(workdir)
+    mngr = ckpt.manager(workdir, keep_period=cfg.get("ckpt_keep_period", 0))
     abstract = jax.eval_shape(lambda: init_state(cfg, model, tx, init_key))
     if mngr.latest_step() is not None:
         state, _ = ckpt.restore(mngr, abstract)
@@ -123,7 +128,7 @@ def train(cfg, workdir: str, return_state: bool = False):
                disable=jax.process_index() != 0 or None, dynamic_ncols=True)
     acc, last, t0 = None, {}, time.time()
     for step in range(start, cfg.num_steps):
-        local = parallel.batch_indices(cfg.seed, step, len(train_rows), cfg.batch_size)
+        local = parallel.batch_indices(cfg.seed, step, len(train_rows), cfg.batch_size, cdf)
         index = parallel.global_array(local, sharded, (cfg.batch_size,))
         state, m = step_fn(state, {"index": index, "table": data}, jax.random.fold_in(run_key, step))
         upd = {k: clu_metrics.Average.from_model_output(v) for k, v in m.items()}
@@ -163,20 +168,23 @@ def _tensorboard(cfg, workdir):
                                                 just_logging=jax.process_index() > 0)
 
 
-def export_params(workdir: str, out_dir: str) -> str:
+def export_params(workdir: str, out_dir: str, float16: bool = False) -> str:
     """Write a training directory's latest parameters as a self-contained model directory:
-    ``params.npz`` (plain arrays, keys 'a/b/c', no pickle), ``config.json`` and ``calibration.json``."""
+    ``params.npz`` (plain arrays, keys 'a/b/c', no pickle; float16 storage if asked, loaded back as float32),
+    ``config.json``, ``calibration.json`` and ``library.npz`` when present."""
     import shutil
 
     from flax import traverse_util
 
     _, _, params = load_trained(workdir)
     flat = {"/".join(k): np.asarray(v) for k, v in traverse_util.flatten_dict(params).items()}
+    if float16:
+        flat = {k: v.astype(np.float16) if v.dtype == np.float32 else v for k, v in flat.items()}
     os.makedirs(out_dir, exist_ok=True)
     tmp = os.path.join(out_dir, "params.tmp.npz")
     np.savez(tmp, **flat)
     os.replace(tmp, os.path.join(out_dir, "params.npz"))
-    for name in ("config.json", "calibration.json"):
+    for name in ("config.json", "calibration.json", "library.npz"):
         if os.path.exists(os.path.join(workdir, name)):
             shutil.copy(os.path.join(workdir, name), os.path.join(out_dir, name))
     return out_dir
@@ -197,7 +205,7 @@ def load_trained(workdir: str, step: int | None = None):
 
         try:
             with np.load(npz, allow_pickle=False) as z:
-                flat = {tuple(k.split("/")): jnp.asarray(z[k]) for k in z.files}
+                flat = {tuple(k.split("/")): jnp.asarray(z[k], jnp.float32) for k in z.files}
         except (OSError, ValueError) as e:
             raise ckpt.CheckpointError(f"{npz}: unreadable ({e})") from None
         params = traverse_util.unflatten_dict(flat)

@@ -12,7 +12,8 @@ import os
 
 import jax
 import numpy as np
-from jax.sharding import AxisType, NamedSharding, PartitionSpec as P
+from jax.sharding import AxisType, NamedSharding
+from jax.sharding import PartitionSpec as P
 
 
 def initialize_distributed() -> None:
@@ -44,8 +45,25 @@ def replicate(tree, mesh):
     return jax.tree_util.tree_map(lambda a: global_array(np.asarray(a), rep, np.shape(a)), tree)
 
 
-def batch_indices(seed: int, step: int, n: int, global_batch: int) -> np.ndarray:
-    """This process's share of the step's global batch of structure indices (same on every process)."""
-    idx = np.random.default_rng([int(seed), int(step)]).integers(0, n, global_batch)
+def batch_indices(seed: int, step: int, n: int, global_batch: int, cdf: np.ndarray | None = None) -> np.ndarray:
+    """This process's share of the step's global batch of structure indices (same on every process).
+
+    ``cdf``: float64[n] cumulative sampling probabilities (see :func:`sampling_cdf`); None = uniform."""
+    rng = np.random.default_rng([int(seed), int(step)])
+    if cdf is None:
+        idx = rng.integers(0, n, global_batch)
+    else:
+        idx = np.minimum(np.searchsorted(cdf, rng.random(global_batch) * cdf[-1], side="right"), n - 1)
     per = global_batch // jax.process_count()
     return idx[jax.process_index() * per:(jax.process_index() + 1) * per].astype(np.int32)
+
+
+def sampling_cdf(labels: np.ndarray, power: float) -> np.ndarray | None:
+    """Cumulative probabilities for drawing rows with P(row) ∝ count(label)^(power − 1): power 1 is the
+    natural distribution (None: plain uniform rows), 0 makes every label equally likely, 0.5 tempers."""
+    if float(power) == 1.0:
+        return None
+    labels = np.asarray(labels)
+    _, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    w = counts[inverse].astype(np.float64) ** (float(power) - 1.0)
+    return np.cumsum(w)

@@ -84,6 +84,7 @@ def make_train_step(cfg, model, tx):
     views = make_views(cfg)
     w = {"cs": cfg.loss.w_cs, "eg": cfg.loss.w_eg, "sg": cfg.loss.w_sg}
     two_view = cfg.mode in ("difcon", "simclr")
+    both_views = bool(cfg.loss.get("classify_both_views", False))
     pretrain_steps = int(cfg.loss.pretrain_steps) if cfg.loss.schedule == "pretrain_finetune" else 0
 
     def loss_fn(params, x_a, x_b, labels, step):
@@ -100,6 +101,10 @@ def make_train_step(cfg, model, tx):
             out_a = model.apply({"params": params}, x_a)
             repr_loss = jnp.zeros(())
         cls_loss, metrics = classification_losses(out_a, labels, w)
+        if two_view and both_views:  # the second view is as good a labelled example as the first
+            out_b = jax.tree_util.tree_map(lambda t: t[x_a.shape[0]:], out)
+            cls_b, _ = classification_losses(out_b, labels, w)
+            cls_loss = 0.5 * (cls_loss + cls_b)
         in_pretrain = step < pretrain_steps
         w_cls = jnp.where(in_pretrain, 0.0, 1.0)
         w_repr = jnp.where(in_pretrain, 1.0, cfg.loss.w_repr) if two_view else 0.0

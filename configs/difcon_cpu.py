@@ -1,0 +1,41 @@
+"""DIFCON on real structures, sized for the 2-core CPU: the recipe of the shipped model (≤ ~2 h, resumable).
+
+Data: a peak table built from the shared real structures (AMCSD minerals, COD, AFLOW prototypes and the
+Materials Project, labels from the atoms; see README 'Real structures'), passed as --config.data.table.
+Sampling is tempered over space groups (power 0.5): natural frequencies would spend most steps on a few
+common groups (P2₁/c, P-1, Pnma ...), class balance would replay the handful of structures of rare groups
+until they are memorised; the square root sits between (a common choice for long-tailed labels).
+
+Input: augment_real.py (a 0–90° grid of 0.02° bins, measured-like noise, texture and backgrounds, the shared
+SNIP removal). Classification loss on both views: the second view is a labelled example at no extra
+forward cost.
+"""
+
+from configs import augment_real, difcon
+
+
+def get_config():
+    c = difcon.get_config()
+    c.num_steps = 24000
+    c.batch_size = 32
+    c.log_every = 50
+    c.ckpt_every = 500
+    c.ckpt_keep_period = 2000
+    c.data.table = ""  # required: a built peak table of real structures
+    c.data.max_peaks = 96
+    c.data.workers = 2
+    c.data.sampling_power = 0.5
+    c.augment = augment_real.get_config()
+    c.model.widths = (16, 32, 64, 128)
+    c.model.blocks = (1, 1, 1, 1)
+    c.model.stem_features = 16
+    c.model.stem_stride = 4
+    c.model.projector_dims = (256, 256)
+    c.model.head_hidden = 256
+    c.loss.classify_both_views = True
+    c.optim.warmup_steps = 500
+    c.optim.learning_rate = 2e-3
+    c.eval.num_structures = 1000
+    c.eval.batch_size = 64
+    c.eval.library_views = 2  # reference library of the training structures (evaluate/library.py)
+    return c

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The GPU recipe in one call on a lent accelerator (one H100/H200, ≤ 9 minutes): throughput benchmarks,
+# then DIFCON (configs/difcon_gpu.py, bf16) trained from a compact peak table carried with the call,
+# calibrated, indexed, scored, exported (params ≤ 16 MiB a file) into $OUT.
+#
+#   bash launch/device_train.sh TABLE [STEPS] [extra --config.* overrides]
+#
+# TABLE: a peak table carried with the call (≤ 48 MiB: e.g. `difcon-jax dataset build --max-peaks 64` over
+# the AMCSD, COD and mp_cod sources). Packages the accelerator image lacks (ml-collections, clu, gemmi,
+# spglib, pybaselines) are installed from wheels in .device_wheels/ when that folder is carried
+# (`pip download --no-deps -d .device_wheels ml-collections clu gemmi spglib pybaselines`).
+# DIFCON_DRY_RUN=1 runs the same steps on the CPU with a tiny network (tests/test_device_script.py).
+set -euo pipefail
+TABLE=${1:?peak table directory}
+STEPS=${2:-}
+shift $(( $# > 1 ? 2 : 1 ))
+OUT=${OUT:-$(pwd)/device_out}
+WORK=${DIFCON_WORK:-/tmp/difcon_device_run}
+mkdir -p "$OUT"
+if [ -d .device_wheels ] && ls .device_wheels/*.whl >/dev/null 2>&1; then
+  python3 -m pip install -q --no-deps --no-index .device_wheels/*.whl 2>&1 | tail -2 || true
+fi
+export PYTHONPATH="$(pwd)${PYTHONPATH:+:$PYTHONPATH}"
+py() { python3 -m difcon_jax "$@"; }
+extra=("$@")
+if [ "${DIFCON_DRY_RUN:-0}" = 1 ]; then
+  STEPS=${STEPS:-2}
+  extra+=(--config.batch_size=4 --config.model.widths="(8,8,8,8)" --config.model.blocks="(1,1,1,1)"
+          --config.model.stem_features=8 --config.model.projector_dims="(16,16)" --config.model.head_hidden=16
+          --config.model.dtype=float32 --config.eval.num_structures=8 --config.eval.batch_size=8
+          --config.log_every=1 --config.ckpt_every=1 --config.ckpt_keep_period=1 --config.eval.library_views=1)
+  BENCH_ARGS=(--batches 8 --repeats 1 --skip-references)
+else
+  STEPS=${STEPS:-12000}
+  BENCH_ARGS=(--batches 1024,8192,32768 --repeats 3 --skip-references)
+fi
+t0=$(date +%s)
+nvidia-smi --query-gpu=name,memory.total --format=csv,noheader > "$OUT/device.txt" 2>/dev/null || echo cpu > "$OUT/device.txt"
+# 1. accelerator throughput of the augmentation renderer (last line JSON)
+python3 benchmarks/augment_throughput.py --table "$TABLE" "${BENCH_ARGS[@]}" 2>"$OUT/augment_throughput.err" | tail -1 > "$OUT/augment_throughput.json"
+# 2. train, calibrate, index, score (resumes if WORK exists), then export and the learning curve
+rm -rf "$WORK"
+py train --config configs/difcon_gpu.py --workdir "$WORK" --config.data.table="$TABLE" \
+   --config.num_steps="$STEPS" "${extra[@]}" 2>"$OUT/train.err" | tee "$OUT/train.out"
+py export --workdir "$WORK" --out "$OUT/model" --float16 >/dev/null
+py curve --workdir "$WORK" --structures 500 --out "$OUT/learning_curve" >/dev/null 2>>"$OUT/train.err"
+cp "$WORK/metrics.jsonl" "$WORK/eval_summary.json" "$OUT/" 2>/dev/null || true
+t1=$(date +%s)
+python3 - "$OUT" "$STEPS" $((t1 - t0)) <<'PY'
+import json, os, sys
+out, steps, secs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+metrics = [json.loads(l) for l in open(os.path.join(out, "metrics.jsonl"))]
+aug = json.load(open(os.path.join(out, "augment_throughput.json")))
+ev = json.load(open(os.path.join(out, "eval_summary.json")))
+span = metrics[-1]["time"] - metrics[0]["time"]
+steps_span = metrics[-1]["step"] - metrics[0]["step"]
+cfg = json.load(open(os.path.join(out, "model", "config.json")))
+sizes = {f: os.path.getsize(os.path.join(out, "model", f)) for f in os.listdir(os.path.join(out, "model"))}
+print(json.dumps({"device": open(os.path.join(out, "device.txt")).read().strip(), "steps": steps,
+                  "train_samples_per_s": round(steps_span * cfg["batch_size"] / max(span, 1e-9), 1),
+                  "augment_patterns_per_s": aug.get("jax_patterns_per_s"),
+                  "equivariance": {k: ev["equivariance"].get(k) for k in ("acc_cs", "acc_sg", "top5_sg")},
+                  "invariance": {k: ev["invariance"].get(k) for k in ("acc_cs", "acc_sg", "top5_sg")},
+                  "model_file_bytes": sizes, "wall_s": secs}))
+PY
