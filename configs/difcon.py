@@ -74,6 +74,8 @@ def get_config():
     # by cosine similarity and blended into predict's probabilities. 0 views = no library.
     c.eval.library_views = 0
     c.eval.library_max_structures = 0  # 0 = every training structure
+    c.eval.library_sources = ()  # substrings of source ids to keep (e.g. "amcsd"); () = every source
+    c.eval.library_extra_splits = ()  # held-out splits added after calibration (1 test, 2 validation)
     c.eval.library_k = 10
     c.eval.library_tau = 0.02
     c.eval.library_alpha = 0.5

@@ -8,26 +8,45 @@ from __future__ import annotations
 import numpy as np
 
 
+def library_rows(cfg, table, splits=(0,)) -> np.ndarray:
+    """Rows of the reference library: the given splits, filtered by ``cfg.eval.library_sources`` (substrings
+    of the source id; empty = every source), capped at ``cfg.eval.library_max_structures`` (0 = no cap)."""
+    keep = np.isin(np.asarray(table.split), splits)
+    sources = tuple(cfg.eval.get("library_sources", ()) or ())
+    if sources:
+        src = np.asarray(table.source_id).astype(str)
+        keep &= np.any([np.char.find(src, s) >= 0 for s in sources], axis=0)
+    rows = np.flatnonzero(keep)
+    cap = int(cfg.eval.get("library_max_structures", 0))
+    if cap and len(rows) > cap:
+        rows = np.sort(np.random.default_rng(0).permutation(rows)[:cap])
+    return rows
+
+
 def calibrate_and_index(cfg, model, params, table, workdir: str) -> tuple[dict, dict | None]:
     """(calibration, library): the reference library (``cfg.eval.library_views`` > 0) of training
     structures, then temperature and ``uncertain`` threshold on simulated validation patterns as predict
-    will show them. Both are written into ``workdir``."""
+    will show them. Structures of the held-out splits named in ``cfg.eval.library_extra_splits`` join the
+    library only after calibration (more references for measured patterns; the validation structures
+    must not be found by the threshold's own fit). Both are written into ``workdir``."""
     from difcon_jax.evaluate.calibration import fit_calibration, write_calibration
     from difcon_jax.evaluate.library import build_library, write_library
 
     library = None
     views = int(cfg.eval.get("library_views", 0))
     if views > 0:
-        rows = np.flatnonzero(np.asarray(table.split) == 0)
-        cap = int(cfg.eval.get("library_max_structures", 0))
-        if cap and len(rows) > cap:
-            rows = np.sort(np.random.default_rng(0).permutation(rows)[:cap])
-        library = build_library(cfg, model, params, table, rows, views=views, batch=int(cfg.eval.batch_size))
-        k, tau, alpha = int(cfg.eval.library_k), float(cfg.eval.library_tau), float(cfg.eval.library_alpha)
-        write_library(workdir, library, k, tau, alpha)
-        library.update(k=k, tau=tau, alpha=alpha)
+        batch = int(cfg.eval.batch_size)
+        library = build_library(cfg, model, params, table, library_rows(cfg, table), views=views, batch=batch)
+        library.update(k=int(cfg.eval.library_k), tau=float(cfg.eval.library_tau), alpha=float(cfg.eval.library_alpha))
     calib = fit_calibration(cfg, model, params, table, n=int(cfg.eval.num_structures), library=library)
     write_calibration(workdir, calib)
+    if library is not None:
+        extra = tuple(cfg.eval.get("library_extra_splits", ()) or ())
+        if extra:
+            more = build_library(cfg, model, params, table, library_rows(cfg, table, extra), views=views, batch=batch)
+            library.update(h=np.concatenate([library["h"], more["h"]]),
+                           space_group=np.concatenate([library["space_group"], more["space_group"]]))
+        write_library(workdir, library, library["k"], library["tau"], library["alpha"])
     return calib, library
 
 
