@@ -188,7 +188,7 @@ def add_commands(sub) -> None:
 
     p = sub.add_parser("predict", help="crystal system / extinction group / space group of measured patterns")
     p.add_argument("files", nargs="+")
-    p.add_argument("--model", default=None, help="a training directory (default: the packaged DIFCON model of results/table2)")
+    p.add_argument("--model", default=None, help="a training directory (default: the packaged DIFCON model of results/real_cpu)")
     p.add_argument("--wavelength", type=float, default=None, help="Å, for files without wavelength metadata")
     p.add_argument("--top-k", type=int, default=3)
     p.add_argument("--json", action="store_true")
