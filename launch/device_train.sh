@@ -28,7 +28,8 @@ if [ "${DIFCON_DRY_RUN:-0}" = 1 ]; then
   extra+=(--config.batch_size=4 --config.model.widths="(8,8,8,8)" --config.model.blocks="(1,1,1,1)"
           --config.model.stem_features=8 --config.model.projector_dims="(16,16)" --config.model.head_hidden=16
           --config.model.dtype=float32 --config.eval.num_structures=8 --config.eval.batch_size=8
-          --config.log_every=1 --config.ckpt_every=1 --config.ckpt_keep_period=1 --config.eval.library_views=1)
+          --config.log_every=1 --config.ckpt_every=1 --config.ckpt_keep_period=1 --config.eval.library_views=1
+          "--config.eval.library_sources=()")
   BENCH_ARGS=(--batches 8 --repeats 1 --skip-references)
 else
   STEPS=${STEPS:-12000}

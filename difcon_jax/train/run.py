@@ -5,6 +5,8 @@ equivariance / invariance summary."""
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 
@@ -34,9 +36,13 @@ def calibrate_and_index(cfg, model, params, table, workdir: str) -> tuple[dict, 
 
     library = None
     views = int(cfg.eval.get("library_views", 0))
-    if views > 0:
+    rows = library_rows(cfg, table) if views > 0 else np.zeros(0, int)
+    if views > 0 and len(rows) == 0:
+        print(f"difcon-jax: WARNING no training structures match library_sources "
+              f"{tuple(cfg.eval.get('library_sources', ()))}; no reference library", file=sys.stderr)
+    if len(rows):
         batch = int(cfg.eval.batch_size)
-        library = build_library(cfg, model, params, table, library_rows(cfg, table), views=views, batch=batch)
+        library = build_library(cfg, model, params, table, rows, views=views, batch=batch)
         library.update(k=int(cfg.eval.library_k), tau=float(cfg.eval.library_tau), alpha=float(cfg.eval.library_alpha))
     calib = fit_calibration(cfg, model, params, table, n=int(cfg.eval.num_structures), library=library)
     write_calibration(workdir, calib)
