@@ -1,4 +1,4 @@
-"""The embedded default: DIFCON end-to-end on a 2-core CPU in 10 to 12 minutes, from nothing.
+"""The embedded default: DIFCON end-to-end on a 2-core CPU in about 8 minutes, from nothing.
 
 Synthesises random pyxtal crystals into WORKDIR/data, trains a small network, leaves a checkpoint and an
 evaluation summary (equivariance and invariance axes) in WORKDIR.
@@ -9,11 +9,11 @@ from configs import difcon
 
 def get_config():
     c = difcon.get_config()
-    c.num_steps = 2000
+    c.num_steps = 1500
     c.batch_size = 32
     c.log_every = 25
     c.ckpt_every = 100
-    c.data.synth_count = 2000
+    c.data.synth_count = 1500
     c.data.synth_max_atoms = 32
     c.data.workers = 2
     c.data.max_peaks = 96

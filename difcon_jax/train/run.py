@@ -5,6 +5,7 @@ equivariance / invariance summary."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 import numpy as np
@@ -32,7 +33,7 @@ def calibrate_and_index(cfg, model, params, table, workdir: str) -> tuple[dict, 
     library only after calibration (more references for measured patterns; the validation structures
     must not be found by the threshold's own fit). Both are written into ``workdir``."""
     from difcon_jax.evaluate.calibration import fit_calibration, write_calibration
-    from difcon_jax.evaluate.library import build_library, write_library
+    from difcon_jax.evaluate.library import LIBRARY_FILE, build_library, write_library
 
     library = None
     views = int(cfg.eval.get("library_views", 0))
@@ -46,10 +47,14 @@ def calibrate_and_index(cfg, model, params, table, workdir: str) -> tuple[dict, 
         library.update(k=int(cfg.eval.library_k), tau=float(cfg.eval.library_tau), alpha=float(cfg.eval.library_alpha))
     calib = fit_calibration(cfg, model, params, table, n=int(cfg.eval.num_structures), library=library)
     write_calibration(workdir, calib)
-    if library is not None:
+    if library is None:  # a library of an earlier run with other settings must not outlive them
+        if os.path.exists(os.path.join(workdir, LIBRARY_FILE)):
+            os.remove(os.path.join(workdir, LIBRARY_FILE))
+    else:
         extra = tuple(cfg.eval.get("library_extra_splits", ()) or ())
-        if extra:
-            more = build_library(cfg, model, params, table, library_rows(cfg, table, extra), views=views, batch=batch)
+        extra_rows = library_rows(cfg, table, extra) if extra else np.zeros(0, int)
+        if len(extra_rows):
+            more = build_library(cfg, model, params, table, extra_rows, views=views, batch=batch)
             library.update(h=np.concatenate([library["h"], more["h"]]),
                            space_group=np.concatenate([library["space_group"], more["space_group"]]))
         write_library(workdir, library, library["k"], library["tau"], library["alpha"])
