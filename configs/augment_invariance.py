@@ -4,7 +4,7 @@ Ranges sit outside the training ones (both sides where both make sense); sources
 training. A test checks the disjointness of every parameter.
 """
 
-from configs import augment_table1
+from difcon_jax.configs import augment_table1
 
 
 def get_config():

@@ -13,7 +13,7 @@ These ranges overlap augment_invariance.py, so the invariance axis of a model tr
 held-out for noise, texture and range (reported with that caveat).
 """
 
-from configs import augment_table1
+from difcon_jax.configs import augment_table1
 
 
 def get_config():

@@ -1,6 +1,6 @@
 """CNNaug: the same network trained on fresh on-the-fly augmentations, classification heads only."""
 
-from configs import difcon
+from difcon_jax.configs import difcon
 
 
 def get_config():

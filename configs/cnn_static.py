@@ -1,6 +1,6 @@
 """CNNstatic: one fixed augmentation per structure (a static dataset), classification heads only."""
 
-from configs import difcon
+from difcon_jax.configs import difcon
 
 
 def get_config():

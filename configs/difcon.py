@@ -6,7 +6,7 @@ line: ``difcon-jax train --config configs/difcon.py --workdir DIR --config.batch
 
 import ml_collections
 
-from configs import augment_table1
+from difcon_jax.configs import augment_table1
 
 
 def get_config():

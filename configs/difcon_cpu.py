@@ -11,7 +11,7 @@ SNIP removal). Classification loss on both views: the second view is a labelled 
 forward cost.
 """
 
-from configs import augment_real, difcon
+from difcon_jax.configs import augment_real, difcon
 
 
 def get_config():

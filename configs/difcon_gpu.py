@@ -6,7 +6,7 @@ a GPU, bf16 compute (parameters and losses float32). Run through launch/device_t
 compact peak table (≤ 48 MiB) and returns params ≤ 16 MiB per file.
 """
 
-from configs import difcon_cpu
+from difcon_jax.configs import difcon_cpu
 
 
 def get_config():

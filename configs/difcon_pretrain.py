@@ -1,6 +1,6 @@
 """DIFCON with the paper's two phases: Barlow Twins pre-training, then fine-tuning with the heads."""
 
-from configs import difcon
+from difcon_jax.configs import difcon
 
 
 def get_config():

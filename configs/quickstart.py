@@ -4,7 +4,7 @@ Synthesises random pyxtal crystals into WORKDIR/data, trains a small network, le
 evaluation summary (equivariance and invariance axes) in WORKDIR.
 """
 
-from configs import difcon
+from difcon_jax.configs import difcon
 
 
 def get_config():

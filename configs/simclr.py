@@ -1,6 +1,6 @@
 """SimCLR: DIFCON with NT-Xent instead of Barlow Twins (the paper's comparison)."""
 
-from configs import difcon
+from difcon_jax.configs import difcon
 
 
 def get_config():

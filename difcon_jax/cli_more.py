@@ -176,12 +176,13 @@ def add_commands(sub) -> None:
     f.add_argument("-k", type=int, default=8)
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--config", default=default_config_path("augment_table1"),
-                   help="augmentation config (configs/augment_invariance.py for the held-out ranges)")
+                   help="augmentation config: a name (augment_invariance for the held-out ranges) or a .py path")
     f.add_argument("--override", action="append", default=[], metavar="KEY=VALUE")
     f.set_defaults(func=cmd_augment_figure)
 
     t = sub.add_parser("train", help="train a model from a config file (resumes from WORKDIR)")
-    t.add_argument("--config", default=default_config_path("quickstart"))
+    t.add_argument("--config", default=default_config_path("quickstart"),
+                   help="config: a packaged name (quickstart, difcon, difcon_cpu, augment_real …) or a path to a .py file with get_config(); default quickstart")
     t.add_argument("--workdir", required=True)
     t.add_argument("--skip-eval", action="store_true", help="no evaluation summary at the end")
     t.set_defaults(func=cmd_train)

@@ -1,33 +1,65 @@
-"""Loading ``configs/*.py`` files (``get_config()`` returning a ConfigDict) with ``a.b=value`` overrides."""
+"""Loading configs (``get_config()`` returning a ConfigDict) by name or path, with ``a.b=value`` overrides.
+
+The packaged configs are the package ``difcon_jax.configs`` (``configs/`` in the repository, mapped into the
+wheel by pyproject.toml). ``--config quickstart`` names one of them; ``--config path/to/file.py`` loads any
+file. A packaged file is imported under its package name (so its ``from difcon_jax.configs import …``
+resolves to the same modules); any other file is loaded from its path. Nothing is added to ``sys.path``.
+"""
 
 from __future__ import annotations
 
 import ast
+import importlib
+import importlib.machinery
 import importlib.util
 import os
-import sys
 
-CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
+import difcon_jax.configs as _packaged
+
+CONFIG_DIR = os.path.dirname(os.path.abspath(_packaged.__file__))
+
+
+def config_names() -> list[str]:
+    """Names of the packaged configs (``quickstart``, ``difcon_cpu`` …), sorted."""
+    return sorted(f[:-3] for f in os.listdir(CONFIG_DIR) if f.endswith(".py") and not f.startswith("_"))
 
 
 def default_config_path(name: str) -> str:
+    """Path of the packaged config ``name`` (e.g. ``quickstart``)."""
     return os.path.join(CONFIG_DIR, f"{name}.py")
 
 
+def resolve_config(spec: str) -> str:
+    """A config file path for ``spec``: an existing file, or the name of a packaged config."""
+    if os.path.isfile(spec):
+        return spec
+    name = spec[:-3] if spec.endswith(".py") else spec
+    if os.sep not in spec and "/" not in spec and name in config_names():
+        return default_config_path(name)
+    raise FileNotFoundError(f"{spec}: no such config file (packaged configs: {', '.join(config_names())})")
+
+
+def _import_config(path: str):
+    folder, base = os.path.split(os.path.realpath(path))
+    if folder == os.path.realpath(CONFIG_DIR) and base.endswith(".py"):
+        return importlib.import_module(f"difcon_jax.configs.{base[:-3]}")
+    name = f"_difcon_config_{abs(hash(os.path.realpath(path)))}"
+    # an explicit source loader: a config given as e.g. `my_config` or `x.cif` is read as Python all the same
+    spec = importlib.util.spec_from_loader(name, importlib.machinery.SourceFileLoader(name, path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def load_config(path: str, overrides: list[str] | tuple[str, ...] = ()):
-    """Import ``path`` and call its ``get_config()``; apply ``key.sub=value`` overrides.
+    """Import ``path`` (a file, or a packaged config's name) and call its ``get_config()``; apply
+    ``key.sub=value`` overrides.
 
     A misspelt override key is a ValueError naming the key (ConfigDict is locked first).
     """
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path}: no such config file")
-    root = os.path.dirname(os.path.dirname(os.path.abspath(path)))
-    if root not in sys.path:  # so configs can `from configs import augment_table1`
-        sys.path.insert(0, root)
-    spec = importlib.util.spec_from_file_location(f"_difcon_config_{abs(hash(path))}", path)
-    module = importlib.util.module_from_spec(spec)
+    path = resolve_config(path)
     try:
-        spec.loader.exec_module(module)
+        module = _import_config(path)
     except Exception as e:
         raise ValueError(f"{path}: cannot load config ({type(e).__name__}: {e})") from None
     if not hasattr(module, "get_config"):
