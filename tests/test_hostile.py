@@ -84,3 +84,59 @@ def test_simulate_into_a_closed_pipe_is_quiet(tmp_path):
     r = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "Traceback" not in r.stderr and "BrokenPipe" not in r.stderr
     assert r.stdout.count("\n") == 1
+
+
+def _nacl_with(sites: str = "", ops: str = "", a: float = 5.64, occ: str = "1") -> str:
+    """Rock salt written by hand: extra atom-site lines, explicit operations instead of the symbol."""
+    sym = f"loop_\n_symmetry_equiv_pos_as_xyz\n{ops}\n" if ops else "_symmetry_space_group_name_H-M 'F m -3 m'\n"
+    return (f"data_NaCl\n_cell_length_a {a}\n_cell_length_b {a}\n_cell_length_c {a}\n_cell_angle_alpha 90\n"
+            f"_cell_angle_beta 90\n_cell_angle_gamma 90\n{sym}loop_\n_atom_site_label\n_atom_site_type_symbol\n"
+            f"_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\n_atom_site_occupancy\n"
+            f"Na1 Na 0 0 0 {occ}\nCl1 Cl 0.5 0.5 0.5 1\n{sites}")
+
+
+def _many_sites(n: int) -> str:
+    import numpy as np
+
+    xyz = np.random.default_rng(0).random((n, 3))
+    return "".join(f"C{i} C {x:.4f} {y:.4f} {z:.4f} 1\n" for i, (x, y, z) in enumerate(xyz))
+
+
+@pytest.mark.parametrize("text, needle", [
+    (lambda: _nacl_with(occ="nan"), "occupancy 'nan' at site 'Na1'"),
+    (lambda: _nacl_with(occ="-1"), "occupancy -1.0 at site 'Na1'"),
+    (lambda: _nacl_with(ops="\n".join(f"'x+{i / 5000:.6f},y,z'" for i in range(5000))), "5000 symmetry operations"),
+    (lambda: _nacl_with(ops="\n".join(f"'x+{i / 300:.6f},y,z'" for i in range(300))), "300 distinct symmetry"),
+    (lambda: _nacl_with(ops="'x,y,z'\n'x+1/3,y,z'"), "do not form a space group"),
+    (lambda: _nacl_with(_many_sites(600), a=50.0), "602 sites × 192 symmetry operations"),
+    (lambda: _nacl_with(_many_sites(1200), a=50.0), "1202 atom sites (one atom or more each) exceed the cap 1000"),
+    (lambda: _nacl_with("O1 O 0.5 0.5 0.52 1\n"), "sites 'Cl1' and 'O1' overlap (0.113 Å"),
+])
+def test_hostile_cifs_one_line_in_bounded_time(tmp_path, capsys, text, needle):
+    import time
+
+    f = tmp_path / "bad.cif"
+    f.write_text(text())
+    t = time.perf_counter()
+    assert main(["simulate", str(f)]) == 2
+    assert time.perf_counter() - t < 20
+    _one_line(capsys, str(f), needle)
+
+
+def test_a_site_listed_twice_is_kept_once_with_a_note(tmp_path, capsys):
+    from difcon_jax.crystal.structure import read_cif
+
+    f = tmp_path / "dup.cif"
+    f.write_text(_nacl_with("Cl2 Cl 0.5 0.5 0.501 1\n"))
+    st = read_cif(f)
+    assert st.formula == "Cl4Na4" and any("coincides" in n for n in st.notes)
+    # a build keeps the good files beside the bad ones and reports each skip
+    src = tmp_path / "cifs"
+    src.mkdir()
+    (src / "NaCl.cif").write_text(_nacl_with())
+    (src / "clash.cif").write_text(_nacl_with("O1 O 0.5 0.5 0.52 1\n"))
+    (src / "ops.cif").write_text(_nacl_with(ops="\n".join(f"'x+{i / 5000:.6f},y,z'" for i in range(5000))))
+    assert main(["dataset", "build", "--cif-dir", str(src), "--out", str(tmp_path / "t"), "--workers", "1"]) == 0
+    assert len(load_peak_table(tmp_path / "t")) == 1
+    report = (tmp_path / "t.report.tsv").read_text()
+    assert "overlap" in report and "5000 symmetry operations" in report

@@ -22,6 +22,8 @@ from difcon_jax.errors import InputError
 DEFAULT_B_ISO = 1.0
 
 EIGHT_PI2 = 8.0 * math.pi**2  # B = 8π² U
+MAX_GROUP_ORDER = 192  # operations of a space group in its conventional cell (Fm-3m, Fd-3m ...)
+MAX_POINT_GROUP_ORDER = 48  # m-3m: the most operations that can fix one site
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +37,8 @@ class StructureLimits:
     min_volume: float = 1.0  # Å³
     #: occupancies up to this are rounding (clipped to 1 and noted); above it the file is refused
     max_occupancy: float = 1.05
+    #: atoms closer than this (Å) with occupancies summing above max_occupancy are a listing error
+    min_distance: float = 0.5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -162,14 +166,29 @@ def structure_from_cif_text(text: str, source: str = "<string>", *, limits: Stru
         raise InputError(source, f"unit-cell volume {st.cell.volume:.0f} Å³ exceeds the cap {limits.max_volume:.0f} Å³")
     if len(st.sites) == 0:
         raise InputError(source, "no atoms")
+    if len(st.sites) > limits.max_atoms:  # every listed site is at least one atom of the cell
+        raise InputError(source, f"{len(st.sites)} atom sites (one atom or more each) exceed the cap "
+                                 f"{limits.max_atoms} of atoms in the cell")
+    # gemmi reads an occupancy it cannot parse ('nan', 'abc') as 1: check the written values ourselves
+    labels = list(block.find_values("_atom_site_label"))
+    for i, raw in enumerate(block.find_values("_atom_site_occupancy")):
+        if raw not in ("?", ".") and not math.isfinite(gemmi.cif.as_number(raw)):
+            where = f" at site {labels[i]!r}" if i < len(labels) else ""
+            raise InputError(source, f"occupancy {raw!r}{where} is not a number")
 
     # The structure's own operations decide the group; the H-M/Hall symbol is only a fallback.
     own_ops = None
     if st.symops:
+        if len(st.symops) > 10 * MAX_GROUP_ORDER:  # refuse before parsing thousands of lines
+            raise InputError(source, f"{len(st.symops)} symmetry operations (a space group has at most "
+                                     f"{MAX_GROUP_ORDER})")
         try:
             rot, tran = parse_operations(st.symops)
         except ValueError as e:
             raise InputError(source, f"unreadable symmetry operation ({e})") from None
+        if len(rot) > MAX_GROUP_ORDER:
+            raise InputError(source, f"{len(rot)} distinct symmetry operations (a space group has at most "
+                                     f"{MAX_GROUP_ORDER} in its conventional cell)")
         sg = _tabulated_group(rot, tran)
         if sg is None:  # shifted origin or an untabulated setting: identify the type from the operations
             own_ops = (rot, tran)
@@ -200,6 +219,14 @@ def structure_from_cif_text(text: str, source: str = "<string>", *, limits: Stru
         if site.occ > 1.0 + 1e-3:
             notes.append(f"occupancy {site.occ:g} at site {site.label!r} clipped to 1")
 
+    # Bound the expansion before doing it: a site has at least |G| / 48 images (48 = the largest point
+    # group), so more than 48 × max_atoms site-operation pairs cannot fit the atom cap.
+    n_ops = len(own_ops[0]) if own_ops is not None else len(st.spacegroup.operations())
+    n_occupied = sum(1 for site in st.sites if site.occ > 0)
+    if n_occupied * n_ops > MAX_POINT_GROUP_ORDER * limits.max_atoms:
+        least = -(-n_occupied * n_ops // MAX_POINT_GROUP_ORDER)
+        raise InputError(source, f"{n_occupied} sites × {n_ops} symmetry operations place at least {least} atoms "
+                                 f"in the cell, which exceed the cap {limits.max_atoms}")
     has_iso = any(block.find_value(t) is not None or block.find_loop(t)
                   for t in ("_atom_site_U_iso_or_equiv", "_atom_site_B_iso_or_equiv"))
     if own_ops is None:
@@ -210,6 +237,8 @@ def structure_from_cif_text(text: str, source: str = "<string>", *, limits: Stru
         raise InputError(source, "no atoms with non-zero occupancy")
     if len(sites) > limits.max_atoms:
         raise InputError(source, f"{len(sites)} atoms in the unit cell exceed the cap {limits.max_atoms}")
+    sites, merged = _resolve_overlaps(source, sites, cell, limits)
+    notes += merged
     b = []
     for _, _, _, s in sites:
         u = s.u_iso if has_iso else 0.0
@@ -322,6 +351,42 @@ def _expand_sites(st, rot: np.ndarray, tran: np.ndarray, tol: float = 1e-3):
                 kept.append(im)
         out += [(s.element.name, k, s.occ, s) for k in kept]
     return out
+
+
+def _resolve_overlaps(source: str, sites, cell, limits: StructureLimits) -> tuple[list, list[str]]:
+    """Atoms of two listed sites closer than ``limits.min_distance`` Å whose occupancies add up to more than
+    a full site.
+
+    The same element at one position (< 0.1 Å; e.g. a site listed again as its own symmetry image, as some
+    AMCSD files do) keeps one copy and a note; any other such pair is a listing error and refuses the file.
+    Split sites of disorder (occupancies ≤ 1 together) pass untouched.
+    """
+    if len(sites) < 2:
+        return sites, []
+    frac = np.array([[f.x, f.y, f.z] if hasattr(f, "x") else f for _, f, _, _ in sites], dtype=np.float64)
+    occ = np.array([o for _, _, o, _ in sites])
+    lat = Structure(cell=cell, frac=frac[:0], elements=(), occupancy=occ[:0], b_iso=occ[:0],
+                    rotations=np.zeros((0, 3, 3), np.int32), translations=np.zeros((0, 3)),
+                    space_group=1).lattice_matrix()
+    d = frac[:, None, :] - frac[None, :, :]
+    d -= np.round(d)  # nearest image in fractional coordinates (enough to find near-coincident atoms)
+    dist = np.linalg.norm(d @ lat, axis=-1)
+    clash = np.triu(dist < limits.min_distance, 1) & (occ[:, None] + occ[None, :] > limits.max_occupancy)
+    drop, pairs = set(), set()
+    for i, j in zip(*np.nonzero(clash)):
+        if i in drop or j in drop:
+            continue
+        a, b = sites[i][3], sites[j][3]
+        if a.label == b.label:  # images of one site near a symmetry element: disorder written loosely, kept
+            continue
+        if sites[i][0] == sites[j][0] and dist[i, j] < 0.1:
+            drop.add(j)
+            pairs.add((a.label, b.label))
+            continue
+        raise InputError(source, f"atoms at sites {a.label!r} and {b.label!r} overlap ({dist[i, j]:.3f} Å apart, "
+                                 f"occupancies {occ[i]:g} + {occ[j]:g} > 1)")
+    notes = [f"site {b!r} coincides with site {a!r} (same element): one kept" for a, b in sorted(pairs)]
+    return [s for k, s in enumerate(sites) if k not in drop], notes
 
 
 def read_cif(path: str | os.PathLike, *, limits: StructureLimits | None = None,
