@@ -100,7 +100,7 @@ def main(argv=None) -> int:
         rows.append(row)
         print(json.dumps(row), flush=True)
     if args.out:
-        from difcon_jax.io_util import atomic_write_json, atomic_write_text
+        from difcon_jax.files import atomic_write_json, atomic_write_text
 
         atomic_write_json(args.out + ".json", {"budget_s": args.budget_s, "config": args.config, "rows": rows})
         sets = [k for k in rows[0] if isinstance(rows[0][k], dict)]

@@ -71,6 +71,8 @@ def cmd_simulate(args) -> int:
         return _err(str(e))
     except Exception as e:  # physics on a bad-but-parsable file: still one line
         return _err(f"{args.file}: {type(e).__name__}: {' '.join(str(e).split())}")
+    for note in st.notes:  # corrections made while reading (labels mapped, occupancies clipped, sites merged)
+        print(f"difcon-jax: note: {args.file}: {note}", file=sys.stderr)
     summary = pattern_summary(st, pat)
     if args.json:
         print(json.dumps(summary))

@@ -90,7 +90,7 @@ def cmd_predict(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from difcon_jax.evaluate.axes import evaluate_axes, evaluate_experimental
+    from difcon_jax.evaluate.axes import evaluate_axes, evaluate_experimental, read_labels
     from difcon_jax.evaluate.calibration import read_calibration
     from difcon_jax.evaluate.confusion import write_confusions
     from difcon_jax.evaluate.report import write_report
@@ -98,6 +98,8 @@ def cmd_evaluate(args) -> int:
 
     from difcon_jax.evaluate.library import read_library
 
+    for folder in args.experimental:  # bad labels fail now, not after minutes of evaluation
+        read_labels(folder)
     cfg, model, params = load_trained(args.workdir)
     t = float(read_calibration(args.workdir)["temperature"])
     library = read_library(args.workdir)

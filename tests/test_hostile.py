@@ -130,6 +130,8 @@ def test_a_site_listed_twice_is_kept_once_with_a_note(tmp_path, capsys):
     f.write_text(_nacl_with("Cl2 Cl 0.5 0.5 0.501 1\n"))
     st = read_cif(f)
     assert st.formula == "Cl4Na4" and any("coincides" in n for n in st.notes)
+    assert main(["simulate", str(f)]) == 0
+    assert "note: " + str(f) + ": site 'Cl2' coincides with site 'Cl1'" in capsys.readouterr().err
     # a build keeps the good files beside the bad ones and reports each skip
     src = tmp_path / "cifs"
     src.mkdir()
@@ -140,3 +142,93 @@ def test_a_site_listed_twice_is_kept_once_with_a_note(tmp_path, capsys):
     assert len(load_peak_table(tmp_path / "t")) == 1
     report = (tmp_path / "t.report.tsv").read_text()
     assert "overlap" in report and "5000 symmetry operations" in report
+
+
+def _pattern(path, x=None):
+    import numpy as np
+
+    x = np.arange(10, 90, 0.02) if x is None else x
+    y = 3 + sum(500 * np.exp(-0.5 * ((x - c) / 0.05) ** 2) for c in (27.4, 31.7, 45.5, 56.5))
+    path.write_text("\n".join(f"{a:.5f} {b:.1f}" for a, b in zip(x, y)))
+    return path
+
+
+def test_special_files_and_unit_mistakes_in_patterns(tmp_path, capsys):
+    import json
+
+    import numpy as np
+
+    good = _pattern(tmp_path / "good.xy")
+    os.symlink("/dev/zero", tmp_path / "zero.xy")
+    folder = tmp_path / "folder.xy"
+    folder.mkdir()
+    radians = _pattern(tmp_path / "radians.xy", np.radians(np.arange(10, 90, 0.02)))
+    files = [str(tmp_path / "zero.xy"), str(folder), str(radians), str(good)]
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "fifo.xy")
+        files.append(str(tmp_path / "fifo.xy"))
+    assert main(["predict", *files, "--json", "--wavelength", "1.5406"]) == 1  # bad ones reported, good kept
+    out, err = capsys.readouterr()
+    assert [r["file"] for r in json.loads(out)] == [str(good)]
+    assert "zero.xy: not a regular file" in err and "folder.xy: is a folder" in err
+    assert "radians.xy: 2θ values end at 1.570" in err and "Traceback" not in err
+    # d-spacings mistaken for 2θ: a narrow span, answered but flagged
+    tt = np.arange(10, 90, 0.02)
+    y = 3 + sum(500 * np.exp(-0.5 * ((tt - c) / 0.05) ** 2) for c in (27.4, 31.7, 45.5, 56.5))
+    d = tmp_path / "d.xy"
+    d.write_text("\n".join(f"{a:.5f} {b:.1f}" for a, b in zip(1.5406 / (2 * np.sin(np.radians(tt / 2)))[::-1], y[::-1])))
+    assert main(["predict", str(d), "--json", "--wavelength", "1.5406"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)[0]["uncertain"] is True and "covers only 1.1–8.8°" in err
+
+
+def _broken_model(tmp_path, name, fix):
+    import shutil
+
+    from difcon_jax.evaluate.predict_files import PACKAGED_MODEL
+
+    d = tmp_path / name
+    shutil.copytree(PACKAGED_MODEL, d)
+    fix(d)
+    return d
+
+
+def _npz_edit(d, change):
+    import numpy as np
+
+    with np.load(d / "params.npz") as z:
+        p = dict(z)
+    change(p)
+    np.savez(d / "params.npz", **p)
+
+
+@pytest.mark.parametrize("name, fix, needle", [
+    ("truncated", lambda d: (d / "params.npz").write_bytes((d / "params.npz").read_bytes()[:5000]), "unreadable"),
+    ("shape", lambda d: _npz_edit(d, lambda p: p.update({"eg_head/kernel": p["eg_head/kernel"][:3]})),
+     "parameter eg_head/kernel has shape"),
+    ("nan", lambda d: _npz_edit(d, lambda p: p.update({"eg_head/kernel": p["eg_head/kernel"] * float("nan")})),
+     "non-finite probabilities"),
+    ("config_empty", lambda d: (d / "config.json").write_text("{}"), "not a difcon-jax config"),
+    ("config_list", lambda d: (d / "config.json").write_text("[]"), "not a difcon-jax config"),
+    ("calibration_list", lambda d: (d / "calibration.json").write_text("[]"), "needs numeric 'temperature'"),
+    ("temperature_0", lambda d: (d / "calibration.json").write_text('{"temperature": 0, "uncertain_below": 0.5}'),
+     "temperature 0.0 must be > 0"),
+])
+def test_broken_model_folders_one_line(tmp_path, capsys, name, fix, needle):
+    d = _broken_model(tmp_path, name, fix)
+    assert main(["predict", str(_pattern(tmp_path / "p.xy")), "--model", str(d), "--wavelength", "1.5406"]) == 2
+    _one_line(capsys, str(d), needle)
+
+
+def test_model_that_is_a_file_and_bad_labels(tmp_path, capsys):
+    p = str(_pattern(tmp_path / "p.xy"))
+    assert main(["predict", p, "--model", p]) == 2
+    _one_line(capsys, p, "not a model or training directory (a file)")
+    (tmp_path / "labels.csv").write_text("name,space_group\np.xy,225\n")
+    assert main(["evaluate", "--workdir", str(tmp_path / "none"), "--experimental", str(tmp_path)]) == 2
+    _one_line(capsys, "labels.csv", "no 'file' column")
+    from difcon_jax.evaluate.axes import read_labels
+
+    (tmp_path / "labels.csv").write_text("file,space_group\np.xy,999\np.xy,225\n")
+    good, bad = read_labels(str(tmp_path))
+    assert good == [(p, 225)] and "space group '999' is not 1–230" in bad[0][1]

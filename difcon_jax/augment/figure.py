@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from difcon_jax.io_util import atomic_savefig
+from difcon_jax.files import atomic_savefig
 
 
 def augmentation_figure(cif_path: str, out_png: str, cfg, k: int = 8, seed: int = 0, max_peaks: int = 256,

@@ -22,6 +22,7 @@ from difcon_jax.errors import InputError
 DEFAULT_B_ISO = 1.0
 
 EIGHT_PI2 = 8.0 * math.pi**2  # B = 8π² U
+MAX_CIF_BYTES = 64 * 1024 * 1024  # one structure's CIF; anything larger is not a single structure
 MAX_GROUP_ORDER = 192  # operations of a space group in its conventional cell (Fm-3m, Fd-3m ...)
 MAX_POINT_GROUP_ORDER = 48  # m-3m: the most operations that can fix one site
 
@@ -392,19 +393,17 @@ def _resolve_overlaps(source: str, sites, cell, limits: StructureLimits) -> tupl
 def read_cif(path: str | os.PathLike, *, limits: StructureLimits | None = None,
              default_b_iso: float = DEFAULT_B_ISO) -> Structure:
     """Read a CIF file into a :class:`Structure`; :class:`InputError` names the file and the problem."""
+    from difcon_jax.files import read_user_file
+
     path = os.fspath(path)
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read(64 * 1024 * 1024 + 1)
-    except OSError as e:
-        raise InputError(path, e.strerror or str(e)) from None
+    raw = read_user_file(path, MAX_CIF_BYTES)
     return structure_from_cif_bytes(raw, path, limits=limits, default_b_iso=default_b_iso)
 
 
 def structure_from_cif_bytes(raw: bytes, source: str, *, limits: StructureLimits | None = None,
                              default_b_iso: float = DEFAULT_B_ISO) -> Structure:
     """A CIF's bytes (a file or an archive member) into a :class:`Structure`; refuses oversize and binary data."""
-    if len(raw) > 64 * 1024 * 1024:
+    if len(raw) > MAX_CIF_BYTES:
         raise InputError(source, "file larger than 64 MiB; not a single-structure CIF")
     if b"\x00" in raw[:4096]:
         raise InputError(source, "binary file, not a CIF")

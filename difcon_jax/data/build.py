@@ -21,7 +21,7 @@ from difcon_jax.crystal.structure import Structure, StructureLimits
 from difcon_jax.crystal.symmetry import crystal_system_of, extinction_group_of, num_extinction_groups
 from difcon_jax.data.peak_table import check_replaceable, pad_peaks, write_peak_table
 from difcon_jax.data.split import split_key, split_of
-from difcon_jax.io_util import atomic_write_text
+from difcon_jax.files import atomic_write_text
 
 
 @dataclasses.dataclass(frozen=True)

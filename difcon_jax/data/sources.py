@@ -15,7 +15,10 @@ import tarfile
 import zipfile
 from typing import Iterator
 
-MAX_CIF_BYTES = 64 * 1024 * 1024
+from difcon_jax.crystal.structure import MAX_CIF_BYTES  # one bound for files and archive members
+from difcon_jax.errors import InputError
+from difcon_jax.files import read_user_file
+
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip")
 
 Item = tuple[str, "bytes | None", "str | None"]
@@ -31,18 +34,9 @@ def _is_cif(name: str) -> bool:
 
 def _read_regular(path: str) -> Item:
     try:
-        st = os.stat(path)
-    except OSError as e:
-        return path, None, e.strerror or str(e)
-    if not stat.S_ISREG(st.st_mode):
-        return path, None, "not a regular file (FIFO, device or socket); not read"
-    if st.st_size > MAX_CIF_BYTES:
-        return path, None, f"file larger than {MAX_CIF_BYTES >> 20} MiB; not a single-structure CIF"
-    try:
-        with open(path, "rb") as fh:
-            return path, fh.read(MAX_CIF_BYTES + 1), None
-    except OSError as e:
-        return path, None, e.strerror or str(e)
+        return path, read_user_file(path, MAX_CIF_BYTES), None
+    except InputError as e:
+        return path, None, e.problem
 
 
 def _tar_items(path: str) -> Iterator[Item]:

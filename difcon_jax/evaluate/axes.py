@@ -60,25 +60,48 @@ def evaluate_axes(cfg, model, params, table, seed: int = 1234, temperature: floa
     return report
 
 
-def load_experimental(cfg, folder: str, wavelength: float | None = None):
-    """(profiles float[M, n_bins], space groups int[M], [(file, reason)] skipped) of a labelled folder."""
-    import csv
+def read_labels(folder: str) -> tuple[list[tuple[str, int]], list[tuple[str, str]]]:
+    """``labels.csv`` of a folder of measured patterns: ([(file path, space group 1–230)], [(row, reason)]).
 
-    from difcon_jax.errors import InputError
-    from difcon_jax.patterns import read_pattern, to_model_input
+    A missing file or a missing ``file`` / ``space_group`` column is an error (before any other work); a
+    row with a space group that is not 1–230 is skipped and reported."""
+    import csv
 
     labels = os.path.join(folder, "labels.csv")
     try:
-        rows = list(csv.DictReader(open(labels)))
+        with open(labels, newline="") as fh:
+            reader = csv.DictReader(fh)
+            rows = list(reader)
+            columns = reader.fieldnames or []
     except OSError as e:
         raise FileNotFoundError(f"{labels}: {e.strerror}") from None
-    xs, sgs, failed = [], [], []
-    for row in rows:
-        path = os.path.join(folder, row["file"])
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise ValueError(f"{labels}: not a readable CSV ({type(e).__name__})") from None
+    missing = [c for c in ("file", "space_group") if c not in columns]
+    if missing:
+        raise ValueError(f"{labels}: no {' or '.join(repr(c) for c in missing)} column (have {columns})")
+    good, bad = [], []
+    for i, row in enumerate(rows, start=2):
+        raw = (row.get("space_group") or "").strip()
+        if not row.get("file") or not raw.isdigit() or not 1 <= int(raw) <= 230:
+            bad.append((f"{labels} line {i}", f"space group {raw!r} is not 1–230" if row.get("file") else "no file"))
+            continue
+        good.append((os.path.join(folder, row["file"]), int(raw)))
+    return good, bad
+
+
+def load_experimental(cfg, folder: str, wavelength: float | None = None):
+    """(profiles float[M, n_bins], space groups int[M], [(file, reason)] skipped) of a labelled folder."""
+    from difcon_jax.errors import InputError
+    from difcon_jax.patterns import read_pattern, to_model_input
+
+    rows, failed = read_labels(folder)
+    xs, sgs = [], []
+    for path, sg in rows:
         try:
             m = read_pattern(path, wavelength)
             xs.append(to_model_input(m, cfg.augment))
-            sgs.append(int(row["space_group"]))
+            sgs.append(sg)
         except (InputError, ValueError) as e:
             failed.append((path, str(e)))
     x = np.stack(xs) if xs else np.zeros((0, cfg.augment.n_bins), np.float32)

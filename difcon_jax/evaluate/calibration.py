@@ -56,14 +56,28 @@ def fit_calibration(cfg, model, params, table, n: int = 500, seed: int = 98765,
 
 
 def write_calibration(workdir: str, calib: dict) -> str:
-    from difcon_jax.io_util import atomic_write_json
+    from difcon_jax.files import atomic_write_json
 
     return atomic_write_json(os.path.join(workdir, "calibration.json"), calib)
 
 
 def read_calibration(workdir: str) -> dict:
-    try:
-        with open(os.path.join(workdir, "calibration.json")) as fh:
-            return json.load(fh)
-    except (OSError, json.JSONDecodeError):
+    """``calibration.json`` of a model folder; uncalibrated defaults when there is none. A file that is there
+    but broken (not an object, temperature not a positive number, threshold outside [0, 1]) is an error."""
+    from difcon_jax.train.checkpoint import CheckpointError
+
+    path = os.path.join(workdir, "calibration.json")
+    if not os.path.exists(path):
         return {"temperature": 1.0, "uncertain_below": 0.5, "fitted_on": "none (uncalibrated)"}
+    try:
+        with open(path) as fh:
+            c = json.load(fh)
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{path}: unreadable calibration ({type(e).__name__})") from None
+    try:
+        t, u = float(c["temperature"]), float(c["uncertain_below"])
+    except (TypeError, KeyError, ValueError):
+        raise CheckpointError(f"{path}: needs numeric 'temperature' and 'uncertain_below'") from None
+    if not (np.isfinite(t) and t > 0 and 0.0 <= u <= 1.0):
+        raise CheckpointError(f"{path}: temperature {t} must be > 0 and uncertain_below {u} in [0, 1]")
+    return c

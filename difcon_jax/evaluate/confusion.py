@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from difcon_jax.crystal.symmetry import CRYSTAL_SYSTEMS, crystal_system_array, extinction_group_array
-from difcon_jax.io_util import atomic_savefig
+from difcon_jax.files import atomic_savefig
 
 LEVELS = ("cs", "eg", "sg")
 

@@ -18,7 +18,7 @@ def run_experiment(workdir: str, config_path: str, overrides: list[str], modes: 
     from difcon_jax.evaluate.hand import HandModel, profile_features, stick_features
     from difcon_jax.evaluate.report import score, write_report
     from difcon_jax.evaluate.similarity import similarity_matrix, similarity_png
-    from difcon_jax.io_util import atomic_write_json, atomic_write_text
+    from difcon_jax.files import atomic_write_json, atomic_write_text
     from difcon_jax.train.loop import load_trained, prepare_table, train
     from difcon_jax.train.predict import predict
     from difcon_jax.train.run import calibrate_and_index

@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from difcon_jax.io_util import atomic_savefig, atomic_write_json
+from difcon_jax.files import atomic_savefig, atomic_write_json
 
 
 def learning_curve(workdir: str, experimental: list[str] = (), n_structures: int = 500,

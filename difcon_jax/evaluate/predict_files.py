@@ -8,7 +8,7 @@ import sys
 import numpy as np
 
 from difcon_jax.crystal.symmetry import CRYSTAL_SYSTEMS, extinction_group_table, space_group_symbol
-from difcon_jax.io_util import atomic_savefig
+from difcon_jax.files import atomic_savefig
 
 PACKAGED_MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pretrained", "difcon_cpu")
 
@@ -26,6 +26,8 @@ def predict_files(files: list[str], model_dir: str | None = None, wavelength: fl
     from difcon_jax.evaluate.calibration import read_calibration
     from difcon_jax.evaluate.library import apply_library, read_library
     from difcon_jax.patterns import read_pattern, to_model_input
+    from difcon_jax.patterns.preprocess import MIN_COVERAGE_DEG, coverage
+    from difcon_jax.train.checkpoint import CheckpointError
     from difcon_jax.train.loop import load_trained
     from difcon_jax.train.predict import predict
 
@@ -44,15 +46,26 @@ def predict_files(files: list[str], model_dir: str | None = None, wavelength: fl
                 print(f"difcon-jax: WARNING {f}: {m.scans} scans in the file; predicting the first", file=sys.stderr)
             if m.skipped_lines:
                 print(f"difcon-jax: WARNING {f}: dropped malformed line(s) {list(m.skipped_lines)[:5]}", file=sys.stderr)
+            lo, hi = coverage(m, a)
+            narrow = hi - lo < MIN_COVERAGE_DEG
+            if narrow:
+                print(f"difcon-jax: WARNING {f}: the scan covers only {lo:.1f}–{hi:.1f}° 2θ (at {a.lambda_ref} Å) of "
+                      f"the model's {a.get('two_theta_min', 0.0):g}–{a.two_theta_max:g}°; flagged uncertain",
+                      file=sys.stderr)
             xs.append(to_model_input(m, a))
             good.append(f)
-            metas.append(m)
+            metas.append((m, narrow))
         except (InputError, ValueError) as e:
             errors.append((f, " ".join(str(e).split())))
     if not xs:
         return [], np.zeros((0, a.n_bins), np.float32), errors
     x = np.stack(xs)
     pr = apply_library(predict(model, params, x, temperature=float(calib["temperature"])), read_library(model_dir))
+    finite = np.all([np.isfinite(pr[k]).all(axis=1) for k in ("crystal_system", "extinction_group", "space_group")],
+                    axis=0)
+    if not finite.all():  # NaN parameters or a broken calibration: no answer rather than a NaN one
+        raise CheckpointError(f"{model_dir}: the model gives non-finite probabilities (broken parameters or "
+                              "calibration)")
     eg_table = extinction_group_table()
     results = []
     for i, f in enumerate(good):
@@ -61,13 +74,13 @@ def predict_files(files: list[str], model_dir: str | None = None, wavelength: fl
         sg_i, sg_p = _top(pr["space_group"][i], top_k)
         results.append({
             "file": f,
-            "wavelength": metas[i].wavelength, "wavelength_source": metas[i].wavelength_source,
+            "wavelength": metas[i][0].wavelength, "wavelength_source": metas[i][0].wavelength_source,
             "crystal_system": [{"label": CRYSTAL_SYSTEMS[j], "p": round(float(p), 4)} for j, p in zip(cs_i, cs_p)],
             "extinction_group": [{"id": int(j), "symbol": eg_table[j]["symbol"], "p": round(float(p), 4)}
                                  for j, p in zip(eg_i, eg_p)],
             "space_group": [{"number": int(j) + 1, "symbol": space_group_symbol(int(j) + 1), "p": round(float(p), 4)}
                             for j, p in zip(sg_i, sg_p)],
-            "uncertain": bool(sg_p[0] < float(calib["uncertain_below"])),
+            "uncertain": bool(sg_p[0] < float(calib["uncertain_below"]) or metas[i][1]),
         })
     return results, x, errors
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from difcon_jax.crystal.symmetry import CRYSTAL_SYSTEMS, crystal_system_array, extinction_group_array
 from difcon_jax.evaluate.confusion import sparse_confusion
-from difcon_jax.io_util import atomic_write_json, atomic_write_text
+from difcon_jax.files import atomic_write_json, atomic_write_text
 
 
 def expected_calibration_error(conf: np.ndarray, correct: np.ndarray, bins: int = 15) -> float:

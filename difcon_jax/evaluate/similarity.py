@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from difcon_jax.io_util import atomic_savefig
+from difcon_jax.files import atomic_savefig
 
 
 def similarity_matrix(cfg, model, params, table, n_structures: int = 100, n_aug: int = 8, seed: int = 7):

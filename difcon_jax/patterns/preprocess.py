@@ -26,6 +26,27 @@ def convert_wavelength(two_theta: np.ndarray, lam: float, lam_ref: float):
     return np.where(ok, 2 * np.degrees(np.arcsin(np.clip(s, 0, 1))), np.nan), ok
 
 
+#: below this many degrees of 2θ (reference scale) inside the model's range, a scan says little about the
+#: symmetry: predictions are flagged uncertain and a warning names the span
+MIN_COVERAGE_DEG = 20.0
+
+
+def coverage(m: Measured, aug) -> tuple[float, float]:
+    """The part of the model's 2θ range (degrees, at the training wavelength) that the scan covers.
+
+    Raises :class:`InputError` for x values that cannot be degrees 2θ of a powder scan (a last value
+    ≤ 5°: radians, or a mislabelled column)."""
+    from difcon_jax.errors import InputError
+
+    if m.two_theta[-1] <= 5.0:
+        raise InputError(m.source, f"2θ values end at {m.two_theta[-1]:g}: a powder scan in degrees 2θ reaches tens "
+                                   "of degrees (radians? d-spacings?)")
+    tt, ok = convert_wavelength(m.two_theta[[0, -1]], m.wavelength, float(aug.lambda_ref))
+    lo = max(float(tt[0]) if ok[0] else float(aug.two_theta_max), float(aug.get("two_theta_min", 0.0)))
+    hi = min(float(tt[1]) if ok[1] else float(aug.two_theta_max), float(aug.two_theta_max))
+    return lo, max(lo, hi)
+
+
 def remove_background(two_theta: np.ndarray, y: np.ndarray, window_deg: float = 1.5) -> np.ndarray:
     from pybaselines import Baseline
 

@@ -17,6 +17,7 @@ import re
 import numpy as np
 
 from difcon_jax.errors import InputError
+from difcon_jax.files import read_user_file
 from difcon_jax.patterns.vendor import FORMATS, read_vendor
 
 MAX_BYTES = 200 * 1024 * 1024
@@ -110,14 +111,7 @@ def read_pattern(path: str, wavelength: float | None = None, default_wavelength:
     ``default_wavelength`` (reported as 'default' so the caller can warn)."""
     path = os.fspath(path)
     ext = os.path.splitext(path)[1].lower()
-    try:
-        size = os.path.getsize(path)
-        if size > MAX_BYTES:
-            raise InputError(path, f"file of {size / 2**20:.0f} MiB exceeds {MAX_BYTES // 2**20} MiB")
-        with open(path, "rb") as fh:
-            raw = fh.read()
-    except OSError as e:
-        raise InputError(path, e.strerror or str(e)) from None
+    raw = read_user_file(path, MAX_BYTES)
     if ext in FORMATS or raw.lstrip()[:5] == b"<?xml":
         tt, y, lam_file, scans = read_vendor(path, raw, ext)
         bad = ()

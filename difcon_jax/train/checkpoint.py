@@ -66,11 +66,21 @@ def restore(mngr: ocp.CheckpointManager, abstract_state, step: int | None = None
 
 
 def read_config(workdir: str) -> dict:
+    """The ``config.json`` of a training or model directory (a dict with model, augment ... sections)."""
+    if not os.path.isdir(workdir):
+        raise CheckpointError(f"{workdir}: not a model or training directory"
+                              + (" (a file)" if os.path.exists(workdir) else " (does not exist)"))
     path = os.path.join(workdir, "config.json")
     try:
         with open(path) as fh:
-            return json.load(fh)
+            cfg = json.load(fh)
     except FileNotFoundError:
         raise CheckpointError(f"{workdir}: not a training directory (no config.json)") from None
-    except json.JSONDecodeError as e:
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise CheckpointError(f"{path}: corrupt ({e})") from None
+    except OSError as e:
+        raise CheckpointError(f"{path}: {e.strerror or e}") from None
+    missing = [k for k in ("model", "augment", "data", "optim") if not isinstance(cfg, dict) or k not in cfg]
+    if missing:
+        raise CheckpointError(f"{path}: not a difcon-jax config (missing {', '.join(missing)})")
+    return cfg

@@ -7,12 +7,13 @@ import math
 import os
 import sys
 import time
+import zipfile
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from difcon_jax.io_util import atomic_write_json
+from difcon_jax.files import atomic_write_json
 from difcon_jax.train import checkpoint as ckpt
 from difcon_jax.train import parallel
 
@@ -198,7 +199,11 @@ def load_trained(workdir: str, step: int | None = None):
     from difcon_jax.train.step import init_state
 
     cfg = ml_collections.ConfigDict(ckpt.read_config(workdir))
-    model, tx = build(cfg)
+    try:
+        model, tx = build(cfg)
+    except (AttributeError, KeyError, TypeError, ValueError) as e:
+        raise ckpt.CheckpointError(f"{os.path.join(workdir, 'config.json')}: cannot build the model "
+                                   f"({type(e).__name__}: {e})") from None
     npz = os.path.join(workdir, "params.npz")
     if os.path.exists(npz):
         from flax import traverse_util
@@ -206,12 +211,18 @@ def load_trained(workdir: str, step: int | None = None):
         try:
             with np.load(npz, allow_pickle=False) as z:
                 flat = {tuple(k.split("/")): jnp.asarray(z[k], jnp.float32) for k in z.files}
-        except (OSError, ValueError) as e:
-            raise ckpt.CheckpointError(f"{npz}: unreadable ({e})") from None
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+            raise ckpt.CheckpointError(f"{npz}: unreadable ({type(e).__name__}: {e})") from None
         params = traverse_util.unflatten_dict(flat)
         expected = jax.eval_shape(lambda: init_state(cfg, model, tx, jax.random.key(0))).params
         if jax.tree_util.tree_structure(expected) != jax.tree_util.tree_structure(params):
             raise ckpt.CheckpointError(f"{npz}: parameters do not match the model in config.json")
+        wrong = [("/".join(str(getattr(k, "key", k)) for k in path), a.shape, b.shape)
+                 for (path, a), b in zip(jax.tree_util.tree_leaves_with_path(expected), jax.tree_util.tree_leaves(params))
+                 if a.shape != b.shape]
+        if wrong:
+            name, want, got = wrong[0]
+            raise ckpt.CheckpointError(f"{npz}: parameter {name} has shape {got}, the model in config.json needs {want}")
         return cfg, model, params
     abstract = jax.eval_shape(lambda: init_state(cfg, model, tx, jax.random.key(0)))
     mngr = ckpt.manager(workdir)

@@ -1,0 +1,76 @@
+"""Files: atomic writes (text, JSON, figures: a temporary file in the target's folder, then os.replace) and
+bounded reads of user files (regular files only, size checked before reading)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import tempfile
+
+
+def read_user_file(path: str, max_bytes: int) -> bytes:
+    """The bytes of a regular file of at most ``max_bytes``; :class:`InputError` naming the file otherwise.
+
+    FIFOs, devices (a link to /dev/zero) and sockets are refused before ``open`` so a read can neither block
+    nor run without end; the size is checked before reading and the read itself is bounded.
+    """
+    from difcon_jax.errors import InputError
+
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise InputError(path, e.strerror or str(e)) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError(path, "is a folder, not a file")
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(path, "not a regular file (FIFO, device or socket); not read")
+    if st.st_size > max_bytes:
+        raise InputError(path, f"file of {st.st_size / 2**20:.0f} MiB exceeds the limit of {max_bytes / 2**20:.0f} MiB")
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(max_bytes + 1)
+    except OSError as e:
+        raise InputError(path, e.strerror or str(e)) from None
+    if len(raw) > max_bytes:  # grew while we read
+        raise InputError(path, f"file exceeds the limit of {max_bytes / 2**20:.0f} MiB")
+    return raw
+
+
+def atomic_write_text(path: str, text: str) -> str:
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def atomic_write_json(path: str, obj) -> str:
+    return atomic_write_text(path, json.dumps(obj, indent=1, default=list) + "\n")
+
+
+def atomic_savefig(fig, path: str, dpi: int = 100) -> str:
+    """Save a matplotlib figure to ``path`` atomically (the folder is created), then close it."""
+    import matplotlib.pyplot as plt
+
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp.png", dir=folder)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=dpi)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    finally:
+        plt.close(fig)
+    return path
