@@ -1,19 +1,13 @@
-"""The ``difcon-jax`` command: thin argument parsing over importable functions.
-
-Every user-facing failure is one line on stderr (``difcon-jax: <file>: <problem>``) and exit code 2.
-"""
+"""``difcon-jax simulate`` (one CIF: labels and stick pattern) and ``difcon-jax dataset build|synth``
+(peak tables from CIF sources or pyxtal crystals)."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 
-
-def _err(msg: str) -> int:
-    print(f"difcon-jax: {msg}", file=sys.stderr)
-    return 2
+from difcon_jax.cli.common import err as _err
 
 
 def _build_options(args):
@@ -88,10 +82,7 @@ def cmd_simulate(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="difcon-jax", description=__doc__.splitlines()[0])
-    sub = p.add_subparsers(dest="cmd", required=True)
-
+def add_parsers(sub) -> None:
     ds = sub.add_parser("dataset", help="build peak-table datasets")
     dsub = ds.add_subparsers(dest="dataset_cmd", required=True)
     for name, helptext in (("build", "from a folder of CIF files"), ("synth", "from random pyxtal crystals")):
@@ -126,30 +117,3 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--b-iso", type=float, default=None, help="override every atom's B (Å²; 0 = static)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_simulate)
-
-    from difcon_jax import cli_more
-
-    cli_more.add_commands(sub)
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    # ml-collections style overrides: --config.a.b=value (anything after --config.)
-    overrides = [a[len("--config."):] for a in argv if a.startswith("--config.")]
-    argv = [a for a in argv if not a.startswith("--config.")]
-    args = build_parser().parse_args(argv)
-    args.overrides = overrides
-    try:
-        return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        return _err("interrupted")
-    except BrokenPipeError:  # `difcon-jax simulate x.cif | head -1`: the reader left, not an error of ours
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
-    except (FileNotFoundError, ValueError) as e:
-        return _err(" ".join(str(e).split()))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
