@@ -42,7 +42,8 @@ def test_one_step_end_to_end_every_mode(table, tmp_path):
         last = train(cfg, str(tmp_path / mode))
         assert np.isfinite(last["loss"]) and set(last) >= {"acc_cs", "acc_eg", "acc_sg", "loss_repr"}
         lines = open(tmp_path / mode / "metrics.jsonl").read().splitlines()
-        assert json.loads(lines[-1])["step"] == 1
+        record = json.loads(lines[-1])
+        assert record["step"] == 1 and record["steps_per_s"] > 0 and record["lr"] == 0.0  # warm-up starts at 0
     cfg, model, params = load_trained(str(tmp_path / "difcon"))
     rep = evaluate_axes(cfg, model, params, prepare_table(cfg, str(tmp_path / "difcon")))
     assert rep["invariance"]["n"] == 8 and 0 <= rep["invariance"]["acc_sg"] <= 1

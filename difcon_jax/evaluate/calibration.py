@@ -23,7 +23,7 @@ def _nll(p, labels):
 def fit_calibration(cfg, model, params, table, n: int = 500, seed: int = 98765,
                     target_precision: float = 0.8, library: dict | None = None) -> dict:
     from difcon_jax.evaluate.axes import render_set
-    from difcon_jax.train.predict import predict
+    from difcon_jax.train.predict import predict_logits, probabilities
 
     split = np.asarray(table.split)
     rows, source = np.flatnonzero(split == 2), "validation structures"
@@ -34,15 +34,16 @@ def fit_calibration(cfg, model, params, table, n: int = 500, seed: int = 98765,
     rows = np.sort(np.random.default_rng(seed).permutation(rows)[:n])
     x = render_set(table, rows, cfg.augment, seed, batch=int(cfg.eval.batch_size))
     cs, eg, sg = (np.asarray(getattr(table, k))[rows] for k in ("crystal_system", "extinction_group", "space_group"))
+    logits = predict_logits(model, params, x)  # one forward pass; each candidate T only rescales the logits
     best = (np.inf, 1.0)
     for t in np.exp(np.linspace(np.log(0.25), np.log(8.0), 41)):
-        pr = predict(model, params, x, temperature=float(t))
+        pr = {k: np.asarray(v) for k, v in probabilities(logits, float(t)).items()}
         loss = _nll(pr["crystal_system"], cs) + _nll(pr["extinction_group"], eg) + _nll(pr["space_group"], sg - 1)
         if loss < best[0]:
             best = (loss, float(t))
     from difcon_jax.evaluate.library import apply_library
 
-    pr = apply_library(predict(model, params, x, temperature=best[1]), library)  # the threshold sees what predict shows
+    pr = apply_library({k: np.asarray(v) for k, v in probabilities(logits, best[1]).items()}, library)  # the threshold sees what predict shows
     conf = pr["space_group"].max(1)
     correct = pr["space_group"].argmax(1) + 1 == sg
     threshold = 0.5

@@ -90,7 +90,7 @@ def train(cfg, workdir: str, return_state: bool = False):
     from clu import metrics as clu_metrics
     from tqdm import tqdm
 
-    from difcon_jax.train.step import init_state, make_train_step
+    from difcon_jax.train.step import init_state, learning_rate_schedule, make_train_step
 
     if os.path.exists(workdir) and not os.path.isdir(workdir):
         raise ValueError(f"{workdir}: the work directory is an existing file")
@@ -128,6 +128,7 @@ def train(cfg, workdir: str, return_state: bool = False):
     bar = tqdm(total=cfg.num_steps, initial=start, desc=f"train {cfg.mode}", unit="step", file=sys.stderr,
                disable=jax.process_index() != 0 or None, dynamic_ncols=True)
     acc, last, t0 = None, {}, time.time()
+    lr_at, t_log, logged = learning_rate_schedule(cfg), time.time(), start
     for step in range(start, cfg.num_steps):
         local = parallel.batch_indices(cfg.seed, step, len(train_rows), cfg.batch_size, cdf)
         index = parallel.global_array(local, sharded, (cfg.batch_size,))
@@ -142,12 +143,15 @@ def train(cfg, workdir: str, return_state: bool = False):
                 good = mngr.latest_step()
                 raise NonFiniteLoss(f"non-finite loss at step {done}; last good checkpoint: "
                                     f"{'none' if good is None else f'step {good}'} in {mngr.directory}")
-            record = {"step": done, "time": round(time.time() - t0, 3), **{k: round(v, 6) for k, v in last.items()}}
+            now = time.time()  # metrics are on the host now, so the steps before this line have finished
+            last["steps_per_s"], t_log, logged = (done - logged) / max(now - t_log, 1e-9), now, done
+            last["lr"] = float(lr_at(done - 1))  # the rate the last step used
+            record = {"step": done, "time": round(now - t0, 3), **{k: round(v, 6) for k, v in last.items()}}
             if jax.process_index() == 0:
                 _append_jsonl(log_path, record)
                 if writer:
                     writer.write_scalars(done, last)
-            bar.set_postfix(loss=f"{last['loss']:.3f}", acc_sg=f"{last['acc_sg']:.2f}")
+            bar.set_postfix(loss=f"{last['loss']:.3f}", acc_sg=f"{last['acc_sg']:.2f}", lr=f"{last['lr']:.2e}")
         bar.update()
         if done % cfg.ckpt_every == 0 or done == cfg.num_steps:
             if last and not math.isfinite(last.get("loss", 0.0)):

@@ -16,19 +16,25 @@ from difcon_jax.models.heads import space_group_log_probs
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _forward(model, params, x, temperature=1.0):
+def _forward(model, params, x):
+    """The heads' raw logits for profiles float[B, n_bins]: cs [B, 7], eg [B, n_eg], sg (7 × [B, n_c]), h [B, D]."""
     out = model.apply({"params": params}, x)
+    return {"cs": out["cs"], "eg": out["eg"], "sg": tuple(out["sg"]), "h": out["h"]}
+
+
+@jax.jit
+def probabilities(logits: dict, temperature=1.0) -> dict:
+    """Temperature-scaled probabilities from :func:`predict_logits`' logits: every head's logits divided by
+    ``temperature`` (so p(SG) = p(CS)·p(SG|CS) stays consistent with p(CS))."""
     t = jnp.asarray(temperature, jnp.float32)
-    out = dict(out, cs=out["cs"] / t, eg=out["eg"] / t, sg=tuple(s / t for s in out["sg"]))
-    return {"crystal_system": jax.nn.softmax(out["cs"], -1), "extinction_group": jax.nn.softmax(out["eg"], -1),
-            "space_group": jnp.exp(space_group_log_probs(out["cs"], out["sg"])), "representation": out["h"],
-            "logits_cs": out["cs"], "logits_eg": out["eg"]}
+    cs, eg, sg = logits["cs"] / t, logits["eg"] / t, tuple(s / t for s in logits["sg"])
+    return {"crystal_system": jax.nn.softmax(cs, -1), "extinction_group": jax.nn.softmax(eg, -1),
+            "space_group": jnp.exp(space_group_log_probs(cs, sg)), "representation": logits["h"],
+            "logits_cs": cs, "logits_eg": eg}
 
 
-def predict(model, params, profiles, max_batch: int = 256, temperature: float = 1.0) -> dict[str, np.ndarray]:
-    """Probabilities for profiles float[B, n_bins]: crystal_system [B, 7], extinction_group [B, n_eg],
-    space_group [B, 230] (index = number − 1, p(CS)·p(SG|CS)), representation [B, D]. Every head's
-    logits are divided by ``temperature`` (temperature scaling, fitted on simulated data)."""
+def predict_logits(model, params, profiles, max_batch: int = 256) -> dict:
+    """Raw logits of every head for profiles float[B, n_bins] (NumPy), in chunks of at most ``max_batch``."""
     x = np.asarray(profiles, np.float32)
     if x.ndim == 1:
         x = x[None]
@@ -39,5 +45,13 @@ def predict(model, params, profiles, max_batch: int = 256, temperature: float = 
         size = min(max_batch, 1 << max(0, (n - 1).bit_length()))
         padded = np.zeros((size, x.shape[1]), np.float32)
         padded[:n] = chunk
-        outs.append(jax.tree_util.tree_map(lambda a: np.asarray(a)[:n], _forward(model, params, padded, temperature)))
-    return {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}
+        outs.append(jax.tree_util.tree_map(lambda a: np.asarray(a)[:n], _forward(model, params, padded)))
+    return jax.tree_util.tree_map(lambda *a: np.concatenate(a), *outs)
+
+
+def predict(model, params, profiles, max_batch: int = 256, temperature: float = 1.0) -> dict[str, np.ndarray]:
+    """Probabilities for profiles float[B, n_bins]: crystal_system [B, 7], extinction_group [B, n_eg],
+    space_group [B, 230] (index = number − 1, p(CS)·p(SG|CS)), representation [B, D]. Every head's
+    logits are divided by ``temperature`` (temperature scaling, fitted on simulated data)."""
+    logits = predict_logits(model, params, profiles, max_batch)
+    return {k: np.asarray(v) for k, v in probabilities(logits, temperature).items()}

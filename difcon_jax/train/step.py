@@ -42,11 +42,16 @@ class TrainState:
     opt_state: Any
 
 
+def learning_rate_schedule(cfg) -> optax.Schedule:
+    """Linear warm-up over ``optim.warmup_steps``, then cosine decay to ``final_lr_fraction`` at ``num_steps``."""
+    return optax.warmup_cosine_decay_schedule(0.0, cfg.optim.learning_rate, cfg.optim.warmup_steps,
+                                              max(cfg.num_steps, cfg.optim.warmup_steps + 1),
+                                              end_value=cfg.optim.learning_rate * cfg.optim.final_lr_fraction)
+
+
 def make_optimizer(cfg) -> optax.GradientTransformation:
-    """AdamW with linear warmup + cosine decay (optax), global-norm clipping."""
-    sched = optax.warmup_cosine_decay_schedule(0.0, cfg.optim.learning_rate, cfg.optim.warmup_steps,
-                                               max(cfg.num_steps, cfg.optim.warmup_steps + 1),
-                                               end_value=cfg.optim.learning_rate * cfg.optim.final_lr_fraction)
+    """AdamW with :func:`learning_rate_schedule` (optax), global-norm clipping."""
+    sched = learning_rate_schedule(cfg)
     if cfg.optim.name == "sgd":  # used by the data-parallel equivalence tests
         return optax.sgd(sched)
     return optax.chain(optax.clip_by_global_norm(cfg.optim.grad_clip),
