@@ -6,7 +6,7 @@ line: ``difcon-jax train --config configs/difcon.py --workdir DIR --config.batch
 
 import ml_collections
 
-from difcon_jax.configs import augment_table1
+from difcon_jax.configs import augment_invariance, augment_table1
 
 
 def get_config():
@@ -69,7 +69,10 @@ def get_config():
     c.eval = ml_collections.ConfigDict()
     c.eval.num_structures = 2000
     c.eval.batch_size = 256
-    c.eval.invariance_config = "augment_invariance"
+    # the invariance axis: the model's own augmentation with these held-out sources and ranges (the grid and
+    # input path stay the model's); embedded so a saved config.json carries its test ranges with it
+    held_out = augment_invariance.get_config()
+    c.eval.invariance = ml_collections.ConfigDict({"sources": held_out.sources, "ranges": held_out.ranges})
     # Reference library (difcon_jax/evaluate/library.py): representations of training structures searched
     # by cosine similarity and blended into predict's probabilities. 0 views = no library.
     c.eval.library_views = 0

@@ -133,3 +133,22 @@ def test_finite_at_extreme_parameters(cfg, config_name, end):
 def test_augment_batch_runs_under_jit(cfg):
     y = jax.jit(make_augment_batch(cfg))(jax.random.key(0), toy_batch(4))
     assert y.shape == (4, cfg.n_bins) and bool(jnp.all(jnp.isfinite(y)))
+
+
+def test_invariance_axis_keeps_the_models_grid_and_takes_the_held_out_ranges():
+    import ml_collections
+
+    from difcon_jax.evaluate.axes import invariance_augment
+
+    held = load_config(os.path.join(CONFIG_DIR, "augment_invariance.py"))
+    for name in ("quickstart.py", "difcon_cpu.py", "difcon.py"):
+        cfg = load_config(os.path.join(CONFIG_DIR, name))
+        inv = invariance_augment(cfg)
+        for k in ("n_bins", "two_theta_max", "render_stride", "lambda_ref", "background_removal_deg"):
+            assert inv[k] == cfg.augment.get(k), (name, k)
+        assert inv.ranges.to_dict() == held.ranges.to_dict() and tuple(inv.sources) == tuple(held.sources)
+        # a config.json saved before the ranges were embedded names the config instead: same result
+        old = cfg.to_dict()
+        old["eval"].pop("invariance")
+        old["eval"]["invariance_config"] = "augment_invariance"
+        assert invariance_augment(ml_collections.ConfigDict(old)).to_dict() == inv.to_dict()

@@ -1,7 +1,8 @@
 """Simulated test axes: render each structure once under an augmentation config and score the model.
 
 * equivariance — structures of the held-out split (split == 1), training augmentation ranges;
-* invariance — training structures, the disjoint invariance-test ranges (configs/augment_invariance.py).
+* invariance — training structures, the disjoint invariance-test sources and ranges (``cfg.eval.invariance``,
+  from configs/augment_invariance.py).
 """
 
 from __future__ import annotations
@@ -27,18 +28,29 @@ def render_set(table, rows: np.ndarray, aug_cfg, seed: int, batch: int = 256) ->
     return np.concatenate(out) if out else np.zeros((0, aug_cfg.n_bins), np.float32)
 
 
+def invariance_augment(cfg):
+    """The invariance axis' augmentation config: the model's own (grid, input path, switches) with the
+    held-out ``sources`` and ``ranges`` of ``cfg.eval.invariance``. Configs saved before those were embedded
+    name a config instead (``eval.invariance_config``), whose sources and ranges are used the same way."""
+    import ml_collections
+
+    held = cfg.eval.get("invariance")
+    if held is None:
+        from difcon_jax.config import default_config_path, load_config
+
+        held = load_config(default_config_path(cfg.eval.get("invariance_config", "augment_invariance")))
+    aug = ml_collections.ConfigDict(cfg.augment.to_dict())
+    aug.sources = held.sources
+    aug.ranges = ml_collections.ConfigDict(held.ranges.to_dict())
+    return aug
+
+
 def axis_sets(cfg, table, seed: int = 1234) -> dict:
     """{'equivariance' | 'invariance': (rows, profiles)} with cfg.eval.num_structures structures each."""
-    from difcon_jax.config import default_config_path, load_config
-
     n = int(cfg.eval.num_structures)
     split = np.asarray(table.split)
     rng = np.random.default_rng(seed)
-    inv_cfg = load_config(default_config_path(cfg.eval.invariance_config))
-    inv_cfg.unlock()
-    for k in ("n_bins", "two_theta_min", "two_theta_max", "lambda_ref", "render_stride", "background_removal_deg",
-              "background_cell_deg"):  # the model's grid and input path; only the ranges are held out
-        inv_cfg[k] = cfg.augment.get(k, 0.0)
+    inv_cfg = invariance_augment(cfg)
     sets = {}
     for axis, rows, aug in (("equivariance", np.flatnonzero(split == 1), cfg.augment),
                             ("invariance", np.flatnonzero(split == 0), inv_cfg)):

@@ -26,13 +26,21 @@ def manager(workdir: str, max_to_keep: int = 3, keep_period: int | None = None) 
 
 
 def save(mngr: ocp.CheckpointManager, step: int, state, config_dict: dict) -> None:
+    """Start saving ``step`` and return: Orbax copies the arrays off the device before it returns (so the
+    donated state may be reused at once) and writes the files in the background while training goes on.
+    A save still running when the next one starts is waited for; call :func:`finish` before exiting."""
     mngr.save(int(step), args=ocp.args.Composite(state=ocp.args.StandardSave(state),
                                                  config=ocp.args.JsonSave(config_dict)))
+
+
+def finish(mngr: ocp.CheckpointManager) -> None:
+    """Wait for the background save, so the last checkpoint is on disk (its directory renamed into place)."""
     mngr.wait_until_finished()
 
 
 def restore(mngr: ocp.CheckpointManager, abstract_state, step: int | None = None):
     """(state, config dict) of ``step`` (default: latest). CheckpointError with a one-line reason."""
+    mngr.wait_until_finished()
     step = mngr.latest_step() if step is None else step
     if step is None:
         raise CheckpointError(f"{mngr.directory}: no checkpoint")

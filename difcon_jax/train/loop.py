@@ -140,6 +140,7 @@ def train(cfg, workdir: str, return_state: bool = False):
             last = {k: float(v.compute()) for k, v in acc.items()}
             acc = None
             if not math.isfinite(last["loss"]):
+                ckpt.finish(mngr)
                 good = mngr.latest_step()
                 raise NonFiniteLoss(f"non-finite loss at step {done}; last good checkpoint: "
                                     f"{'none' if good is None else f'step {good}'} in {mngr.directory}")
@@ -155,8 +156,10 @@ def train(cfg, workdir: str, return_state: bool = False):
         bar.update()
         if done % cfg.ckpt_every == 0 or done == cfg.num_steps:
             if last and not math.isfinite(last.get("loss", 0.0)):
+                ckpt.finish(mngr)
                 raise NonFiniteLoss(f"non-finite loss at step {done}; checkpoint not written")
-            ckpt.save(mngr, done, state, cfg.to_dict())
+            ckpt.save(mngr, done, state, cfg.to_dict())  # asynchronous: files written while training goes on
+    ckpt.finish(mngr)
     bar.close()
     return (last, state) if return_state else last
 
