@@ -20,7 +20,7 @@ from difcon_jax.crystal.stick import stick_pattern
 from difcon_jax.crystal.structure import Structure, StructureLimits
 from difcon_jax.crystal.symmetry import crystal_system_of, extinction_group_of, num_extinction_groups
 from difcon_jax.data.peak_table import check_replaceable, pad_peaks, write_peak_table
-from difcon_jax.data.split import split_key, split_of
+from difcon_jax.data.split import Split, split_key, split_of
 from difcon_jax.files import atomic_write_text
 
 
@@ -276,7 +276,7 @@ def build_synthetic(count: int, out: str, seed: int = 0, workers: int = 1, optio
 def thin_group_targets(table, min_per_group: int) -> tuple[int, ...]:
     """Space groups (each repeated as often as it is short) whose training structures number fewer than
     ``min_per_group``: what ``dataset synth --fill-from`` draws with pyxtal."""
-    counts = np.bincount(np.asarray(table.space_group)[np.asarray(table.split) == 0], minlength=231)
+    counts = np.bincount(np.asarray(table.space_group)[np.asarray(table.split) == Split.TRAIN], minlength=231)
     return tuple(int(g) for g in range(1, 231) for _ in range(max(0, min_per_group - int(counts[g]))))
 
 

@@ -9,20 +9,32 @@ structure is in both.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 
-SPLIT_NAMES = ("train", "equivariance_test", "validation")
+
+class Split(enum.IntEnum):
+    """A structure's side of the split; the peak table stores the integer."""
+
+    TRAIN = 0
+    EQUIVARIANCE_TEST = 1  # held-out structures: the equivariance axis
+    VALIDATION = 2  # held-out structures for calibration, never scored
+
+
+SPLIT_NAMES = tuple(s.name.lower() for s in Split)  # ("train", "equivariance_test", "validation")
 
 
 def split_key(reduced_formula: str, space_group: int) -> str:
     return f"{reduced_formula}|{int(space_group)}"
 
 
-def split_of(key: str, test_fraction: float = 0.1, validation_fraction: float = 0.0) -> int:
-    """0 (train), 1 (equivariance test) or 2 (validation): sha256(key) as a uniform number u in [0, 1);
+def split_of(key: str, test_fraction: float = 0.1, validation_fraction: float = 0.0) -> Split:
+    """:class:`Split` of ``key``: sha256(key) as a uniform number u in [0, 1);
     u < test_fraction is test, the next ``validation_fraction`` is validation (so the test set does not
     depend on whether a validation set is carved out)."""
     if not (0.0 <= test_fraction and 0.0 <= validation_fraction and test_fraction + validation_fraction <= 1.0):
         raise ValueError(f"test fraction {test_fraction} + validation fraction {validation_fraction} is outside [0, 1]")
     u = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") / 2.0**64
-    return 1 if u < test_fraction else 2 if u < test_fraction + validation_fraction else 0
+    if u < test_fraction:
+        return Split.EQUIVARIANCE_TEST
+    return Split.VALIDATION if u < test_fraction + validation_fraction else Split.TRAIN

@@ -1,6 +1,6 @@
 """Simulated test axes: render each structure once under an augmentation config and score the model.
 
-* equivariance — structures of the held-out split (split == 1), training augmentation ranges;
+* equivariance — structures of the held-out split (Split.EQUIVARIANCE_TEST), training augmentation ranges;
 * invariance — training structures, the disjoint invariance-test sources and ranges (``cfg.eval.invariance``,
   from configs/augment_invariance.py).
 """
@@ -12,6 +12,8 @@ import os
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from difcon_jax.data.split import Split
 
 
 def render_set(table, rows: np.ndarray, aug_cfg, seed: int, batch: int = 256) -> np.ndarray:
@@ -52,8 +54,8 @@ def axis_sets(cfg, table, seed: int = 1234) -> dict:
     rng = np.random.default_rng(seed)
     inv_cfg = invariance_augment(cfg)
     sets = {}
-    for axis, rows, aug in (("equivariance", np.flatnonzero(split == 1), cfg.augment),
-                            ("invariance", np.flatnonzero(split == 0), inv_cfg)):
+    for axis, rows, aug in (("equivariance", np.flatnonzero(split == Split.EQUIVARIANCE_TEST), cfg.augment),
+                            ("invariance", np.flatnonzero(split == Split.TRAIN), inv_cfg)):
         rows = np.sort(rng.permutation(rows)[:n])
         sets[axis] = (rows, render_set(table, rows, aug, seed, batch=int(cfg.eval.batch_size)))
     return sets

@@ -15,6 +15,8 @@ import os
 
 import numpy as np
 
+from difcon_jax.data.split import Split
+
 
 def _nll(p, labels):
     return -float(np.mean(np.log(np.clip(p[np.arange(len(labels)), labels], 1e-12, None))))
@@ -26,9 +28,9 @@ def fit_calibration(cfg, model, params, table, n: int = 500, seed: int = 98765,
     from difcon_jax.train.predict import predict_logits, probabilities
 
     split = np.asarray(table.split)
-    rows, source = np.flatnonzero(split == 2), "validation structures"
+    rows, source = np.flatnonzero(split == Split.VALIDATION), "validation structures"
     if len(rows) == 0:  # a table built without a validation split: held-out test structures, said so
-        rows, source = np.flatnonzero(split == 1), "held-out test structures (the table has no validation split)"
+        rows, source = np.flatnonzero(split == Split.EQUIVARIANCE_TEST), "held-out test structures (the table has no validation split)"
     if len(rows) == 0:
         rows, source = np.arange(len(table)), "all structures (the table has no held-out split)"
     rows = np.sort(np.random.default_rng(seed).permutation(rows)[:n])

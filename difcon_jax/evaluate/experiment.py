@@ -9,6 +9,8 @@ import time
 
 import numpy as np
 
+from difcon_jax.data.split import Split
+
 
 def run_experiment(workdir: str, config_path: str, overrides: list[str], modes: list[str],
                    experimental: list[str], wavelength: float | None = None, command: str = "") -> dict:
@@ -39,7 +41,7 @@ def run_experiment(workdir: str, config_path: str, overrides: list[str], modes: 
     results, timing = {}, {}
 
     t0 = time.time()
-    train_rows = np.flatnonzero(np.asarray(table.split) == 0)
+    train_rows = np.flatnonzero(np.asarray(table.split) == Split.TRAIN)
     hand = HandModel().fit(stick_features(table, train_rows), np.asarray(table.crystal_system)[train_rows],
                            np.asarray(table.extinction_group)[train_rows], sg_all[train_rows])
     tt_max = float(base.augment.two_theta_max)  # the model grid's range (0–90° or 0–120°)

@@ -11,6 +11,7 @@ import os
 
 import numpy as np
 
+from difcon_jax.data.split import Split
 from difcon_jax.files import atomic_savefig, atomic_write_json
 
 
@@ -30,7 +31,7 @@ def learning_curve(workdir: str, experimental: list[str] = (), n_structures: int
     cfg = ml_collections.ConfigDict(ckpt.read_config(workdir))
     model, tx = build(cfg)
     table = prepare_table(cfg, workdir)
-    rows = np.flatnonzero(np.asarray(table.split) == 1)
+    rows = np.flatnonzero(np.asarray(table.split) == Split.EQUIVARIANCE_TEST)
     rows = np.sort(np.random.default_rng(seed).permutation(rows)[:n_structures])
     sets = {"equivariance": (render_set(table, rows, cfg.augment, seed, batch=int(cfg.eval.batch_size)),
                              np.asarray(table.space_group)[rows])}

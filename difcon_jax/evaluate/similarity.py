@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from difcon_jax.data.split import Split
 from difcon_jax.files import atomic_savefig
 
 
@@ -19,7 +20,7 @@ def similarity_matrix(cfg, model, params, table, n_structures: int = 100, n_aug:
     from difcon_jax.augment import device_table, gather, make_augment_batch
     from difcon_jax.train.predict import predict
 
-    rows = np.flatnonzero(np.asarray(table.split) == 1)
+    rows = np.flatnonzero(np.asarray(table.split) == Split.EQUIVARIANCE_TEST)
     if len(rows) < 2:
         rows = np.arange(len(table))
     rows = np.sort(np.random.default_rng(seed).permutation(rows)[:n_structures])

@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from difcon_jax.data.split import Split
 from difcon_jax.files import atomic_write_json
 from difcon_jax.train import checkpoint as ckpt
 from difcon_jax.train import parallel
@@ -100,7 +101,7 @@ def train(cfg, workdir: str, return_state: bool = False):
     if cfg.batch_size % jax.device_count():
         raise ValueError(f"batch_size {cfg.batch_size} is not divisible by {jax.device_count()} devices")
     table = prepare_table(cfg, workdir)
-    train_rows = np.flatnonzero(np.asarray(table.split) == 0)
+    train_rows = np.flatnonzero(np.asarray(table.split) == Split.TRAIN)
     if len(train_rows) == 0:
         raise ValueError("the peak table has no training structures")
     mesh = parallel.make_mesh()
