@@ -13,7 +13,8 @@ lives on the device and a batch is a gather, so no pattern crosses the host each
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+import functools
+from typing import Any, Callable, NamedTuple
 
 import flax
 import jax
@@ -23,7 +24,26 @@ import optax
 from difcon_jax.augment import Peaks, gather, make_augment_batch, make_simulate, sample_params
 from difcon_jax.train.losses import barlow_twins_loss, classification_losses, nt_xent_loss
 
-MODES = ("cnn_static", "cnn_aug", "difcon", "simclr")
+class Mode(NamedTuple):
+    """A training mode (a row of the paper's Table 2): how many views a step renders and which representation
+    loss, if any, joins the classification heads (``representation_loss(cfg) -> f(z_a, z_b)``)."""
+
+    views: str  # "static" (fixed per structure), "one" or "two" fresh augmentations
+    representation_loss: Callable[[Any], Callable[[jax.Array, jax.Array], jax.Array]] | None = None
+
+
+MODES = {
+    "cnn_static": Mode("static"),
+    "cnn_aug": Mode("one"),
+    "difcon": Mode("two", lambda cfg: functools.partial(barlow_twins_loss, tau=cfg.loss.tau)),
+    "simclr": Mode("two", lambda cfg: functools.partial(nt_xent_loss, temperature=cfg.loss.temperature)),
+}
+
+
+def mode_of(cfg) -> Mode:
+    if cfg.mode not in MODES:
+        raise ValueError(f"unknown training mode {cfg.mode!r} (one of {', '.join(MODES)})")
+    return MODES[cfg.mode]
 
 
 class DeviceData(NamedTuple):
@@ -65,30 +85,31 @@ def init_state(cfg, model, tx, key) -> TrainState:
 
 def make_views(cfg):
     """``views(key, peaks, index) -> (view_a, view_b | None)`` for the configured mode."""
-    mode = cfg.mode
-    if mode not in MODES:
-        raise ValueError(f"unknown training mode {mode!r} (one of {', '.join(MODES)})")
+    n_views = mode_of(cfg).views
     augment = make_augment_batch(cfg.augment)
     simulate = make_simulate(cfg.augment)
     static_key = jax.random.key(cfg.data.static_seed)
 
-    def views(key, peaks, index):
-        if mode == "cnn_static":
-            keys = jax.vmap(lambda i: jax.random.fold_in(static_key, i))(index)
-            params = jax.vmap(lambda k: sample_params(jax.random.fold_in(k, 1), cfg.augment))(keys)
-            return jax.vmap(simulate)(keys, peaks, params), None
-        a = augment(jax.random.fold_in(key, 0), peaks)
-        if mode == "cnn_aug":
-            return a, None
-        return a, augment(jax.random.fold_in(key, 1), peaks)
+    def static(key, peaks, index):  # the structure's index alone picks its augmentation: the same every epoch
+        keys = jax.vmap(lambda i: jax.random.fold_in(static_key, i))(index)
+        params = jax.vmap(lambda k: sample_params(jax.random.fold_in(k, 1), cfg.augment))(keys)
+        return jax.vmap(simulate)(keys, peaks, params), None
 
-    return views
+    def one(key, peaks, index):
+        return augment(jax.random.fold_in(key, 0), peaks), None
+
+    def two(key, peaks, index):
+        return augment(jax.random.fold_in(key, 0), peaks), augment(jax.random.fold_in(key, 1), peaks)
+
+    return {"static": static, "one": one, "two": two}[n_views]
 
 
 def make_train_step(cfg, model, tx):
     views = make_views(cfg)
+    mode = mode_of(cfg)
+    representation_loss = mode.representation_loss(cfg) if mode.representation_loss else None
     w = {"cs": cfg.loss.w_cs, "eg": cfg.loss.w_eg, "sg": cfg.loss.w_sg}
-    two_view = cfg.mode in ("difcon", "simclr")
+    two_view = mode.views == "two"
     both_views = bool(cfg.loss.get("classify_both_views", False))
     pretrain_steps = int(cfg.loss.pretrain_steps) if cfg.loss.schedule == "pretrain_finetune" else 0
 
@@ -97,11 +118,7 @@ def make_train_step(cfg, model, tx):
             out = model.apply({"params": params}, jnp.concatenate([x_a, x_b], 0))
             b = x_a.shape[0]
             out_a = jax.tree_util.tree_map(lambda t: t[:b], out)
-            z_a, z_b = out["z"][:b], out["z"][b:]
-            if cfg.mode == "difcon":
-                repr_loss = barlow_twins_loss(z_a, z_b, cfg.loss.tau)
-            else:
-                repr_loss = nt_xent_loss(z_a, z_b, cfg.loss.temperature)
+            repr_loss = representation_loss(out["z"][:b], out["z"][b:])
         else:
             out_a = model.apply({"params": params}, x_a)
             repr_loss = jnp.zeros(())
