@@ -37,10 +37,24 @@ def read_user_file(path: str, max_bytes: int) -> bytes:
     return raw
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def open_permissions(path: str) -> None:
+    """Give a file or folder made by ``tempfile`` (0600 / 0700) the permissions a plain ``open`` or ``mkdir``
+    would have (0666 / 0777 less the umask), so what we write atomically is readable like anything else."""
+    os.chmod(path, (0o777 if os.path.isdir(path) else 0o666) & ~_umask())
+
+
 def atomic_write_text(path: str, text: str) -> str:
+    """Write ``text`` to ``path`` atomically (a temporary file beside it, then ``os.replace``); returns ``path``."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    open_permissions(tmp)
     try:
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
@@ -53,6 +67,7 @@ def atomic_write_text(path: str, text: str) -> str:
 
 
 def atomic_write_json(path: str, obj) -> str:
+    """Write ``obj`` as indented JSON to ``path`` atomically; returns ``path``."""
     return atomic_write_text(path, json.dumps(obj, indent=1, default=list) + "\n")
 
 
@@ -64,6 +79,7 @@ def atomic_savefig(fig, path: str, dpi: int = 100) -> str:
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp.png", dir=folder)
     os.close(fd)
+    open_permissions(tmp)
     try:
         fig.savefig(tmp, dpi=dpi)
         os.replace(tmp, path)

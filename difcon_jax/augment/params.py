@@ -37,6 +37,8 @@ def _from_unit(u, iv: np.ndarray, log: bool):
 
 
 def param_names(cfg) -> tuple[str, ...]:
+    """Names of the augmentation parameters (the keys of ``cfg.ranges``), sorted: the order of the parameter
+    vector."""
     return tuple(sorted(cfg.ranges.keys()))
 
 

@@ -20,6 +20,8 @@ from difcon_jax.augment.profiles import Grid, render_peaks
 
 
 def make_grid(cfg) -> Grid:
+    """The model's 2θ grid from an augmentation config: ``n_bins`` bins over two_theta_min–two_theta_max
+    (degrees, at ``lambda_ref``), renderer cells of ``render_stride`` bins."""
     return Grid(cfg.n_bins, cfg.two_theta_min, cfg.two_theta_max, cfg.render_stride, cfg.fwhm_max)
 
 

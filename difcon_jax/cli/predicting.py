@@ -48,12 +48,15 @@ def cmd_evaluate(args) -> int:
     from difcon_jax.evaluate.library import read_library
     from difcon_jax.train.loop import load_trained, prepare_table
 
+    if args.experimental_only and not args.experimental:
+        raise ValueError("--experimental-only needs at least one --experimental folder")
     for folder in args.experimental:  # bad labels fail now, not after minutes of evaluation
         read_labels(folder)
     cfg, model, params = load_trained(args.workdir)
     t = float(read_calibration(args.workdir)["temperature"])
     library = read_library(args.workdir)
-    sets = evaluate_axes(cfg, model, params, prepare_table(cfg, args.workdir), temperature=t)
+    sets = {} if args.experimental_only else evaluate_axes(cfg, model, params, prepare_table(cfg, args.workdir),
+                                                           temperature=t)
     for folder in args.experimental:
         name = os.path.basename(os.path.normpath(folder))
         sets[name], failed = evaluate_experimental(cfg, model, params, folder, t, args.wavelength, library)
@@ -65,13 +68,14 @@ def cmd_evaluate(args) -> int:
     os.makedirs(out, exist_ok=True)
     for name, r in sets.items():
         write_confusions(r, f"{cfg.mode}: {name} (n={r.get('n')})", os.path.join(out, f"confusion_{{level}}_{name}.png"))
-    from difcon_jax.evaluate.similarity import similarity_matrix, similarity_png
+    if not args.experimental_only:
+        from difcon_jax.evaluate.similarity import similarity_matrix, similarity_png
 
-    sim, sim_summary = similarity_matrix(cfg, model, params, prepare_table(cfg, args.workdir))
-    similarity_png(sim, sim_summary, f"{cfg.mode}: cosine similarity of representations",
-                   os.path.join(out, "similarity.png"))
-    print(f"representation similarity: {sim_summary}")
-    sets["similarity"] = sim_summary
+        sim, sim_summary = similarity_matrix(cfg, model, params, prepare_table(cfg, args.workdir))
+        similarity_png(sim, sim_summary, f"{cfg.mode}: cosine similarity of representations",
+                       os.path.join(out, "similarity.png"))
+        print(f"representation similarity: {sim_summary}")
+        sets["similarity"] = sim_summary
     jpath, mpath = write_report(out, {cfg.mode: sets})
     print(open(mpath).read())
     print(f"wrote {jpath} and {mpath}")
@@ -81,7 +85,8 @@ def cmd_evaluate(args) -> int:
 def add_parsers(sub) -> None:
     p = sub.add_parser("predict", help="crystal system / extinction group / space group of measured patterns")
     p.add_argument("files", nargs="+")
-    p.add_argument("--model", default=None, help="a training directory (default: the packaged DIFCON model of results/real_cpu)")
+    p.add_argument("--model", default=None,
+                   help="a training directory or model folder (default: the packaged DIFCON model of results/real_cpu)")
     p.add_argument("--wavelength", type=float, default=None, help="Å, for files without wavelength metadata")
     p.add_argument("--top-k", type=int, default=3)
     p.add_argument("--json", action="store_true")
@@ -89,9 +94,11 @@ def add_parsers(sub) -> None:
     p.set_defaults(func=cmd_predict)
 
     e = sub.add_parser("evaluate", help="test axes (equivariance, invariance) and measured-pattern folders")
-    e.add_argument("--workdir", required=True)
+    e.add_argument("--workdir", required=True, help="a training directory, or a model folder with --experimental-only")
     e.add_argument("--experimental", action="append", default=[], metavar="DIR",
                    help="folder of measured patterns with labels.csv (file,space_group)")
+    e.add_argument("--experimental-only", action="store_true",
+                   help="score only the --experimental folders (any model folder, e.g. the packaged one; no test axes)")
     e.add_argument("--wavelength", type=float, default=None)
     e.add_argument("--out", default=None, help="report folder (default WORKDIR/evaluation)")
     e.set_defaults(func=cmd_evaluate)

@@ -28,6 +28,7 @@ FALLBACK_SYMPREC = 1e-2
 
 @dataclasses.dataclass(frozen=True)
 class FoundSymmetry:
+    """The space group spglib found in a listing's atoms, with its operations in the listing's own basis."""
     number: int  # space-group number 1–230
     symprec: float  # the rung it was taken from (Å)
     rotations: np.ndarray  # int32[M, 3, 3] in the given cell's basis

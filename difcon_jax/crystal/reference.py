@@ -17,6 +17,8 @@ from difcon_jax.crystal.structure import Structure
 
 @dataclasses.dataclass(frozen=True)
 class Agreement:
+    """How a stick pattern of ours compares with pymatgen's: worst position (degrees 2θ) and intensity (% of the
+    strongest) error."""
     position_error: float  # degrees 2θ, worst peak above 0.1 % in either list
     intensity_error: float  # percent of the strongest peak, worst cluster
     peaks_ours: int
@@ -35,6 +37,8 @@ def _cluster_sums(x1, y1, x2, y2, gap):
 
 
 def pymatgen_pattern(cif_text: str, wavelength: float, two_theta_max: float):
+    """pymatgen's XRDCalculator pattern of a CIF (test extra): (2θ float[K] in degrees, intensity float[K], max
+    100) up to ``two_theta_max`` at ``wavelength`` Å."""
     from pymatgen.analysis.diffraction.xrd import XRDCalculator
     from pymatgen.io.cif import CifParser
 

@@ -295,6 +295,7 @@ def parse_operations(triplets: list[str]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def eval_fraction(text: str) -> float:
+    """'1/2' → 0.5, '0.25' → 0.25, '/3' → 1/3 (a fraction or decimal of a symmetry operation)."""
     if "/" in text:
         num, den = text.split("/", 1)
         return float(num or 1) / float(den)

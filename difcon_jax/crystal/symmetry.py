@@ -92,6 +92,7 @@ def extinction_group_of(space_group: int) -> int:
 
 
 def num_extinction_groups() -> int:
+    """Number of extinction-group classes (crystal system × absent-reflection set; the EG head's width)."""
     return len(extinction_group_table())
 
 
@@ -105,6 +106,8 @@ def space_group_symbol(number: int) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class SymmetryLabels:
+    """The three labels of one space group: number 1–230, crystal system 0–6 (CRYSTAL_SYSTEMS order),
+    extinction-group id."""
     space_group: int  # 1–230
     crystal_system: int  # 0–6
     extinction_group: int  # table id
@@ -123,10 +126,12 @@ class SymmetryLabels:
 
 
 def labels_for_number(space_group: int) -> SymmetryLabels:
+    """The :class:`SymmetryLabels` of space group 1–230."""
     return SymmetryLabels(int(space_group), crystal_system_of(space_group), extinction_group_of(space_group))
 
 
 def main() -> None:  # pragma: no cover - regeneration helper: python -m difcon_jax.crystal.symmetry
+    """Regenerate ``extinction_groups.json`` from the space-group tables."""
     import pathlib
 
     path = pathlib.Path(__file__).with_name(_TABLE_FILE)

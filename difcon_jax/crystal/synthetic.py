@@ -38,6 +38,7 @@ ELEMENTALS = ("Cu", "Fe", "Al", "Mg", "Ti", "Zr", "Ni", "Co", "Zn", "Ag", "Au", 
 
 @dataclasses.dataclass(frozen=True)
 class SynthOptions:
+    """Settings of random symmetric crystals from pyxtal (space-group prior, size caps, time budget per attempt)."""
     prior: str = "mp"  # "mp" (Materials Project frequencies) or "uniform" over space groups
     max_atoms: int = 96  # cap on atoms in the conventional cell
     timeout_s: float = 5.0  # per pyxtal attempt

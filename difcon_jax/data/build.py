@@ -26,6 +26,8 @@ from difcon_jax.files import atomic_write_text
 
 @dataclasses.dataclass(frozen=True)
 class BuildOptions:
+    """How structures become peak-table rows: radiation, 2θ range (degrees), peaks kept per structure, split
+    fractions, structure caps."""
     wavelength: str | float = "CuKa"
     two_theta_min: float = 0.0
     two_theta_max: float = 120.0
@@ -37,6 +39,8 @@ class BuildOptions:
 
 @dataclasses.dataclass
 class BuildResult:
+    """What a build did: structures built, (item, reason) skipped, output paths, wall time, per-source
+    statistics."""
     built: int
     skipped: list[tuple[str, str]]  # (item, reason)
     out: str
@@ -234,6 +238,7 @@ def _reason_class(reason: str) -> str:
 
 
 def find_cifs(cif_dir: str) -> list[str]:
+    """Every ``*.cif`` under ``cif_dir`` (recursive), sorted."""
     out = []
     for root, _, files in os.walk(cif_dir):
         out += [os.path.join(root, f) for f in files if f.lower().endswith(".cif")]

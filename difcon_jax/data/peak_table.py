@@ -35,6 +35,8 @@ import tempfile
 
 import numpy as np
 
+from difcon_jax.files import open_permissions
+
 FORMAT = "difcon-jax/peak-table"
 VERSION = 1
 ARRAYS = ("two_theta", "intensity", "mask", "po_cos2", "po_weight", "space_group", "crystal_system", "extinction_group", "split",
@@ -43,6 +45,8 @@ ARRAYS = ("two_theta", "intensity", "mask", "po_cos2", "po_weight", "space_group
 
 @dataclasses.dataclass(frozen=True)
 class PeakTable:
+    """A loaded peak table: per-structure stick patterns (2θ degrees, intensities, mask, texture terms; [N,
+    max_peaks]) and labels [N]."""
     two_theta: np.ndarray
     intensity: np.ndarray
     mask: np.ndarray
@@ -124,6 +128,7 @@ def write_peak_table(path: str | os.PathLike, arrays: dict[str, np.ndarray], met
     parent = os.path.dirname(os.path.abspath(path))
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=os.path.basename(path) + ".tmp-", dir=parent)
+    open_permissions(tmp)  # mkdtemp makes 0700; the table should be as readable as any folder
     try:
         for k in ARRAYS:
             a = np.asarray(arrays[k])

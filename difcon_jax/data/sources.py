@@ -25,6 +25,7 @@ Item = tuple[str, "bytes | None", "str | None"]
 
 
 def is_archive(path: str) -> bool:
+    """Whether ``path`` names an archive read member by member (.tar.gz, .tgz, .tar, .zip)."""
     return path.lower().endswith(ARCHIVE_SUFFIXES)
 
 

@@ -25,6 +25,7 @@ SPLIT_NAMES = tuple(s.name.lower() for s in Split)  # ("train", "equivariance_te
 
 
 def split_key(reduced_formula: str, space_group: int) -> str:
+    """The split hash's key: ``'<reduced formula>|<space group>'``."""
     return f"{reduced_formula}|{int(space_group)}"
 
 

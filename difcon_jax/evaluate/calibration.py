@@ -24,6 +24,8 @@ def _nll(p, labels):
 
 def fit_calibration(cfg, model, params, table, n: int = 500, seed: int = 98765,
                     target_precision: float = 0.8, library: dict | None = None) -> dict:
+    """Temperature and ``uncertain`` threshold from ``n`` simulated patterns of validation structures (see the
+    module docstring); the threshold is fitted on what predict shows (library blended in)."""
     from difcon_jax.evaluate.axes import render_set
     from difcon_jax.train.predict import predict_logits, probabilities
 
@@ -59,6 +61,7 @@ def fit_calibration(cfg, model, params, table, n: int = 500, seed: int = 98765,
 
 
 def write_calibration(workdir: str, calib: dict) -> str:
+    """Write ``calibration.json`` into ``workdir`` atomically; returns its path."""
     from difcon_jax.files import atomic_write_json
 
     return atomic_write_json(os.path.join(workdir, "calibration.json"), calib)

@@ -14,6 +14,8 @@ from difcon_jax.data.split import Split
 
 def run_experiment(workdir: str, config_path: str, overrides: list[str], modes: list[str],
                    experimental: list[str], wavelength: float | None = None, command: str = "") -> dict:
+    """The project's Table 2: train each mode of ``modes`` (and HAND) from one config, score every axis and
+    measured folder, write ``report.md``/``.json``, confusions and Fig. 4 into ``workdir``."""
     from difcon_jax.config import load_config
     from difcon_jax.evaluate.axes import axis_sets, load_experimental
     from difcon_jax.evaluate.confusion import write_confusions

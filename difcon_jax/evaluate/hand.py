@@ -24,6 +24,8 @@ def _features_from_positions(positions: list[np.ndarray]) -> np.ndarray:
 
 
 def stick_features(table, rows, min_rel_intensity: float = 0.01) -> np.ndarray:
+    """HAND features float[len(rows), F] from the table's stick patterns (peaks above ``min_rel_intensity`` of
+    the strongest)."""
     tt = np.asarray(table.two_theta)[rows]
     inten = np.where(np.asarray(table.mask)[rows], np.asarray(table.intensity)[rows], 0)
     keep = inten >= min_rel_intensity * inten.max(1, keepdims=True)

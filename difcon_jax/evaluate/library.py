@@ -77,6 +77,8 @@ def mix_probabilities(probs: dict, p_sg_knn: np.ndarray, alpha: float) -> dict:
 
 
 def write_library(model_dir: str, library: dict, k: int, tau: float, alpha: float) -> str:
+    """Write ``library.npz`` (representations float16[N, D], space groups, k, τ, α; no pickle) into
+    ``model_dir``."""
     path = os.path.join(model_dir, LIBRARY_FILE)
     tmp = path + ".tmp.npz"
     np.savez(tmp, h=library["h"], space_group=library["space_group"], k=np.int32(k), tau=np.float32(tau),

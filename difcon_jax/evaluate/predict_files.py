@@ -86,6 +86,8 @@ def predict_files(files: list[str], model_dir: str | None = None, wavelength: fl
 
 
 def plot_predictions(results: list[dict], profiles: np.ndarray, path: str, tt_max: float = 120.0) -> str:
+    """One panel per file: the model's input profile (2θ degrees on the reference scale, background removed)
+    titled with the top predictions; PNG at ``path``."""
     import matplotlib
 
     matplotlib.use("Agg")

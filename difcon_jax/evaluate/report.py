@@ -12,6 +12,7 @@ from difcon_jax.files import atomic_write_json, atomic_write_text
 
 
 def expected_calibration_error(conf: np.ndarray, correct: np.ndarray, bins: int = 15) -> float:
+    """ECE of confidences float[N] against correctness bool[N] over ``bins`` equal-width bins."""
     edges = np.linspace(0, 1, bins + 1)
     idx = np.clip(np.digitize(conf, edges) - 1, 0, bins - 1)
     ece = 0.0

@@ -44,6 +44,7 @@ def similarity_matrix(cfg, model, params, table, n_structures: int = 100, n_aug:
 
 
 def similarity_png(sim: np.ndarray, summary: dict, title: str, path: str) -> str:
+    """The Fig. 4 cosine-similarity matrix (views grouped by structure) as a PNG at ``path``."""
     import matplotlib
 
     matplotlib.use("Agg")

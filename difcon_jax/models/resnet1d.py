@@ -73,6 +73,8 @@ class ResNet1D(nn.Module):
 
 
 class MLP(nn.Module):
+    """Dense layers of widths ``dims`` with GELU between them (none after the last): the projector and head
+    bodies."""
     dims: Sequence[int]
 
     @nn.compact

@@ -48,6 +48,8 @@ def coverage(m: Measured, aug) -> tuple[float, float]:
 
 
 def remove_background(two_theta: np.ndarray, y: np.ndarray, window_deg: float = 1.5) -> np.ndarray:
+    """SNIP background (pybaselines) on the measured points with a half-window of ``window_deg`` degrees 2θ,
+    subtracted and clipped at 0 (the legacy path of configs without ``background_removal_deg``)."""
     from pybaselines import Baseline
 
     step = float(np.median(np.diff(two_theta)))

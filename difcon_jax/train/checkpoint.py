@@ -14,6 +14,8 @@ import orbax.checkpoint as ocp
 
 
 class CheckpointError(RuntimeError):
+    """A training or model directory that cannot be read (missing, corrupt, incompatible); the message is one
+    line."""
     pass
 
 

@@ -20,6 +20,7 @@ from difcon_jax.train import parallel
 
 
 class NonFiniteLoss(RuntimeError):
+    """Training stopped at a NaN/inf loss; the message names the last good checkpoint."""
     pass
 
 
@@ -65,6 +66,7 @@ def _truncate(table, p):
 
 
 def device_data(table, rows):
+    """The rows ``rows`` of a peak table as :class:`DeviceData` (peaks and int32 labels) for the device."""
     from difcon_jax.augment import device_table
     from difcon_jax.train.step import DeviceData
 
@@ -74,6 +76,7 @@ def device_data(table, rows):
 
 
 def build(cfg):
+    """(model, optimiser) of a config: the ResNet1D with its heads, AdamW with the warm-up + cosine schedule."""
     from difcon_jax.crystal.symmetry import num_extinction_groups
     from difcon_jax.models.resnet1d import build_model
     from difcon_jax.train.step import make_optimizer

@@ -28,10 +28,12 @@ def initialize_distributed() -> None:
 
 
 def make_mesh():
+    """A one-axis mesh ``('data',)`` over every device of every process."""
     return jax.make_mesh((jax.device_count(),), ("data",), axis_types=(AxisType.Auto,))
 
 
 def shardings(mesh):
+    """(replicated, batch-sharded over 'data') NamedShardings of ``mesh``."""
     return NamedSharding(mesh, P()), NamedSharding(mesh, P("data"))
 
 
@@ -41,6 +43,7 @@ def global_array(local: np.ndarray, sharding, global_shape) -> jax.Array:
 
 
 def replicate(tree, mesh):
+    """Every leaf of ``tree`` as a global array replicated on every device of ``mesh``."""
     rep = NamedSharding(mesh, P())
     return jax.tree_util.tree_map(lambda a: global_array(np.asarray(a), rep, np.shape(a)), tree)
 

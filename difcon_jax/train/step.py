@@ -41,6 +41,7 @@ MODES = {
 
 
 def mode_of(cfg) -> Mode:
+    """The :class:`Mode` of ``cfg.mode``; ValueError naming the modes for an unknown one."""
     if cfg.mode not in MODES:
         raise ValueError(f"unknown training mode {cfg.mode!r} (one of {', '.join(MODES)})")
     return MODES[cfg.mode]
@@ -57,6 +58,7 @@ class DeviceData(NamedTuple):
 
 @flax.struct.dataclass
 class TrainState:
+    """Step counter, parameters and optimiser state: the whole of what a train step changes (a pytree)."""
     step: jax.Array
     params: Any
     opt_state: Any
@@ -79,6 +81,7 @@ def make_optimizer(cfg) -> optax.GradientTransformation:
 
 
 def init_state(cfg, model, tx, key) -> TrainState:
+    """A fresh :class:`TrainState` at step 0: parameters initialised from ``key`` on a zero float[1, n_bins]."""
     params = model.init(key, jnp.zeros((1, cfg.augment.n_bins), jnp.float32))["params"]
     return TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params))
 
@@ -105,6 +108,8 @@ def make_views(cfg):
 
 
 def make_train_step(cfg, model, tx):
+    """The pure step ``(state, batch, key) -> (state, metrics)`` of ``cfg.mode``: views rendered on the device,
+    representation loss (two-view modes) plus the hierarchical heads' losses; jit it with the state donated."""
     views = make_views(cfg)
     mode = mode_of(cfg)
     representation_loss = mode.representation_loss(cfg) if mode.representation_loss else None
