@@ -257,3 +257,29 @@ def test_atomic_writes_are_readable_like_plain_files(tmp_path):
         assert stat.S_IMODE(os.stat(tmp_path / "t").st_mode) == 0o755
     finally:
         os.umask(mask)
+
+
+def test_decimal_commas_are_read_as_decimals(tmp_path, capsys):
+    import numpy as np
+
+    from difcon_jax.patterns import read_pattern
+
+    x = np.arange(10, 90, 0.02)
+    y = 3 + 500 * np.exp(-0.5 * ((x - 31.7) / 0.05) ** 2)
+    for sep in (" ", ";", "\t"):
+        f = tmp_path / f"comma{ord(sep)}.xy"
+        f.write_text("\n".join(f"{a:.2f}{sep}{b:.1f}".replace(".", ",") for a, b in zip(x, y)))
+        m = read_pattern(f, 1.5406)
+        np.testing.assert_allclose(m.two_theta, np.round(x, 2))
+        assert abs(m.two_theta[np.argmax(m.intensity)] - 31.7) < 0.011
+    f = tmp_path / "csv.xy"  # commas as separators stay separators
+    f.write_text("\n".join(f"{a:.2f},{b:.1f}" for a, b in zip(x, y)))
+    assert len(read_pattern(f, 1.5406).two_theta) == len(x)
+
+
+def test_reflection_bound_is_one_plain_line(tmp_path, capsys):
+    f = tmp_path / "big.cif"
+    f.write_text(_nacl_with(a=12.6))
+    assert main(["simulate", str(f), "--wavelength", "0.05", "--two-theta-max", "180"]) == 2
+    line = _one_line(capsys, str(f), "reflections", "exceed the bound")
+    assert "ValueError" not in line

@@ -63,6 +63,8 @@ def cmd_simulate(args) -> int:
         pat = stick_pattern(st, args.wavelength, args.two_theta_max, b_iso=args.b_iso)
     except InputError as e:
         return _err(str(e))
+    except ValueError as e:  # our own refusals from the physics (e.g. the reflection-count bound)
+        return _err(f"{args.file}: {' '.join(str(e).split())}")
     except Exception as e:  # physics on a bad-but-parsable file: still one line
         return _err(f"{args.file}: {type(e).__name__}: {' '.join(str(e).split())}")
     for note in st.notes:  # corrections made while reading (labels mapped, occupancies clipped, sites merged)

@@ -61,6 +61,24 @@ def _validate(path, tt, y) -> tuple[np.ndarray, np.ndarray]:
     return tt.astype(np.float64), y.astype(np.float64)
 
 
+_COMMA_NUMBER = re.compile(r"[+-]?\d+(,\d*)?([eE][+-]?\d+)?")
+
+
+def _decimal_comma(lines: list[str]) -> bool:
+    """Whether the data lines write decimal commas ('10,02 1234,5' or '10,02;1234,5', as European locales
+    export): judged on the first 200 lines that start like a number, all of which must read that way."""
+    data = [ln.strip() for ln in lines if ln.strip()[:1].isdigit() or ln.strip()[:2].lstrip("+-")[:1].isdigit()][:200]
+    if not data:
+        return False
+    with_comma = 0
+    for s in data:
+        tokens = [t for t in re.split(r"[\s;]+", s) if t]
+        if len(tokens) < 2 or not all(_COMMA_NUMBER.fullmatch(t) for t in tokens[:2]):
+            return False
+        with_comma += any("," in t for t in tokens[:2])
+    return with_comma > 0.5 * len(data)
+
+
 def _read_text(path: str, raw: bytes):
     if b"\x00" in raw[:65536]:
         raise InputError(path, "binary file, not a text pattern")
@@ -69,12 +87,14 @@ def _read_text(path: str, raw: bytes):
     text = raw.decode("utf-8", errors="replace")
     if text.count("\ufffd") > 0.01 * max(1, len(text)):
         raise InputError(path, "binary or non-text content")
+    lines = text.splitlines()
+    comma = _decimal_comma(lines)
     rows, header, bad = [], [], []
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(lines, 1):
         s = line.strip()
         if not s:
             continue
-        parts = re.split(r"[\s,;]+", s)
+        parts = re.split(r"[\s;]+", s.replace(",", ".")) if comma else re.split(r"[\s,;]+", s)
         try:
             vals = [float(p) for p in parts[:3] if p != ""]
         except ValueError:
