@@ -6,7 +6,11 @@ device included); its schedule is then sized to the budget (num_steps = budget Ã
 warm-up + cosine inside it) and trained from scratch. Measured patterns only score the variants.
 
     python benchmarks/cpu_recipes.py --table runs/real_fill --experimental ../shared/data/experimental/rruff_dev \
-        --budget-s 360 --out results/real_cpu/cpu_recipes
+        --budget-s 300 --variants 0,1,2,4 --out results/real_cpu/cpu_recipes
+    difcon-jax dataset synth --count 5000 --out runs/synth5k --max-peaks 128
+    python benchmarks/cpu_recipes.py --table runs/real_fill --pyxtal-table runs/synth5k \
+        --experimental ../shared/data/experimental/rruff_dev --budget-s 300 --variants 5,6,7 \
+        --out results/real_cpu/cpu_ablations
 
 Prints one line per variant and a final JSON line.
 """
@@ -27,6 +31,13 @@ VARIANTS = {
     # network size at the shipped input
     "network widths 8-64": ["model.widths=(8, 16, 32, 64)", "model.stem_features=8"],
     "network widths 32-256": ["model.widths=(32, 64, 128, 256)", "model.stem_features=32"],
+    # the sim-to-real changes of issue 9, each taken back alone (same budget as the shipped recipe):
+    # the paper's Table 1 ranges instead of augment_real's widened ones (grid kept)
+    "ablation: Table 1 augmentation ranges": ["@ranges_from=augment_table1"],
+    # no background removal on either side (training patterns keep their backgrounds; measured ones too)
+    "ablation: no background removal": ["augment.background_removal_deg=0.0"],
+    # random pyxtal crystals (the --pyxtal-table) instead of the real structures
+    "ablation: pyxtal crystals instead of real structures": ["@table=pyxtal"],
 }
 
 
@@ -46,7 +57,19 @@ def run_variant(name: str, extra: list[str], args) -> dict:
     from difcon_jax.evaluate.learning_curve import learning_curve
     from difcon_jax.train.loop import train
 
-    base = [f"data.table={args.table!r}", f"seed={args.seed}", *args.override, *extra]
+    special = dict(e[1:].split("=", 1) for e in extra if e.startswith("@"))
+    extra = [e for e in extra if not e.startswith("@")]
+    table = args.table
+    if special.get("table") == "pyxtal":
+        if not args.pyxtal_table:
+            raise SystemExit(f"{name}: needs --pyxtal-table (difcon-jax dataset synth --count N --out T)")
+        table = args.pyxtal_table
+    base = [f"data.table={table!r}", f"seed={args.seed}", *args.override, *extra]
+    if "ranges_from" in special:  # another config's augmentation ranges, applied as overrides
+        from difcon_jax.config import load_config as _load
+
+        ranges = _load(special["ranges_from"]).ranges.to_dict()
+        base += [f"augment.ranges.{k}={tuple(tuple(r) for r in v)!r}" for k, v in ranges.items()]
     tag = "".join(c if c.isalnum() else "_" for c in name)[:40]
     probe_dir = os.path.join(args.workdir, tag + "_probe")
     shutil.rmtree(probe_dir, ignore_errors=True)
@@ -80,6 +103,7 @@ def _params(workdir: str):
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--table", required=True, help="peak table of training structures")
+    p.add_argument("--pyxtal-table", default="", help="peak table of pyxtal crystals (the pyxtal ablation)")
     p.add_argument("--experimental", action="append", default=[], help="labelled folder(s) of measured patterns")
     p.add_argument("--config", default="difcon_cpu")
     p.add_argument("--override", action="append", default=[], metavar="KEY=VALUE", help="applied to every variant")

@@ -39,7 +39,7 @@ def test_one_step_end_to_end_every_mode(table, tmp_path):
 
     for mode in ("cnn_static", "cnn_aug", "difcon", "simclr"):
         cfg = load_config(default_config_path("quickstart"), tiny_overrides(table, steps=1, mode=mode))
-        last = train(cfg, str(tmp_path / mode))
+        last = train(cfg, str(tmp_path / mode)).metrics
         assert np.isfinite(last["loss"]) and set(last) >= {"acc_cs", "acc_eg", "acc_sg", "loss_repr"}
         lines = open(tmp_path / mode / "metrics.jsonl").read().splitlines()
         record = json.loads(lines[-1])

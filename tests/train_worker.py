@@ -21,7 +21,7 @@ if __name__ == "__main__":
     cfg = load_config(default_config_path("quickstart"),
                       tiny_overrides(table, steps, mode="cnn_aug") + ["optim.name='sgd'", "optim.learning_rate=0.05",
                                                                        "ckpt_every=1000"])
-    _, state = train(cfg, workdir, return_state=True)
+    state = train(cfg, workdir).state
     # replicated parameters: every process holds a full copy on its own device(s)
     leaves = [np.asarray(x.addressable_data(0), np.float64) for x in jax.tree_util.tree_leaves(state.params)]
     if jax.process_index() == 0:

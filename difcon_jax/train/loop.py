@@ -8,6 +8,7 @@ import os
 import sys
 import time
 import zipfile
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -89,8 +90,16 @@ def _append_jsonl(path: str, record: dict) -> None:
         fh.write(json.dumps(record) + "\n")
 
 
-def train(cfg, workdir: str, return_state: bool = False):
-    """Train (resuming from WORKDIR's latest checkpoint); return the final metrics (and the state)."""
+class Trained(NamedTuple):
+    """What :func:`train` returns: the last logged metrics (means over the last ``log_every`` steps; empty
+    when no step ran) and the final train state."""
+
+    metrics: dict
+    state: Any
+
+
+def train(cfg, workdir: str) -> Trained:
+    """Train (resuming from WORKDIR's latest checkpoint) to ``cfg.num_steps``; checkpoints, metrics.jsonl."""
     from clu import metrics as clu_metrics
     from tqdm import tqdm
 
@@ -165,7 +174,7 @@ def train(cfg, workdir: str, return_state: bool = False):
             ckpt.save(mngr, done, state, cfg.to_dict())  # asynchronous: files written while training goes on
     ckpt.finish(mngr)
     bar.close()
-    return (last, state) if return_state else last
+    return Trained(last, state)
 
 
 def _tensorboard(cfg, workdir):

@@ -10,8 +10,10 @@ import sys
 
 import numpy as np
 
+from difcon_jax.data.split import Split
 
-def library_rows(cfg, table, splits=(0,)) -> np.ndarray:
+
+def library_rows(cfg, table, splits=(Split.TRAIN,)) -> np.ndarray:
     """Rows of the reference library: the given splits, filtered by ``cfg.eval.library_sources`` (substrings
     of the source id; empty = every source), capped at ``cfg.eval.library_max_structures`` (0 = no cap)."""
     keep = np.isin(np.asarray(table.split), splits)
@@ -69,7 +71,7 @@ def train_and_evaluate(cfg, workdir: str, evaluate: bool = True) -> dict:
     from difcon_jax.evaluate.report import write_summary
     from difcon_jax.train.loop import load_trained, prepare_table, train
 
-    last = train(cfg, workdir)
+    last = train(cfg, workdir).metrics
     report = {"mode": cfg.mode, "steps": int(cfg.num_steps), "train_metrics": last}
     if not evaluate or jax.process_index() != 0:
         return report
