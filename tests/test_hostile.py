@@ -208,6 +208,8 @@ def _npz_edit(d, change):
      "parameter eg_head/kernel has shape"),
     ("nan", lambda d: _npz_edit(d, lambda p: p.update({"eg_head/kernel": p["eg_head/kernel"] * float("nan")})),
      "non-finite probabilities"),
+    ("pickled", lambda d: _npz_edit(d, lambda p: p.update({"eg_head/kernel": __import__("numpy").array([{}])})),
+     "holds Python objects (pickled data)"),
     ("config_empty", lambda d: (d / "config.json").write_text("{}"), "not a difcon-jax config"),
     ("config_list", lambda d: (d / "config.json").write_text("[]"), "not a difcon-jax config"),
     ("calibration_list", lambda d: (d / "calibration.json").write_text("[]"), "needs numeric 'temperature'"),

@@ -231,7 +231,12 @@ def load_trained(workdir: str, step: int | None = None):
         try:
             with np.load(npz, allow_pickle=False) as z:
                 flat = {tuple(k.split("/")): jnp.asarray(z[k], jnp.float32) for k in z.files}
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        except ValueError as e:
+            if "allow_pickle" in str(e):  # never load pickles from a model folder: say what it is, not how
+                raise ckpt.CheckpointError(f"{npz}: holds Python objects (pickled data), not plain parameter arrays; "
+                                           "refused") from None
+            raise ckpt.CheckpointError(f"{npz}: unreadable ({type(e).__name__}: {e})") from None
+        except (OSError, EOFError, zipfile.BadZipFile) as e:
             raise ckpt.CheckpointError(f"{npz}: unreadable ({type(e).__name__}: {e})") from None
         params = traverse_util.unflatten_dict(flat)
         expected = jax.eval_shape(lambda: init_state(cfg, model, tx, jax.random.key(0))).params
