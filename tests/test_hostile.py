@@ -285,3 +285,17 @@ def test_reflection_bound_is_one_plain_line(tmp_path, capsys):
     assert main(["simulate", str(f), "--wavelength", "0.05", "--two-theta-max", "180"]) == 2
     line = _one_line(capsys, str(f), "reflections", "exceed the bound")
     assert "ValueError" not in line
+
+
+def test_each_file_of_a_build_has_a_time_budget(tmp_path):
+    import dataclasses
+
+    from difcon_jax.data.build import BuildOptions, build_from_cifs
+
+    src = tmp_path / "cifs"
+    src.mkdir()
+    (src / "NaCl.cif").write_text(_nacl_with())
+    res = build_from_cifs(str(src), str(tmp_path / "t"), 1, dataclasses.replace(BuildOptions(), time_budget_s=1e-4))
+    assert res.built == 0 and "time budget per file" in res.skipped[0][1]
+    res = build_from_cifs(str(src), str(tmp_path / "t2"), 1, BuildOptions())
+    assert res.built == 1

@@ -7,10 +7,13 @@ nothing could be built.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import multiprocessing as mp
 import os
+import signal
 import sys
+import threading
 import time
 from typing import Callable, Iterable
 
@@ -35,6 +38,9 @@ class BuildOptions:
     test_fraction: float = 0.1
     validation_fraction: float = 0.1
     limits: StructureLimits = StructureLimits()
+    #: wall seconds one file may take in a build (parse, symmetry, stick pattern); 0 = no budget. The caps on
+    #: atoms, operations and reflections bound the work already; this catches what they do not foresee.
+    time_budget_s: float = 120.0
 
 
 @dataclasses.dataclass
@@ -94,6 +100,31 @@ def label_from_atoms(st: Structure) -> tuple[Structure, list[str], bool]:
     return st, [], False
 
 
+class _OverBudget(BaseException):
+    """A file over its time budget (a BaseException: the parsers' ``except Exception`` must not swallow it)."""
+
+
+@contextlib.contextmanager
+def _time_budget(seconds: float):
+    """Raise :class:`_OverBudget` in this process once ``seconds`` of wall time have passed (SIGALRM; a no-op
+    off the main thread or without a budget). Python code is interrupted at once, a C call when it returns."""
+    use = seconds > 0 and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not use:
+        yield
+        return
+
+    def alarm(signum, frame):
+        raise _OverBudget()
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _cif_task(args):
     name, data, problem, options = args
     from difcon_jax.crystal.structure import structure_from_cif_bytes
@@ -102,12 +133,15 @@ def _cif_task(args):
     if problem is not None:
         return name, None, problem
     try:
-        st = structure_from_cif_bytes(data, name, limits=options.limits)
-        st, notes, disagree = label_from_atoms(st)
-        rec = structure_record(st, options)
+        with _time_budget(options.time_budget_s):
+            st = structure_from_cif_bytes(data, name, limits=options.limits)
+            st, notes, disagree = label_from_atoms(st)
+            rec = structure_record(st, options)
         rec["notes"] += notes
         rec["declared_disagrees"] = disagree
         return name, rec, None
+    except _OverBudget:
+        return name, None, f"took longer than {options.time_budget_s:g} s (the time budget per file); skipped"
     except InputError as e:
         return name, None, e.problem
     except Exception as e:  # a real-life file can break anything: report it, keep going
