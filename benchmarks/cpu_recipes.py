@@ -85,7 +85,7 @@ def run_variant(name: str, extra: list[str], args) -> dict:
     wall = time.perf_counter() - t0
     curve = learning_curve(wd, args.experimental, n_structures=args.n_structures)
     params = sum(p.size for p in __import__("jax").tree_util.tree_leaves(_params(wd)))
-    row = {"variant": name, "overrides": extra, "steps_per_s": round(rate, 3),
+    row = {"variant": name, "overrides": VARIANTS[name], "steps_per_s": round(rate, 3),
            "samples_per_s": round(rate * int(cfg.batch_size), 1), "steps": steps, "train_wall_s": round(wall, 1),
            "params": int(params)}
     for key, res in curve.items():
