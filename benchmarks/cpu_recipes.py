@@ -53,9 +53,11 @@ def _steps_per_s(cfg_name: str, overrides: list[str], workdir: str, probe: int) 
 
 
 def run_variant(name: str, extra: list[str], args) -> dict:
+    import jax
+
     from difcon_jax.config import load_config
     from difcon_jax.evaluate.learning_curve import learning_curve
-    from difcon_jax.train.loop import train
+    from difcon_jax.train.loop import load_trained, train
 
     special = dict(e[1:].split("=", 1) for e in extra if e.startswith("@"))
     extra = [e for e in extra if not e.startswith("@")]
@@ -84,7 +86,7 @@ def run_variant(name: str, extra: list[str], args) -> dict:
     train(cfg, wd)
     wall = time.perf_counter() - t0
     curve = learning_curve(wd, args.experimental, n_structures=args.n_structures)
-    params = sum(p.size for p in __import__("jax").tree_util.tree_leaves(_params(wd)))
+    params = sum(int(p.size) for p in jax.tree_util.tree_leaves(load_trained(wd)[2]))
     row = {"variant": name, "overrides": VARIANTS[name], "steps_per_s": round(rate, 3),
            "samples_per_s": round(rate * int(cfg.batch_size), 1), "steps": steps, "train_wall_s": round(wall, 1),
            "params": int(params)}
@@ -92,12 +94,6 @@ def run_variant(name: str, extra: list[str], args) -> dict:
         if isinstance(res, dict):
             row[key] = {k: res[k][-1] for k in ("acc_cs", "acc_sg", "top5_sg")}
     return row
-
-
-def _params(workdir: str):
-    from difcon_jax.train.loop import load_trained
-
-    return load_trained(workdir)[2]
 
 
 def main(argv=None) -> int:

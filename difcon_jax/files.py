@@ -37,16 +37,21 @@ def read_user_file(path: str, max_bytes: int) -> bytes:
     return raw
 
 
-def _umask() -> int:
+def _read_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
 
 
+# read once at import (single-threaded then): flipping the process umask later could race with the files
+# Orbax's background threads create
+_UMASK = _read_umask()
+
+
 def open_permissions(path: str) -> None:
     """Give a file or folder made by ``tempfile`` (0600 / 0700) the permissions a plain ``open`` or ``mkdir``
     would have (0666 / 0777 less the umask), so what we write atomically is readable like anything else."""
-    os.chmod(path, (0o777 if os.path.isdir(path) else 0o666) & ~_umask())
+    os.chmod(path, (0o777 if os.path.isdir(path) else 0o666) & ~_UMASK)
 
 
 def atomic_write_text(path: str, text: str) -> str:

@@ -241,25 +241,16 @@ def test_atomic_writes_are_readable_like_plain_files(tmp_path):
 
     import numpy as np
 
-    from difcon_jax.data.peak_table import write_peak_table
-    from difcon_jax.files import atomic_write_json
+    from difcon_jax.data.peak_table import ARRAYS, write_peak_table
+    from difcon_jax.files import _UMASK, atomic_write_json
 
-    mask = os.umask(0o022)
-    try:
-        f = atomic_write_json(str(tmp_path / "a.json"), {"x": 1})
-        assert stat.S_IMODE(os.stat(f).st_mode) == 0o644
-        n, p = 2, 3
-        arrays = {"two_theta": np.zeros((n, p), np.float32), "intensity": np.zeros((n, p), np.float32),
-                  "n_peaks": np.zeros(n, np.int32), "space_group": np.ones(n, np.int16),
-                  "crystal_system": np.zeros(n, np.int8), "extinction_group": np.zeros(n, np.int16),
-                  "split": np.zeros(n, np.int8), "formula": np.array(["A", "B"]), "source": np.array(["a", "b"])}
-        from difcon_jax.data.peak_table import ARRAYS
-
-        write_peak_table(str(tmp_path / "t"), {k: arrays.get(k, np.zeros(n, np.int32)) for k in ARRAYS}, {})
-        assert stat.S_IMODE(os.stat(tmp_path / "t").st_mode) == 0o755
-    finally:
-        os.umask(mask)
-
+    f = atomic_write_json(str(tmp_path / "a.json"), {"x": 1})
+    assert stat.S_IMODE(os.stat(f).st_mode) == 0o666 & ~_UMASK  # what open() makes, not mkstemp's 0600
+    n = 2
+    arrays = {"two_theta": np.zeros((n, 3), np.float32), "intensity": np.zeros((n, 3), np.float32),
+              "formula": np.array(["A", "B"]), "source": np.array(["a", "b"])}
+    write_peak_table(str(tmp_path / "t"), {k: arrays.get(k, np.zeros(n, np.int32)) for k in ARRAYS}, {})
+    assert stat.S_IMODE(os.stat(tmp_path / "t").st_mode) == 0o777 & ~_UMASK  # not mkdtemp's 0700
 
 def test_decimal_commas_are_read_as_decimals(tmp_path, capsys):
     import numpy as np

@@ -19,13 +19,12 @@ import dataclasses
 import functools
 import io
 import math
-import signal
-import threading
 from importlib import resources
 
 import numpy as np
 
 from difcon_jax.crystal.structure import Structure
+from difcon_jax.deadline import OverTime, time_limit
 
 ANIONS = ("O", "F", "S", "Cl", "N", "Se", "Br", "I", "P", "Te", "As", "C", "B", "H")
 ANION_WEIGHTS = (0.40, 0.10, 0.10, 0.08, 0.06, 0.05, 0.04, 0.04, 0.04, 0.03, 0.02, 0.02, 0.01, 0.01)
@@ -85,25 +84,6 @@ def space_group_prior(max_atoms: int = 96) -> np.ndarray:
     idx, cnt = _eligible(max_atoms)
     p = np.bincount(sgs[idx], weights=cnt, minlength=231)
     return p / p.sum()
-
-
-@contextlib.contextmanager
-def _time_limit(seconds: float):
-    """Raise TimeoutError after ``seconds`` (main thread only; elsewhere no limit is possible)."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
-        yield
-        return
-
-    def handler(signum, frame):
-        raise TimeoutError
-
-    old = signal.signal(signal.SIGALRM, handler)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
 
 
 def _draw_combination(rng: np.random.Generator, options: SynthOptions,
@@ -180,9 +160,9 @@ def random_structure(seed: int, index: int, options: SynthOptions | None = None)
         crystal = pyxtal()
         try:
             # pyxtal prints failures to stdout; keep the progress bar and CLI output clean.
-            with _time_limit(options.timeout_s), contextlib.redirect_stdout(io.StringIO()):
+            with time_limit(options.timeout_s), contextlib.redirect_stdout(io.StringIO()):
                 crystal.from_random(3, sg, elements, counts, sites=labels, random_state=int(rng.integers(2**31)))
-        except TimeoutError:
+        except OverTime:
             last = f"pyxtal timed out for space group {sg}"
             continue
         except Exception as e:  # pyxtal signals impossible combinations with assorted exceptions

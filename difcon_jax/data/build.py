@@ -7,13 +7,10 @@ nothing could be built.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import multiprocessing as mp
 import os
-import signal
 import sys
-import threading
 import time
 from typing import Callable, Iterable
 
@@ -24,6 +21,7 @@ from difcon_jax.crystal.structure import Structure, StructureLimits
 from difcon_jax.crystal.symmetry import crystal_system_of, extinction_group_of, num_extinction_groups
 from difcon_jax.data.peak_table import check_replaceable, pad_peaks, write_peak_table
 from difcon_jax.data.split import Split, split_key, split_of
+from difcon_jax.deadline import OverTime, time_limit
 from difcon_jax.files import atomic_write_text
 
 
@@ -100,31 +98,6 @@ def label_from_atoms(st: Structure) -> tuple[Structure, list[str], bool]:
     return st, [], False
 
 
-class _OverBudget(BaseException):
-    """A file over its time budget (a BaseException: the parsers' ``except Exception`` must not swallow it)."""
-
-
-@contextlib.contextmanager
-def _time_budget(seconds: float):
-    """Raise :class:`_OverBudget` in this process once ``seconds`` of wall time have passed (SIGALRM; a no-op
-    off the main thread or without a budget). Python code is interrupted at once, a C call when it returns."""
-    use = seconds > 0 and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not use:
-        yield
-        return
-
-    def alarm(signum, frame):
-        raise _OverBudget()
-
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def _cif_task(args):
     name, data, problem, options = args
     from difcon_jax.crystal.structure import structure_from_cif_bytes
@@ -133,14 +106,14 @@ def _cif_task(args):
     if problem is not None:
         return name, None, problem
     try:
-        with _time_budget(options.time_budget_s):
+        with time_limit(options.time_budget_s):
             st = structure_from_cif_bytes(data, name, limits=options.limits)
             st, notes, disagree = label_from_atoms(st)
             rec = structure_record(st, options)
         rec["notes"] += notes
         rec["declared_disagrees"] = disagree
         return name, rec, None
-    except _OverBudget:
+    except OverTime:
         return name, None, f"took longer than {options.time_budget_s:g} s (the time budget per file); skipped"
     except InputError as e:
         return name, None, e.problem

@@ -67,7 +67,7 @@ _COMMA_NUMBER = re.compile(r"[+-]?\d+(,\d*)?([eE][+-]?\d+)?")
 def _decimal_comma(lines: list[str]) -> bool:
     """Whether the data lines write decimal commas ('10,02 1234,5' or '10,02;1234,5', as European locales
     export): judged on the first 200 lines that start like a number, all of which must read that way."""
-    data = [ln.strip() for ln in lines if ln.strip()[:1].isdigit() or ln.strip()[:2].lstrip("+-")[:1].isdigit()][:200]
+    data = [s for s in (ln.strip() for ln in lines) if re.match(r"[+-]?\d", s)][:200]
     if not data:
         return False
     with_comma = 0
