@@ -24,6 +24,7 @@ def get_config():
     c.model.projector_dims = (1024, 1024)
     c.model.head_hidden = 512
     c.model.dtype = "bfloat16"
+    c.augment.augment_chunk = 0  # one wide vmap: the accelerator wants the whole batch at once
     c.optim.warmup_steps = 1000
     c.optim.learning_rate = 2e-3
     c.eval.num_structures = 2000

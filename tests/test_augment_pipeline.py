@@ -152,3 +152,21 @@ def test_invariance_axis_keeps_the_models_grid_and_takes_the_held_out_ranges():
         old["eval"].pop("invariance")
         old["eval"]["invariance_config"] = "augment_invariance"
         assert invariance_augment(ml_collections.ConfigDict(old)).to_dict() == inv.to_dict()
+
+
+@pytest.mark.parametrize("batch,chunk", [(8, 2), (6, 4), (5, 2), (4, 0)])
+def test_chunked_rendering_is_the_vmap(cfg, batch, chunk):
+    """make_simulate_batch (per-peak and per-bin stages vmapped, the renderer in groups of `chunk`) gives
+    vmap(make_simulate) example for example, also when the batch does not divide into groups."""
+    from difcon_jax.augment import make_simulate_batch, sample_params_batch, vmap_in_chunks
+
+    c = cfg.copy_and_resolve_references()
+    c.augment_chunk = chunk
+    peaks = toy_batch(batch)
+    keys = jax.random.split(jax.random.key(2), batch)
+    params = sample_params_batch(jax.random.key(3), batch, c)
+    ref = jax.jit(jax.vmap(make_simulate(c)))(keys, peaks, params)
+    out = jax.jit(make_simulate_batch(c))(keys, peaks, params)
+    np.testing.assert_allclose(out, ref, atol=2e-6)
+    x = jnp.arange(batch * 3.0).reshape(batch, 3)
+    np.testing.assert_array_equal(jax.jit(vmap_in_chunks(lambda r: r * 2 + r.sum(), chunk))(x), x * 2 + x.sum(1, keepdims=True))

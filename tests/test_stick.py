@@ -90,3 +90,18 @@ def test_cell_slightly_breaking_its_symmetry_is_symmetrised():
     assert len(p) == len(ref)  # (hk0) and (kh0) stay one peak
     np.testing.assert_array_equal(p.multiplicity, ref.multiplicity)
     assert np.abs(p.two_theta - ref.two_theta).max() < 0.01
+
+
+def test_orientation_slots_by_rows_match_the_general_pooling():
+    """top_slots_rows (a sort within each reflection's K images) gives top_slots' answer (one sort of all
+    (reflection, value) pairs), ties included: most frequent cos²α first, equal counts by value."""
+    from difcon_jax.crystal.orientation import top_slots, top_slots_rows
+
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        m, k = int(rng.integers(1, 6)), int(rng.choice([2, 4, 8, 12, 16, 24, 48]))
+        v = rng.choice(np.round(rng.uniform(0, 1, 5), 3), size=(m, k))
+        a = top_slots(np.repeat(np.arange(m), k), v.ravel(), np.ones(m * k), m)
+        b = top_slots_rows(v)
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_allclose(a[1], b[1], rtol=1e-6)

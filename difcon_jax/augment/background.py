@@ -20,14 +20,24 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from difcon_jax.augment.profiles import upsample_cells
+
 
 def snip_baseline(y, half_window: int):
-    """SNIP baseline of ``y`` float[n] with decreasing half-windows ``half_window`` … 1 (samples)."""
+    """SNIP baseline of ``y`` float[n] with decreasing half-windows ``half_window`` … 1 (samples).
+
+    Up to 32 clipping passes are unrolled (static slices fuse into a few loops); longer windows use a loop."""
     n = y.shape[0]
     w0 = int(half_window)
     if w0 < 1:
         return y
     z = jnp.pad(y, w0, mode="edge")
+    if w0 <= 32:
+        for w in range(w0, 0, -1):
+            core = z[w0:w0 + n]
+            clipped = jnp.minimum(core, 0.5 * (z[w0 - w:w0 - w + n] + z[w0 + w:w0 + w + n]))
+            z = jnp.concatenate([z[:w0], clipped, z[w0 + n:]])
+        return z[w0:w0 + n]
 
     def clip(i, z):
         w = w0 - i
@@ -47,13 +57,14 @@ def subtract_background(profile, inside, cell_bins: int, half_window_cells: int)
     if n % cell_bins:
         raise ValueError(f"{n} bins are not a multiple of the background cell ({cell_bins} bins)")
     idx = jnp.arange(n)
-    lo = jnp.argmax(inside)
-    hi = n - 1 - jnp.argmax(inside[::-1])
-    filled = profile[jnp.clip(idx, lo, hi)]
+    lo = jnp.min(jnp.where(inside, idx, n - 1))  # first / last measured bin (plain min/max reductions: an
+    hi = jnp.max(jnp.where(inside, idx, 0))  # argmax is a variadic reduce, several times slower on a CPU)
+    filled = jnp.where(idx < lo, profile[lo], jnp.where(idx > hi, profile[hi], profile))  # edge values outside
     coarse = filled.reshape(-1, cell_bins).mean(1)
     base_c = snip_baseline(coarse, half_window_cells)
-    cell_centre = (jnp.arange(n // cell_bins) + 0.5) * cell_bins - 0.5  # in bin-index units
-    base = jnp.interp(idx.astype(profile.dtype), cell_centre, base_c)
+    # linear between cell centres, constant beyond the first and last (edge padding): jnp.interp's answer
+    # without a search per bin
+    base = upsample_cells(jnp.pad(base_c, 1, mode="edge"), cell_bins)
     return jnp.where(inside, jnp.maximum(profile - base, 0.0), 0.0)
 
 

@@ -23,6 +23,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from difcon_jax.augment.noise_stream import hash_normal
 from difcon_jax.augment.profiles import caglioti_fwhm
 from difcon_jax.crystal.stick import lorentz_polarisation as _lp
 
@@ -187,8 +188,11 @@ def counting_variance(profile, params):
 
 
 def gaussian_noise(key, profile, variance):
-    """Adds N(0, variance) per bin and clips at 0 (counts cannot be negative)."""
-    return jnp.maximum(profile + jnp.sqrt(jnp.maximum(variance, 0.0)) * jax.random.normal(key, profile.shape), 0.0)
+    """Adds N(0, variance) per bin and clips at 0 (counts cannot be negative). The normals come from the
+    counter-based hash stream of :mod:`difcon_jax.augment.noise_stream` (one per bin, ~5× cheaper than
+    ``jax.random.normal``)."""
+    eps = hash_normal(key, profile.shape)
+    return jnp.maximum(profile + jnp.sqrt(jnp.maximum(variance, 0.0)) * eps, 0.0)
 
 
 def background_noise(key, profile, params):

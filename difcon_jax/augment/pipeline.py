@@ -10,6 +10,8 @@ measured patterns go through; :mod:`difcon_jax.augment.background`) → renormal
 
 from __future__ import annotations
 
+from typing import Callable, NamedTuple
+
 import jax
 import jax.numpy as jnp
 
@@ -25,8 +27,18 @@ def make_grid(cfg) -> Grid:
     return Grid(cfg.n_bins, cfg.two_theta_min, cfg.two_theta_max, cfg.render_stride, cfg.fwhm_max)
 
 
-def make_simulate(cfg):
-    """``simulate(key, peaks: Peaks, params: dict) -> float32[n_bins]`` for one example."""
+class Stages(NamedTuple):
+    """The pipeline as three one-example functions (composed by :func:`make_simulate`): the work per peak,
+    the rendering, the work per bin. Kept apart so a batch can render in cache-sized groups while the cheap
+    per-peak and per-bin passes run as one wide vmap (:func:`make_simulate_batch`)."""
+
+    sticks: Callable  # (key, peaks, params) -> (two_theta[P'], intensity[P'], fwhm[P']) on the reference scale
+    render: Callable  # (two_theta, intensity, fwhm, params) -> float32[n_bins]
+    finish: Callable  # (key, profile, params) -> float32[n_bins], background … renormalisation
+
+
+def make_stages(cfg) -> Stages:
+    """The three stages of the pipeline for an augmentation config (static settings closed over)."""
     grid = make_grid(cfg)
     centres = grid.centres
     lam_ref = float(cfg.lambda_ref)
@@ -34,8 +46,8 @@ def make_simulate(cfg):
     fmin, fmax = float(cfg.fwhm_min), float(cfg.fwhm_max)
     remove_background = make_background_removal(cfg)
 
-    def simulate(key, peaks: K.Peaks, params):
-        ks = jax.random.split(key, 5)
+    def sticks(key, peaks: K.Peaks, params):
+        ks = jax.random.split(key, 5)  # 0–2 here, 3–4 in finish: the same split on both sides
         p = K.to_source_scale(None, peaks, params, lam_ref)
         p = K.march_dollase(None, p, params)
         p = K.peak_intensity_noise(ks[0], p, params)
@@ -47,28 +59,84 @@ def make_simulate(cfg):
         p = K.peak_position_noise(ks[2], p, params)
         fwhm_src = K.peak_widths(p.two_theta, params, fmin, fmax)
         tt, fwhm, ok = K.to_reference_scale(p.two_theta, fwhm_src, params, lam_ref)
-        p = p._replace(two_theta=tt, intensity=jnp.where(ok, p.intensity, 0.0))
-        p = K.peak_cropping(None, p, params)
-        y = render_peaks(p.two_theta, p.intensity, jnp.clip(fwhm, fmin, fmax), params["eta"], params["rho"], grid)
+        p = K.peak_cropping(None, p._replace(two_theta=tt, intensity=jnp.where(ok, p.intensity, 0.0)), params)
+        return p.two_theta, p.intensity, jnp.clip(fwhm, fmin, fmax)
+
+    def render(two_theta, intensity, fwhm, params):
+        return render_peaks(two_theta, intensity, fwhm, params["eta"], params["rho"], grid)
+
+    def finish(key, y, params):
+        ks = jax.random.split(key, 5)
         y = K.smooth_background(ks[3], y, params, centres)
         y = K.detector_noise(ks[4], y, params)  # background noise + counting statistics, one draw
         y = K.crop_pad(None, y, params, centres)
         y = remove_background(None, y, params, centres)
         return K.renormalise(None, y)
 
+    return Stages(sticks, render, finish)
+
+
+def make_simulate(cfg):
+    """``simulate(key, peaks: Peaks, params: dict) -> float32[n_bins]`` for one example."""
+    st = make_stages(cfg)
+
+    def simulate(key, peaks: K.Peaks, params):
+        return st.finish(key, st.render(*st.sticks(key, peaks, params), params), params)
+
     return simulate
+
+
+def vmap_in_chunks(fn, chunk: int):
+    """``jax.vmap(fn)`` evaluated ``chunk`` examples per device at a time (``chunk`` ≤ 0: one vmap).
+
+    Why: on a CPU the renderer's [P, window] intermediates for a whole batch (tens of MB) stream through
+    memory; in groups of a few patterns they stay in cache, 2–3× faster (benchmarks/augment_throughput.py).
+    Cheap passes lose by it (the regrouping costs two passes over the data), and accelerators want one
+    wide vmap, so configs for them set ``augment_chunk = 0``. Iteration t takes examples t, t + n, t + 2n, …
+    (n iterations): with the batch sharded in contiguous blocks over the ``data`` mesh, every device keeps
+    working on its own rows (no communication), and the result is the vmap's, example for example.
+    """
+    batched = jax.vmap(fn)
+    if chunk <= 0:
+        return batched
+
+    def mapped(*args):
+        b = jax.tree_util.tree_leaves(args)[0].shape[0]
+        devices = jax.device_count()
+        n = b // (chunk * devices)  # loop iterations
+        if n <= 1 or b % n or (b // n) % devices:
+            return batched(*args)
+        groups = jax.tree_util.tree_map(lambda a: jnp.moveaxis(a.reshape((b // n, n) + a.shape[1:]), 1, 0), args)
+        out = jax.lax.map(lambda a: batched(*a), groups)
+        return jax.tree_util.tree_map(lambda o: jnp.moveaxis(o, 0, 1).reshape((b,) + o.shape[2:]), out)
+
+    return mapped
+
+
+def make_simulate_batch(cfg):
+    """``simulate_batch(keys[B], peaks[B], params: dict of [B]) -> float32[B, n_bins]``: :func:`make_simulate`
+    over a batch — per-peak and per-bin stages as one vmap, the renderer in groups of ``cfg.augment_chunk``
+    examples per device (:func:`vmap_in_chunks`)."""
+    st = make_stages(cfg)
+    render = vmap_in_chunks(st.render, int(cfg.get("augment_chunk", 0) or 0))
+
+    def simulate_batch(keys, peaks: K.Peaks, params):
+        tt, inten, fwhm = jax.vmap(st.sticks)(keys, peaks, params)
+        return jax.vmap(st.finish)(keys, render(tt, inten, fwhm, params), params)
+
+    return simulate_batch
 
 
 def make_augment_batch(cfg):
     """``augment(key, peaks: Peaks with leading batch axis) -> float32[B, n_bins]``: fresh parameters
     (LHS over the profile parameters) and keys per example, everything on the device."""
-    simulate = make_simulate(cfg)
+    simulate_batch = make_simulate_batch(cfg)
 
     def augment(key, peaks: K.Peaks):
         b = peaks.two_theta.shape[0]
         k_par, k_sim = jax.random.split(key)
         params = sample_params_batch(k_par, b, cfg)
-        return jax.vmap(simulate)(jax.random.split(k_sim, b), peaks, params)
+        return simulate_batch(jax.random.split(k_sim, b), peaks, params)
 
     return augment
 

@@ -22,6 +22,7 @@ import functools
 
 import numpy as np
 
+from difcon_jax.crystal.orientation import PO_SLOTS, orientation_spread, top_slots
 from difcon_jax.crystal.radiation import resolve_radiation
 from difcon_jax.crystal.structure import Structure
 
@@ -93,8 +94,19 @@ def metric_inconsistency(structure: Structure) -> float:
     """Largest relative change of the reciprocal metric under symmetrisation (0 for consistent cells)."""
     recip = np.linalg.inv(structure.lattice_matrix()).T
     g = recip @ recip.T
-    rots = np.unique(structure.rotations, axis=0).astype(np.float64)
+    rots = unique_rotations(structure.rotations).astype(np.float64)
     return float(np.abs(symmetrised_metric(g, rots) - g).max() / np.abs(g).max())
+
+
+def unique_rotations(rotations: np.ndarray) -> np.ndarray:
+    """The distinct rotation matrices int[K, 3, 3] of an operation list (cached: a build meets few sets)."""
+    r = np.ascontiguousarray(rotations, np.int32)
+    return _unique_rotations(r.tobytes()).copy()
+
+
+@functools.lru_cache(maxsize=512)
+def _unique_rotations(rot_bytes: bytes) -> np.ndarray:
+    return np.unique(np.frombuffer(rot_bytes, np.int32).reshape(-1, 3, 3), axis=0)
 
 
 @functools.lru_cache(maxsize=512)
@@ -138,7 +150,7 @@ def _reflections(structure: Structure, d_min: float):
     lat = structure.lattice_matrix()
     _check_reflection_count(lat, d_min)
     recip = np.linalg.inv(lat).T  # rows a*, b*, c* (no 2π), so |g| = 1/d
-    rots = np.unique(structure.rotations, axis=0)
+    rots = unique_rotations(structure.rotations)
     laue = np.concatenate([rots, -rots]).astype(np.float64)  # [K, 3, 3]; reflections move as h -> h R
     k = len(laue)
     metric = symmetrised_metric(recip @ recip.T, laue)
@@ -157,8 +169,7 @@ def _reflections(structure: Structure, d_min: float):
         mult = (k // (codes == own[:, None]).sum(1)).astype(np.int64)  # orbit size = |Laue| / |stabiliser|
         canon = codes.max(1).astype(np.int64)
         # every distinct member appears |stabiliser| times among the K images: shares are unaffected
-        po_c2, po_w = _orientation_spread(images.reshape(-1, 3) @ recip, recip[2], np.repeat(np.arange(len(hkl)), k),
-                                          mult)
+        po_c2, po_w = orientation_spread(images.reshape(-1, 3) @ recip, recip[2], None, mult)
     else:
         g_max = 1.0 / d_min
         nmax = np.floor(np.linalg.norm(lat, axis=1) * g_max + 1e-9).astype(int)
@@ -175,7 +186,7 @@ def _reflections(structure: Structure, d_min: float):
         images = (hkl.astype(np.float64) @ laue.transpose(1, 0, 2).reshape(3, 3 * k)).reshape(-1, k, 3)
         canon = (((images[..., 0] + n) * w + (images[..., 1] + n)) * w + (images[..., 2] + n)).max(axis=1)
         canon, inverse, mult = np.unique(canon.astype(np.int64), return_inverse=True, return_counts=True)
-        po_c2, po_w = _orientation_spread(hkl.astype(np.float64) @ recip, recip[2], inverse, mult)
+        po_c2, po_w = orientation_spread(hkl.astype(np.float64) @ recip, recip[2], inverse, mult)
     # Decode the canonical code back to hkl (the lexicographically largest orbit member).
     rep = np.stack([canon // (w * w) - n, (canon // w) % w - n, canon % w - n], -1).astype(np.int32)
 
@@ -194,63 +205,38 @@ def _reflections(structure: Structure, d_min: float):
     return rep, d, mult.astype(np.int32), po_c2, po_w
 
 
-#: Distinct cos²α values kept per peak for March–Dollase preferred orientation.
-PO_SLOTS = 4
+def structure_factor_sq(structure: Structure, hkl: np.ndarray, d: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
+    """|F(hkl)|² (electrons²) for int[M,3] hkl with spacings d (Å); Eq. 2 with occupancy and Debye–Waller.
 
-
-def _top_slots(group: np.ndarray, value: np.ndarray, weight: np.ndarray, n_groups: int):
-    """Per group, the :data:`PO_SLOTS` values with the largest summed weights (equal values pooled,
-    rounded to 1e-6), shares renormalised to 1. Returns (values float32[G, K], shares float32[G, K])."""
-    q = np.round(value * 1e6).astype(np.int64)
-    pair = group.astype(np.int64) * 2_000_003 + q
-    upair, inv = np.unique(pair, return_inverse=True)
-    tot = np.bincount(inv.ravel(), weight)
-    grp, val = upair // 2_000_003, (upair % 2_000_003) / 1e6
-    order = np.lexsort((-tot, grp))
-    grp, val, tot = grp[order], val[order], tot[order]
-    rank = np.arange(len(grp)) - np.searchsorted(grp, grp, side="left")
-    keep = rank < PO_SLOTS
-    out_v = np.zeros((n_groups, PO_SLOTS), np.float32)
-    out_w = np.zeros((n_groups, PO_SLOTS), np.float32)
-    out_v[grp[keep], rank[keep]] = val[keep]
-    out_w[grp[keep], rank[keep]] = tot[keep]
-    out_w /= np.maximum(out_w.sum(1, keepdims=True), 1e-30)
-    return out_v, out_w
-
-
-def _orientation_spread(g: np.ndarray, axis: np.ndarray, inverse: np.ndarray, mult: np.ndarray):
-    """Per unique reflection, the distribution of cos²α between its equivalent plane normals and ``axis``.
-
-    March–Dollase corrects each *member* of a reflection family by P(α); the family's factor is the
-    mean over members, so a peak carries up to :data:`PO_SLOTS` distinct cos²α values with their shares
-    (the most frequent ones; shares renormalised). Axis: c* (the usual platelet normal).
-    Returns (cos² float32[M, K], weight float32[M, K]).
+    Atoms that share element, occupancy and B (every symmetry image of a site does) share the factor
+    f(s)·occ·exp(−B s²), so F = Σ_groups factor_g(s) · Σ_{j ∈ g} exp(2πi h·x_j): the per-atom work is the
+    phase alone, summed into groups by one matrix product, and the form factors and Debye–Waller terms
+    are evaluated per group instead of per atom.
     """
-    u = axis / np.linalg.norm(axis)
-    c2 = (g @ u) ** 2 / np.maximum((g * g).sum(1), 1e-300)
-    return _top_slots(inverse, c2, np.ones(len(c2)), len(mult))
-
-
-def structure_factor_sq(structure: Structure, hkl: np.ndarray, d: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
-    """|F(hkl)|² (electrons²) for int[M,3] hkl with spacings d (Å); Eq. 2 with occupancy and Debye–Waller."""
     s2 = 0.25 / d**2
-    elements = sorted(set(structure.elements))
-    f_el = np.stack([form_factor(e, s2) for e in elements], axis=1)  # [M, E]
-    el_idx = np.array([elements.index(e) for e in structure.elements])
+    elements, el_idx = np.unique(np.asarray(structure.elements), return_inverse=True)
+    site_keys = np.column_stack([el_idx, structure.occupancy, structure.b_iso])
+    groups, group_of = np.unique(site_keys, axis=0, return_inverse=True)  # (element, occ, B) per group
+    member = np.zeros((structure.num_sites, len(groups)))
+    member[np.arange(structure.num_sites), group_of.ravel()] = 1
+    form = [form_factor(str(e), s2) for e in elements]
+    factor = np.stack([form[int(e)] * o * np.exp(-s2 * b) for e, o, b in groups], axis=1)  # [M, G]
     # exp(2πi h·x) = Π_k exp(2πi h_k x_k): three small phase tables and complex products replace a
-    # sine and a cosine per (reflection, atom) — several times faster for large cells.
+    # sine and a cosine per (reflection, atom). Chunks of ~65 k (reflection, atom) pairs (1 MB of phases)
+    # stay in cache: 1.5× faster than 4 M-pair chunks on the shared structures.
     n = int(np.abs(hkl).max()) if len(hkl) else 0
     orders = np.arange(-n, n + 1)
     tables = [np.exp(2j * np.pi * orders[:, None] * structure.frac[None, :, k]) for k in range(3)]  # [2n+1, N]
-    occ = structure.occupancy[None]
     out = np.empty(len(hkl))
     step = max(1, chunk // max(1, structure.num_sites))
     for i in range(0, len(hkl), step):
         sl = slice(i, i + step)
         h = hkl[sl] + n
-        w = f_el[sl][:, el_idx] * occ * np.exp(-s2[sl, None] * structure.b_iso[None])
-        phase = tables[0][h[:, 0]] * tables[1][h[:, 1]] * tables[2][h[:, 2]]
-        f = (w * phase).sum(1)
+        phase = tables[0][h[:, 0]]
+        phase *= tables[1][h[:, 1]]
+        phase *= tables[2][h[:, 2]]
+        phase_sums = phase.real @ member + 1j * (phase.imag @ member)  # [m, G], two real BLAS products
+        f = (factor[sl] * phase_sums).sum(1)
         out[sl] = f.real**2 + f.imag**2
     return out
 
@@ -272,9 +258,15 @@ def _merge(two_theta, intensity, mult, hkl, po_c2, po_w, tol):
     strongest = np.lexsort((-intensity, group))[starts]  # first row of each group by falling intensity
     best = hkl[strongest].astype(np.int32).reshape(-1, 3)
     # a merged peak's cos²α distribution: its reflections' distributions weighted by intensity share
-    share = intensity / np.maximum(inten[group], 1e-300)
-    k = po_c2.shape[1]
-    out_c2, out_w = _top_slots(np.repeat(group, k), po_c2.ravel(), (po_w * share[:, None]).ravel(), n)
+    # (only peaks that did merge are recomputed; a lone reflection keeps its slots)
+    out_c2, out_w = po_c2[starts].copy(), po_w[starts].copy()
+    merged = np.flatnonzero(np.bincount(group, minlength=n) > 1)
+    if len(merged):
+        rows = np.isin(group, merged)
+        share = intensity[rows] / np.maximum(inten[group[rows]], 1e-300)
+        k = po_c2.shape[1]
+        c2, w = top_slots(np.repeat(group[rows], k), po_c2[rows].ravel(), (po_w[rows] * share[:, None]).ravel(), n)
+        out_c2[merged], out_w[merged] = c2[merged], w[merged]
     return tt, inten, m, best, (hkl, group), out_c2, out_w
 
 
@@ -327,7 +319,7 @@ def stick_pattern(structure: Structure, wavelength: str | float = "CuKa", two_th
 
 def _d_of(hkl, structure):
     recip = np.linalg.inv(structure.lattice_matrix()).T
-    rots = np.unique(structure.rotations, axis=0).astype(np.float64)
+    rots = unique_rotations(structure.rotations).astype(np.float64)
     h = hkl.astype(np.float64)
     return 1.0 / np.sqrt(np.einsum("ni,ij,nj->n", h, symmetrised_metric(recip @ recip.T, rots), h))
 

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from difcon_jax.augment import Peaks, gather, make_augment_batch, make_simulate, sample_params
+from difcon_jax.augment import Peaks, gather, make_augment_batch, make_simulate_batch, sample_params
 from difcon_jax.train.losses import barlow_twins_loss, classification_losses, nt_xent_loss
 
 class Mode(NamedTuple):
@@ -90,13 +90,13 @@ def make_views(cfg):
     """``views(key, peaks, index) -> (view_a, view_b | None)`` for the configured mode."""
     n_views = mode_of(cfg).views
     augment = make_augment_batch(cfg.augment)
-    simulate = make_simulate(cfg.augment)
+    simulate_batch = make_simulate_batch(cfg.augment)
     static_key = jax.random.key(cfg.data.static_seed)
 
     def static(key, peaks, index):  # the structure's index alone picks its augmentation: the same every epoch
         keys = jax.vmap(lambda i: jax.random.fold_in(static_key, i))(index)
         params = jax.vmap(lambda k: sample_params(jax.random.fold_in(k, 1), cfg.augment))(keys)
-        return jax.vmap(simulate)(keys, peaks, params), None
+        return simulate_batch(keys, peaks, params), None
 
     def one(key, peaks, index):
         return augment(jax.random.fold_in(key, 0), peaks), None
