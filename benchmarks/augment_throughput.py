@@ -39,6 +39,9 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--skip-references", action="store_true")
     ap.add_argument("--table", default=None, help="use this peak table (default: the shared COD CIFs)")
+    ap.add_argument("--random-table", action="store_true", help="random sticks (no data needed: accelerators)")
+    ap.add_argument("--chunk", type=int, default=None,
+                    help="render group per device (default: the config's on a CPU, 0 = one vmap elsewhere)")
     args = ap.parse_args()
     batches = [int(b) for b in args.batches.split(",")]
 
@@ -49,16 +52,10 @@ def main() -> None:
     from difcon_jax.config import default_config_path, load_config
 
     cfg = load_config(default_config_path("augment_table1"))
-    from common import small_table
+    from common import default_chunk, table_from_args
 
-    if args.table:  # e.g. on an accelerator machine without ../shared or pyxtal
-        from difcon_jax.data import load_peak_table
-        from difcon_jax.train.loop import _truncate
-
-        table = load_peak_table(args.table, mmap=False)
-        table = _truncate(table, args.max_peaks) if table.max_peaks > args.max_peaks else table
-    else:
-        table = small_table(args.max_peaks)
+    cfg.augment_chunk = default_chunk(cfg) if args.chunk is None else args.chunk
+    table = table_from_args(args, args.max_peaks)
     dev = device_table(table)
     augment = jax.jit(make_augment_batch(cfg))
     n = len(table)
@@ -104,6 +101,7 @@ def main() -> None:
     out = {
         "benchmark": "augment_throughput", "batch": common, "bins": int(cfg.n_bins), "max_peaks": args.max_peaks,
         "ka2": bool(cfg.ka2), "device": str(jax.devices()[0].device_kind), "cpu_count": os.cpu_count(),
+        "augment_chunk": int(cfg.augment_chunk), "table": "random" if args.random_table else (args.table or "shared COD"),
         "jax_patterns_per_s": round(results["jax"][common], 1),
         "numpy_patterns_per_s": round(results["numpy"].get(common, float("nan")), 1),
         "torch_patterns_per_s": round(results["torch"].get(common, float("nan")), 1),

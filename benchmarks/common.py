@@ -35,3 +35,49 @@ def median_time(fn, repeats: int = 5, warmup: int = 1) -> float:
         fn()
         times.append(time.perf_counter() - t)
     return float(np.median(times))
+
+
+def random_table(n: int = 512, max_peaks: int = 128, seed: int = 0):
+    """An in-memory peak table of ``n`` random stick patterns (for machines without ../shared or pyxtal, e.g.
+    a lent accelerator): 40–``max_peaks`` live peaks at uniform 2θ in 5–115°, intensities log-uniform over
+    four decades, random texture terms, labels of random space groups. Throughput does not depend on the
+    crystallography, only on the shapes, so the numbers compare with the shared-CIF table's."""
+    from difcon_jax.crystal.symmetry import labels_for_number
+    from difcon_jax.data.peak_table import PeakTable
+
+    rng = np.random.default_rng(seed)
+    live = rng.integers(40, max_peaks + 1, n)
+    mask = np.arange(max_peaks)[None] < live[:, None]
+    tt = np.where(mask, np.sort(rng.uniform(5, 115, (n, max_peaks)), axis=1), 0).astype(np.float32)
+    inten = np.where(mask, 10 ** rng.uniform(-2, 2, (n, max_peaks)), 0).astype(np.float32)
+    c2 = rng.uniform(0, 1, (n, max_peaks, 4)).astype(np.float32)
+    w = rng.dirichlet(np.ones(4), (n, max_peaks)).astype(np.float32)
+    sg = rng.integers(1, 231, n).astype(np.int32)
+    labels = [labels_for_number(int(g)) for g in sg]
+    return PeakTable(two_theta=tt, intensity=inten, mask=mask, po_cos2=c2, po_weight=w, space_group=sg,
+                     crystal_system=np.array([lab.crystal_system for lab in labels], np.int32),
+                     extinction_group=np.array([lab.extinction_group for lab in labels], np.int32),
+                     split=np.zeros(n, np.int8), dropped_fraction=np.zeros(n, np.float32),
+                     source_id=np.zeros(n, np.int32), formula=np.array(["random"] * n), meta={"builder": "random"})
+
+
+def table_from_args(args, max_peaks: int = 128):
+    """The benchmark's table: ``--table DIR`` (truncated to ``max_peaks``), ``--random-table``, or the
+    shared COD CIFs (pyxtal crystals without ../shared)."""
+    if getattr(args, "random_table", False):
+        return random_table(max_peaks=max_peaks)
+    if getattr(args, "table", None):
+        from difcon_jax.data import load_peak_table
+        from difcon_jax.train.loop import _truncate
+
+        table = load_peak_table(args.table, mmap=False)
+        return _truncate(table, max_peaks) if table.max_peaks > max_peaks else table
+    return small_table(max_peaks)
+
+
+def default_chunk(cfg) -> int:
+    """The augmentation's render grouping for this backend: the config's on a CPU, one wide vmap (0) on an
+    accelerator (see difcon_jax.augment.vmap_in_chunks)."""
+    import jax
+
+    return int(cfg.get("augment_chunk", 0) or 0) if jax.default_backend() == "cpu" else 0

@@ -23,19 +23,24 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--model", choices=("quickstart", "paper"), default="quickstart")
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--table", default=None, help="use this peak table (default: the shared COD CIFs)")
+    ap.add_argument("--random-table", action="store_true", help="random sticks (no data needed: accelerators)")
+    ap.add_argument("--dtype", default=None, help="compute dtype of the encoder (e.g. bfloat16 on an accelerator)")
+    ap.add_argument("--chunk", type=int, default=None,
+                    help="render group per device (default: the config's on a CPU, 0 = one vmap elsewhere)")
     args = ap.parse_args()
 
     import jax
     import numpy as np
 
-    from common import median_time, small_table
+    from common import default_chunk, median_time, table_from_args
     from difcon_jax.augment import gather
     from difcon_jax.config import default_config_path, load_config
     from difcon_jax.train import parallel
     from difcon_jax.train.loop import build, device_data
     from difcon_jax.train.step import init_state, make_train_step, make_views
 
-    table = small_table()
+    table = table_from_args(args)
     rows = np.arange(len(table))
     quick = load_config(default_config_path("quickstart"))
     results = {}
@@ -45,6 +50,9 @@ def main() -> None:
         cfg.batch_size = args.batch
         if args.model == "quickstart":
             cfg.model = quick.model
+        if args.dtype:
+            cfg.model.dtype = args.dtype
+        cfg.augment.augment_chunk = default_chunk(cfg.augment) if args.chunk is None else args.chunk
         model, tx = build(cfg)
         mesh = parallel.make_mesh()
         rep, sharded = parallel.shardings(mesh)
@@ -71,6 +79,7 @@ def main() -> None:
         print(f"{name:11s} {results[name]['samples_per_s']:8.1f} samples/s  step {results[name]['step_ms']:7.1f} ms"
               f"  augmentation {100 * results[name]['augment_fraction']:.0f} %", flush=True)
     print(json.dumps({"benchmark": "train_step", "batch": args.batch, "model": args.model,
+                      "dtype": args.dtype or "config", "augment_chunk": int(cfg.augment.augment_chunk),
                       "device": str(jax.devices()[0].device_kind), "devices": jax.device_count(),
                       "cpu_count": os.cpu_count(), "results": results}))
 

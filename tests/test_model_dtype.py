@@ -20,5 +20,5 @@ def test_named_modules_and_bf16_compute_with_f32_params():
     bf16, _ = build(cfg)
     out32, out16 = model.apply({"params": params}, x), bf16.apply({"params": params}, x)
     assert all(a.dtype == jnp.float32 for a in jax.tree_util.tree_leaves(params))
-    assert out16["h"].dtype == jnp.float32 and out16["cs"].dtype == jnp.float32
-    np.testing.assert_allclose(out16["h"], out32["h"], rtol=0.1, atol=0.05)
+    assert out16["representation"].dtype == jnp.float32 and out16["crystal_system"].dtype == jnp.float32
+    np.testing.assert_allclose(out16["representation"], out32["representation"], rtol=0.1, atol=0.05)

@@ -54,7 +54,8 @@ def test_model_shapes_and_batch_agnostic_predict():
                         projector_dims=(32, 16), head_hidden=16)
     params = model.init(jax.random.key(0), jnp.zeros((1, 1200)))["params"]
     out = model.apply({"params": params}, jnp.zeros((3, 1200)))
-    assert out["h"].shape == (3, 16) and out["z"].shape == (3, 16) and out["eg"].shape == (3, 112)
+    assert out["representation"].shape == (3, 16) and out["projection"].shape == (3, 16)
+    assert out["extinction_group"].shape == (3, 112)
     x = np.random.default_rng(0).random((5, 1200)).astype(np.float32)
     full = predict(model, params, x)
     one = predict(model, params, x[:1])
@@ -63,3 +64,21 @@ def test_model_shapes_and_batch_agnostic_predict():
     np.testing.assert_allclose(full["crystal_system"][:3], three["crystal_system"], atol=1e-6)
     assert full["space_group"].shape == (5, 230)
     np.testing.assert_allclose(full["space_group"].sum(1), 1, rtol=1e-5)
+
+
+def test_model_is_built_from_the_config_fields_by_name():
+    import ml_collections
+
+    from difcon_jax.models.heads import HEADS
+    from difcon_jax.models.resnet1d import build_model
+
+    m = ml_collections.ConfigDict(dict(widths=[8, 8], blocks=[1, 1], stem_features=8, stem_stride=2, kernel=3,
+                                       projector_dims=[16], head_hidden=8, dtype="float32"))
+    model = build_model(m, 112)
+    assert model.encoder.widths == (8, 8) and model.encoder.kernel == 3 and model.head_hidden == 8
+    out = model.apply(model.init(jax.random.key(0), jnp.zeros((2, 64))), jnp.zeros((2, 64)))
+    assert set(HEADS) <= set(out) and out["crystal_system"].shape == (2, 7) and len(out["space_group"]) == 7
+    m.unlock()
+    m.widht = (8,)
+    with pytest.raises(ValueError, match="unknown field.*widht"):
+        build_model(m, 112)

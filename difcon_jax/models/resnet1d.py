@@ -11,7 +11,7 @@ from typing import Any, Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
-from difcon_jax.models.heads import SG_PER_SYSTEM
+from difcon_jax.models.heads import NUM_CRYSTAL_SYSTEMS, SG_PER_SYSTEM
 
 
 def _groups(c: int) -> int:
@@ -89,8 +89,10 @@ class MLP(nn.Module):
 class DifconModel(nn.Module):
     """Encoder + projector (Barlow Twins / SimCLR z) + the paper's 8 heads.
 
-    Returns a dict: ``h`` representation [B, D]; ``z`` projection [B, proj[-1]]; ``cs`` logits [B, 7];
-    ``eg`` logits [B, n_eg]; ``sg`` tuple of 7 logit arrays, head k over crystal system k's space groups.
+    Returns a dict keyed like the labels and the probabilities (:data:`difcon_jax.models.heads.HEADS`):
+    ``representation`` h [B, D]; ``projection`` z [B, proj[-1]]; logits ``crystal_system`` [B, 7],
+    ``extinction_group`` [B, n_eg] and ``space_group``, a tuple of 7 arrays (head k over crystal system k's
+    space groups).
     """
 
     encoder: ResNet1D
@@ -104,19 +106,30 @@ class DifconModel(nn.Module):
         z = MLP(tuple(self.projector_dims), name="projector")(h)
         t = nn.gelu(nn.Dense(self.head_hidden, name="head_trunk")(h))
         return {
-            "h": h,
-            "z": z,
-            "cs": nn.Dense(7, name="cs_head")(t),
-            "eg": nn.Dense(self.num_extinction_groups, name="eg_head")(t),
-            "sg": tuple(nn.Dense(n, name=f"sg_head_{k}")(t) for k, n in enumerate(SG_PER_SYSTEM)),
+            "representation": h,
+            "projection": z,
+            # module names (cs_head, …) are the exported params' keys: unchanged
+            "crystal_system": nn.Dense(NUM_CRYSTAL_SYSTEMS, name="cs_head")(t),
+            "extinction_group": nn.Dense(self.num_extinction_groups, name="eg_head")(t),
+            "space_group": tuple(nn.Dense(n, name=f"sg_head_{k}")(t) for k, n in enumerate(SG_PER_SYSTEM)),
         }
 
 
+#: Fields of ``cfg.model`` that belong to the model around the encoder; every other field is a ResNet1D field.
+MODEL_FIELDS = ("projector_dims", "head_hidden")
+
+
 def build_model(cfg_model, num_extinction_groups: int) -> DifconModel:
-    """The model of ``cfg.model``; ``dtype`` ('float32' or 'bfloat16') is the encoder's compute dtype
-    (parameters, heads and losses stay float32)."""
-    enc = ResNet1D(widths=tuple(cfg_model.widths), blocks=tuple(cfg_model.blocks), stem_features=cfg_model.stem_features,
-                   stem_kernel=cfg_model.stem_kernel, stem_stride=cfg_model.stem_stride, kernel=cfg_model.kernel,
-                   dtype=jnp.dtype(cfg_model.get("dtype", "float32")))
-    return DifconModel(encoder=enc, num_extinction_groups=num_extinction_groups,
-                       projector_dims=tuple(cfg_model.projector_dims), head_hidden=cfg_model.head_hidden)
+    """The model of ``cfg.model``, field by field: ``projector_dims`` and ``head_hidden`` for
+    :class:`DifconModel`, the rest (widths, blocks, stem_*, kernel, dtype …) for :class:`ResNet1D` by name.
+    ``dtype`` ('float32' or 'bfloat16') is the encoder's compute dtype (parameters, heads and losses stay
+    float32). An unknown field is a ValueError naming it."""
+    fields = {k: tuple(v) if isinstance(v, (list, tuple)) else v for k, v in dict(cfg_model).items()}
+    outer = {k: fields.pop(k) for k in MODEL_FIELDS if k in fields}
+    fields["dtype"] = jnp.dtype(fields.get("dtype", "float32"))
+    known = set(ResNet1D.__dataclass_fields__) - {"parent", "name"}
+    unknown = sorted(set(fields) - known)
+    if unknown:
+        raise ValueError(f"model config: unknown field(s) {', '.join(unknown)} (ResNet1D takes {', '.join(sorted(known))}; "
+                         f"the heads take {', '.join(MODEL_FIELDS)})")
+    return DifconModel(encoder=ResNet1D(**fields), num_extinction_groups=num_extinction_groups, **outer)

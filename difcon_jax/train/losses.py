@@ -43,15 +43,15 @@ def nt_xent_loss(z_a, z_b, temperature: float) -> jax.Array:
 
 def classification_losses(out, labels, weights) -> tuple[jax.Array, dict]:
     """Weighted sum of CS, EG and hierarchical SG cross-entropies; returns (loss, metrics)."""
-    sg_logp = space_group_log_probs(out["cs"], out["sg"])
-    l_cs = cross_entropy(out["cs"], labels["crystal_system"])
-    l_eg = cross_entropy(out["eg"], labels["extinction_group"])
+    sg_logp = space_group_log_probs(out["crystal_system"], out["space_group"])
+    l_cs = cross_entropy(out["crystal_system"], labels["crystal_system"])
+    l_eg = cross_entropy(out["extinction_group"], labels["extinction_group"])
     l_sg = -jnp.mean(jnp.take_along_axis(sg_logp, (labels["space_group"] - 1)[:, None], axis=-1))
     loss = weights["cs"] * l_cs + weights["eg"] * l_eg + weights["sg"] * l_sg
     metrics = {
         "loss_cs": l_cs, "loss_eg": l_eg, "loss_sg": l_sg,
-        "acc_cs": jnp.mean(jnp.argmax(out["cs"], -1) == labels["crystal_system"]),
-        "acc_eg": jnp.mean(jnp.argmax(out["eg"], -1) == labels["extinction_group"]),
+        "acc_cs": jnp.mean(jnp.argmax(out["crystal_system"], -1) == labels["crystal_system"]),
+        "acc_eg": jnp.mean(jnp.argmax(out["extinction_group"], -1) == labels["extinction_group"]),
         "acc_sg": jnp.mean(jnp.argmax(sg_logp, -1) + 1 == labels["space_group"]),
     }
     return loss, metrics

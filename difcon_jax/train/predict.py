@@ -17,9 +17,11 @@ from difcon_jax.models.heads import space_group_log_probs
 
 @functools.partial(jax.jit, static_argnums=0)
 def _forward(model, params, x):
-    """The heads' raw logits for profiles float[B, n_bins]: cs [B, 7], eg [B, n_eg], sg (7 × [B, n_c]), h [B, D]."""
+    """The heads' raw logits for profiles float[B, n_bins]: crystal_system [B, 7], extinction_group [B, n_eg],
+    space_group (7 × [B, n_c]), and the representation [B, D]."""
     out = model.apply({"params": params}, x)
-    return {"cs": out["cs"], "eg": out["eg"], "sg": tuple(out["sg"]), "h": out["h"]}
+    return {"crystal_system": out["crystal_system"], "extinction_group": out["extinction_group"],
+            "space_group": tuple(out["space_group"]), "representation": out["representation"]}
 
 
 @jax.jit
@@ -27,9 +29,10 @@ def probabilities(logits: dict, temperature=1.0) -> dict:
     """Temperature-scaled probabilities from :func:`predict_logits`' logits: every head's logits divided by
     ``temperature`` (so p(SG) = p(CS)·p(SG|CS) stays consistent with p(CS))."""
     t = jnp.asarray(temperature, jnp.float32)
-    cs, eg, sg = logits["cs"] / t, logits["eg"] / t, tuple(s / t for s in logits["sg"])
+    cs, eg = logits["crystal_system"] / t, logits["extinction_group"] / t
+    sg = tuple(s / t for s in logits["space_group"])
     return {"crystal_system": jax.nn.softmax(cs, -1), "extinction_group": jax.nn.softmax(eg, -1),
-            "space_group": jnp.exp(space_group_log_probs(cs, sg)), "representation": logits["h"],
+            "space_group": jnp.exp(space_group_log_probs(cs, sg)), "representation": logits["representation"],
             "logits_cs": cs, "logits_eg": eg}
 
 

@@ -123,7 +123,7 @@ def make_train_step(cfg, model, tx):
             out = model.apply({"params": params}, jnp.concatenate([x_a, x_b], 0))
             b = x_a.shape[0]
             out_a = jax.tree_util.tree_map(lambda t: t[:b], out)
-            repr_loss = representation_loss(out["z"][:b], out["z"][b:])
+            repr_loss = representation_loss(out["projection"][:b], out["projection"][b:])
         else:
             out_a = model.apply({"params": params}, x_a)
             repr_loss = jnp.zeros(())
