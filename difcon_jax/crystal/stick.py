@@ -161,15 +161,22 @@ def _reflections(structure: Structure, d_min: float):
         hkl = np.asarray(gemmi.make_miller_array(cell, sg, d_min * (1 - 1e-9), 0.0, True), np.int64).reshape(-1, 3)
         hkl_f = hkl.astype(np.float64)
         hkl = hkl[((hkl_f @ metric) * hkl_f).sum(1) <= (1 / d_min) ** 2 * (1 + 1e-12)]
-        images = (hkl.astype(np.float64) @ laue.transpose(1, 0, 2).reshape(3, 3 * k)).reshape(-1, k, 3)
-        n = int(np.abs(images).max()) if images.size else 0
+        # An image's code is linear in it, so the codes of all K images come from one [M, 3] @ [3, K] product
+        # (no [M, K, 3] images): code(h R) = h (R c) + n (w² + w + 1) with c = (w², w, 1). Every image lies
+        # in the limiting sphere, so |index i| ≤ |a_i| / d_min bounds the base w and codes stay exact.
+        n = int(np.floor(np.linalg.norm(lat, axis=1).max() / d_min + 1e-9))
         w = 2 * n + 1
-        codes = ((images[..., 0] + n) * w + (images[..., 1] + n)) * w + (images[..., 2] + n)
-        own = ((hkl[:, 0] + n) * w + (hkl[:, 1] + n)) * w + (hkl[:, 2] + n)
+        c = np.array([w * w, w, 1], np.float64)
+        hkl_f = hkl.astype(np.float64)
+        codes = hkl_f @ (laue @ c).T + n * (w * w + w + 1)  # [M, K]
+        own = hkl_f @ c + n * (w * w + w + 1)
         mult = (k // (codes == own[:, None]).sum(1)).astype(np.int64)  # orbit size = |Laue| / |stabiliser|
         canon = codes.max(1).astype(np.int64)
-        # every distinct member appears |stabiliser| times among the K images: shares are unaffected
-        po_c2, po_w = orientation_spread(images.reshape(-1, 3) @ recip, recip[2], None, mult)
+        # cos²α is the same for h and −h, so the proper rotations' images (the first half of the Laue list)
+        # carry the shares; every distinct member appears |stabiliser| times among them: shares unaffected
+        kr = len(rots)
+        g = (hkl_f @ (rots.astype(np.float64) @ recip).transpose(1, 0, 2).reshape(3, 3 * kr)).reshape(-1, 3)
+        po_c2, po_w = orientation_spread(g, recip[2], None, mult)
     else:
         g_max = 1.0 / d_min
         nmax = np.floor(np.linalg.norm(lat, axis=1) * g_max + 1e-9).astype(int)
@@ -192,10 +199,9 @@ def _reflections(structure: Structure, d_min: float):
 
     # Systematic absences from the translations of operations that fix h.
     ops_r = structure.rotations.astype(np.float64)
-    kk = len(ops_r)
     rep_f = rep.astype(np.float64)
-    moved = (rep_f @ ops_r.transpose(1, 0, 2).reshape(3, 3 * kk)).reshape(-1, kk, 3)
-    fixed = np.all(moved == rep_f[:, None, :], axis=-1)  # [M, K]
+    c = np.array([w * w, w, 1], np.float64)  # h R = h exactly when their codes agree (one [M, 3] @ [3, K])
+    fixed = (rep_f @ (ops_r @ c).T) == (rep_f @ c)[:, None]  # [M, K]
     phase = rep_f @ structure.translations.T  # [M, K]
     nonint = np.abs(phase - np.round(phase)) > 1e-6
     absent = np.any(fixed & nonint, axis=1)
