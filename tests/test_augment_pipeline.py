@@ -154,7 +154,7 @@ def test_invariance_axis_keeps_the_models_grid_and_takes_the_held_out_ranges():
         assert invariance_augment(ml_collections.ConfigDict(old)).to_dict() == inv.to_dict()
 
 
-@pytest.mark.parametrize("batch,chunk", [(8, 2), (6, 4), (5, 2), (4, 0)])
+@pytest.mark.parametrize("batch,chunk", [(8, 2), (5, 2)])
 def test_chunked_rendering_is_the_vmap(cfg, batch, chunk):
     """make_simulate_batch (per-peak and per-bin stages vmapped, the renderer in groups of `chunk`) gives
     vmap(make_simulate) example for example, also when the batch does not divide into groups."""

@@ -24,7 +24,7 @@ import numpy as np
 
 from difcon_jax.crystal.orientation import PO_SLOTS, orientation_spread, top_slots
 from difcon_jax.crystal.radiation import resolve_radiation
-from difcon_jax.crystal.structure import Structure
+from difcon_jax.crystal.structure import Structure, tabulated_group
 
 #: Peaks weaker than this fraction of the strongest are dropped (pymatgen keeps > 1e-5 too).
 MIN_RELATIVE_INTENSITY = 1e-5
@@ -109,16 +109,6 @@ def _unique_rotations(rot_bytes: bytes) -> np.ndarray:
     return np.unique(np.frombuffer(rot_bytes, np.int32).reshape(-1, 3, 3), axis=0)
 
 
-@functools.lru_cache(maxsize=512)
-def _gemmi_group(rot_bytes: bytes, tran_bytes: bytes):
-    """gemmi's SpaceGroup when the operations are a tabulated setting (then its reciprocal ASU is used)."""
-    from difcon_jax.crystal.structure import _tabulated_group
-
-    rot = np.frombuffer(rot_bytes, np.int32).reshape(-1, 3, 3)
-    tran = np.frombuffer(tran_bytes, np.float64).reshape(-1, 3)
-    return _tabulated_group(rot, tran)
-
-
 #: The cost bound of one stick pattern: lattice points in the limiting sphere (|g| ≤ 1/d_min), and index-box
 #: points for operation sets enumerated without gemmi's asymmetric unit. 3·10⁶ sphere points is a
 #: 140,000 Å³ cell to 120° with Cu Kα (the largest shared structure, 28,088 Å³, has 1.7·10⁵); memory stays
@@ -154,8 +144,7 @@ def _reflections(structure: Structure, d_min: float):
     laue = np.concatenate([rots, -rots]).astype(np.float64)  # [K, 3, 3]; reflections move as h -> h R
     k = len(laue)
     metric = symmetrised_metric(recip @ recip.T, laue)
-    sg = _gemmi_group(np.ascontiguousarray(structure.rotations, np.int32).tobytes(),
-                      np.ascontiguousarray(structure.translations, np.float64).tobytes())
+    sg = tabulated_group(structure.rotations, structure.translations)  # gemmi's, when tabulated
     if sg is not None:
         cell = gemmi.UnitCell(*structure.cell)
         hkl = np.asarray(gemmi.make_miller_array(cell, sg, d_min * (1 - 1e-9), 0.0, True), np.int64).reshape(-1, 3)
@@ -222,9 +211,14 @@ def structure_factor_sq(structure: Structure, hkl: np.ndarray, d: np.ndarray, ch
     s2 = 0.25 / d**2
     elements, el_idx = np.unique(np.asarray(structure.elements), return_inverse=True)
     site_keys = np.column_stack([el_idx, structure.occupancy, structure.b_iso])
-    groups, group_of = np.unique(site_keys, axis=0, return_inverse=True)  # (element, occ, B) per group
+    order = np.lexsort(site_keys.T[::-1])  # sites sorted by (element, occ, B): equal keys adjacent
+    first = np.ones(len(order), bool)
+    first[1:] = np.any(site_keys[order][1:] != site_keys[order][:-1], axis=1)
+    groups = site_keys[order][first]  # (element, occ, B) per group
+    group_of = np.empty(len(order), np.int64)
+    group_of[order] = np.cumsum(first) - 1
     member = np.zeros((structure.num_sites, len(groups)))
-    member[np.arange(structure.num_sites), group_of.ravel()] = 1
+    member[np.arange(structure.num_sites), group_of] = 1
     form = [form_factor(str(e), s2) for e in elements]
     factor = np.stack([form[int(e)] * o * np.exp(-s2 * b) for e, o, b in groups], axis=1)  # [M, G]
     # exp(2πi h·x) = Π_k exp(2πi h_k x_k): three small phase tables and complex products replace a
@@ -232,7 +226,8 @@ def structure_factor_sq(structure: Structure, hkl: np.ndarray, d: np.ndarray, ch
     # stay in cache: 1.5× faster than 4 M-pair chunks on the shared structures.
     n = int(np.abs(hkl).max()) if len(hkl) else 0
     orders = np.arange(-n, n + 1)
-    tables = [np.exp(2j * np.pi * orders[:, None] * structure.frac[None, :, k]) for k in range(3)]  # [2n+1, N]
+    half = [np.exp(2j * np.pi * orders[n:, None] * structure.frac[None, :, k]) for k in range(3)]  # orders 0…n
+    tables = [np.concatenate([t[:0:-1].conj(), t]) for t in half]  # [2n+1, N]: exp(−iφ) = conj(exp(iφ))
     out = np.empty(len(hkl))
     step = max(1, chunk // max(1, structure.num_sites))
     for i in range(0, len(hkl), step):

@@ -190,7 +190,7 @@ def structure_from_cif_text(text: str, source: str = "<string>", *, limits: Stru
         if len(rot) > MAX_GROUP_ORDER:
             raise InputError(source, f"{len(rot)} distinct symmetry operations (a space group has at most "
                                      f"{MAX_GROUP_ORDER} in its conventional cell)")
-        sg = _tabulated_group(rot, tran)
+        sg = tabulated_group(rot, tran)
         if sg is None:  # shifted origin or an untabulated setting: identify the type from the operations
             own_ops = (rot, tran)
             number = _group_number_from_ops(rot, tran, st)
@@ -248,6 +248,8 @@ def structure_from_cif_text(text: str, source: str = "<string>", *, limits: Stru
         b.append(EIGHT_PI2 * u if (math.isfinite(u) and u > 0) else default_b_iso)
     frac = np.array([[f.x, f.y, f.z] if hasattr(f, "x") else f for _, f, _, _ in sites], dtype=np.float64) % 1.0
     rotations, translations = own_ops if own_ops is not None else _ops_arrays(sg.operations())
+    if own_ops is None:  # the stick pattern will ask which tabulated group these operations are: known now
+        _GROUPS.setdefault(_ops_key(rotations, translations), sg)
     return Structure(
         cell=tuple(float(x) for x in cell), frac=frac, elements=tuple(e for e, _, _, _ in sites),
         occupancy=np.array([min(o, 1.0) for _, _, o, _ in sites]), b_iso=np.array(b, dtype=np.float64),
@@ -300,6 +302,25 @@ def eval_fraction(text: str) -> float:
         num, den = text.split("/", 1)
         return float(num or 1) / float(den)
     return float(text)
+
+
+#: gemmi SpaceGroup (or None) per operation list, filled by :func:`read_cif` and :func:`tabulated_group`:
+#: a build meets few distinct lists, and the stick pattern asks again for the list a CIF was read with.
+_GROUPS: dict = {}
+
+
+def _ops_key(rot, tran) -> tuple[bytes, bytes]:
+    return np.ascontiguousarray(rot, np.int32).tobytes(), np.ascontiguousarray(tran, np.float64).tobytes()
+
+
+def tabulated_group(rot: np.ndarray, tran: np.ndarray):
+    """:func:`_tabulated_group` through a bounded cache keyed by the operations."""
+    key = _ops_key(rot, tran)
+    if key not in _GROUPS:
+        if len(_GROUPS) >= 4096:
+            _GROUPS.clear()
+        _GROUPS[key] = _tabulated_group(rot, tran)
+    return _GROUPS[key]
 
 
 def _tabulated_group(rot: np.ndarray, tran: np.ndarray):
