@@ -76,8 +76,8 @@ def table_from_args(args, max_peaks: int = 128):
 
 
 def default_chunk(cfg) -> int:
-    """The augmentation's render grouping for this backend: the config's on a CPU, one wide vmap (0) on an
-    accelerator (see difcon_jax.augment.vmap_in_chunks)."""
-    import jax
+    """The augmentation's render grouping for this backend: the config's, "auto" resolved (8 on a CPU, one
+    wide vmap on an accelerator; difcon_jax.augment.pipeline.render_chunk)."""
+    from difcon_jax.augment.pipeline import render_chunk
 
-    return int(cfg.get("augment_chunk", 0) or 0) if jax.default_backend() == "cpu" else 0
+    return render_chunk(cfg)

@@ -19,9 +19,9 @@ def get_config():
     c.impurity_slots = 3
     c.ka2 = True  # render the Kα2 copies (static: doubles the peak count)
     c.latin_hypercube = True
-    # Examples per device rendered at a time (difcon_jax.augment.vmap_in_chunks): 8 keeps a CPU's working set
-    # in cache (2–3× the throughput of one wide vmap); accelerators set 0 (one vmap over the batch).
-    c.augment_chunk = 8
+    # Examples per device rendered at a time (difcon_jax.augment.vmap_in_chunks): −1 = auto, 8 on a CPU (keeps
+    # its working set in cache: 2–3× one wide vmap) and 0 (one vmap over the batch) on an accelerator.
+    c.augment_chunk = -1
     c.latin_hypercube_keys = ("U", "V", "W", "P", "eta", "rho")
     c.log_uniform = ("counts", "crystallite_size")
     # Background removal (SNIP) on every training view, the same function measured patterns go through

@@ -170,3 +170,13 @@ def test_chunked_rendering_is_the_vmap(cfg, batch, chunk):
     np.testing.assert_allclose(out, ref, atol=2e-6)
     x = jnp.arange(batch * 3.0).reshape(batch, 3)
     np.testing.assert_array_equal(jax.jit(vmap_in_chunks(lambda r: r * 2 + r.sum(), chunk))(x), x * 2 + x.sum(1, keepdims=True))
+
+
+def test_render_chunk_auto_resolves_by_backend(cfg):
+    from difcon_jax.augment.pipeline import CPU_RENDER_CHUNK, render_chunk
+
+    c = cfg.copy_and_resolve_references()
+    assert c.augment_chunk == -1  # the shipped default: auto
+    assert render_chunk(c) == (CPU_RENDER_CHUNK if jax.default_backend() == "cpu" else 0)
+    c.augment_chunk = 0
+    assert render_chunk(c) == 0

@@ -113,12 +113,25 @@ def vmap_in_chunks(fn, chunk: int):
     return mapped
 
 
+#: Render group per device when a config says "auto" (augment_chunk < 0) and the backend is a CPU.
+CPU_RENDER_CHUNK = 8
+
+
+def render_chunk(cfg) -> int:
+    """Patterns per device rendered at a time: ``cfg.augment_chunk`` when ≥ 0 (0 = one vmap), and when
+    negative ("auto") :data:`CPU_RENDER_CHUNK` on a CPU, one vmap on an accelerator (read at trace time)."""
+    chunk = int(cfg.get("augment_chunk", 0) or 0)
+    if chunk < 0:
+        return CPU_RENDER_CHUNK if jax.default_backend() == "cpu" else 0
+    return chunk
+
+
 def make_simulate_batch(cfg):
     """``simulate_batch(keys[B], peaks[B], params: dict of [B]) -> float32[B, n_bins]``: :func:`make_simulate`
     over a batch — per-peak and per-bin stages as one vmap, the renderer in groups of ``cfg.augment_chunk``
     examples per device (:func:`vmap_in_chunks`)."""
     st = make_stages(cfg)
-    render = vmap_in_chunks(st.render, int(cfg.get("augment_chunk", 0) or 0))
+    render = vmap_in_chunks(st.render, render_chunk(cfg))
 
     def simulate_batch(keys, peaks: K.Peaks, params):
         tt, inten, fwhm = jax.vmap(st.sticks)(keys, peaks, params)
