@@ -14,6 +14,22 @@ import numpy as np
 PO_SLOTS = 4
 
 
+def _ranked(group: np.ndarray, value: np.ndarray, total: np.ndarray, n_groups: int):
+    """The slots from pooled (group, value, total weight) triples sorted by (group, value): per group the
+    :data:`PO_SLOTS` largest totals, ties by the smaller value (totals equal to 1e-6 tie, so float noise in
+    the intensities cannot change which members a merged peak keeps), shares renormalised to 1."""
+    order = np.lexsort((-np.round(total, 6), group))  # stable: equal totals keep the ascending values
+    group, value, total = group[order], value[order], total[order]
+    rank = np.arange(len(group)) - np.searchsorted(group, group, side="left")
+    keep = rank < PO_SLOTS
+    out_v = np.zeros((n_groups, PO_SLOTS), np.float32)
+    out_w = np.zeros((n_groups, PO_SLOTS), np.float32)
+    out_v[group[keep], rank[keep]] = value[keep]
+    out_w[group[keep], rank[keep]] = total[keep]
+    out_w /= np.maximum(out_w.sum(1, keepdims=True), 1e-30)
+    return out_v, out_w
+
+
 def top_slots(group: np.ndarray, value: np.ndarray, weight: np.ndarray, n_groups: int):
     """Per group, the :data:`PO_SLOTS` values with the largest summed weights (equal values pooled,
     rounded to 1e-6), shares renormalised to 1. Returns (values float32[G, K], shares float32[G, K])."""
@@ -21,18 +37,7 @@ def top_slots(group: np.ndarray, value: np.ndarray, weight: np.ndarray, n_groups
     pair = group.astype(np.int64) * 2_000_003 + q
     upair, inv = np.unique(pair, return_inverse=True)
     tot = np.bincount(inv.ravel(), weight)
-    grp, val = upair // 2_000_003, (upair % 2_000_003) / 1e6
-    order = np.lexsort((-np.round(tot, 6), grp))  # shares equal to 1e-6 count as ties (by value): float noise in
-    # the intensities must not change which members a merged peak keeps
-    grp, val, tot = grp[order], val[order], tot[order]
-    rank = np.arange(len(grp)) - np.searchsorted(grp, grp, side="left")
-    keep = rank < PO_SLOTS
-    out_v = np.zeros((n_groups, PO_SLOTS), np.float32)
-    out_w = np.zeros((n_groups, PO_SLOTS), np.float32)
-    out_v[grp[keep], rank[keep]] = val[keep]
-    out_w[grp[keep], rank[keep]] = tot[keep]
-    out_w /= np.maximum(out_w.sum(1, keepdims=True), 1e-30)
-    return out_v, out_w
+    return _ranked(upair // 2_000_003, (upair % 2_000_003) / 1e6, tot, n_groups)
 
 
 def top_slots_rows(value: np.ndarray):
@@ -45,17 +50,7 @@ def top_slots_rows(value: np.ndarray):
     rows, cols = np.nonzero(start)  # runs of equal values, row by row, values ascending
     ends = np.append(cols[1:], k)
     ends[np.append(rows[1:] != rows[:-1], True)] = k  # a row's last run ends at K
-    counts = ends - cols
-    order = np.lexsort((-counts, rows))  # per row: most frequent first, ties by smaller value (stable)
-    rows, vals, counts = rows[order], q[rows, cols][order] / 1e6, counts[order]
-    rank = np.arange(len(rows)) - np.searchsorted(rows, rows, side="left")
-    keep = rank < PO_SLOTS
-    out_v = np.zeros((m, PO_SLOTS), np.float32)
-    out_w = np.zeros((m, PO_SLOTS), np.float32)
-    out_v[rows[keep], rank[keep]] = vals[keep]
-    out_w[rows[keep], rank[keep]] = counts[keep]
-    out_w /= np.maximum(out_w.sum(1, keepdims=True), 1e-30)
-    return out_v, out_w
+    return _ranked(rows, q[rows, cols] / 1e6, (ends - cols).astype(np.float64), m)
 
 
 def orientation_spread(g: np.ndarray, axis: np.ndarray, inverse: np.ndarray | None, mult: np.ndarray):
