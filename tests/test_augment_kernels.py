@@ -159,3 +159,41 @@ def test_noise_variances_add():
     ratio = np.asarray(draws.var(0))[hi] / var[hi]
     assert abs(ratio.mean() - 1) < 0.03
     assert float(K.background_noise(jax.random.key(0), jnp.zeros(10), params).max()) == 0.0
+
+
+def test_chebyshev_background_range_is_the_sampled_range():
+    """smooth_background normalises by the cubic's extremes found analytically (ends and the derivative's
+    roots), not by a pass over the bins: they must equal the extremes of a dense sampling, including the
+    degenerate cubics (c₃ = 0: one root; c₂ = c₃ = 0: a line; no real roots)."""
+    x = np.linspace(-1.0, 1.0, 100001)
+    cs = [np.array(c, np.float32) for c in ([0.1, 0.3, -0.7, 0.9], [0.5, -0.2, 0.6, 0.0], [0.0, 0.8, 0.0, 0.0],
+                                            [0.2, 0.9, 0.1, 0.05], [-0.3, 0.0, 0.0, 0.0])]
+    cs += [np.asarray(jax.random.uniform(k, (4,), minval=-1.0, maxval=1.0)) for k in jax.random.split(jax.random.key(3), 40)]
+    for c in cs:
+        v = np.polynomial.chebyshev.chebval(x, c.astype(np.float64))
+        lo, hi = K.chebyshev3_range(jnp.asarray(c))
+        assert float(lo) == pytest.approx(v.min(), abs=2e-6) and float(hi) == pytest.approx(v.max(), abs=2e-6)
+    # on a flat unit profile (max 1) the background spans exactly [0, background_level]
+    y = K.smooth_background(jax.random.key(5), jnp.ones(12000), {"background_level": 1.0, "hump_height": 0.0,
+                            "hump_center": 50.0, "hump_width": 5.0}, GRID.centres) - 1.0
+    assert float(y.min()) == pytest.approx(0.0, abs=1e-5) and float(y.max()) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_measured_bins_are_the_bins_whose_centres_lie_in_the_range():
+    """crop & pad and the background removal take the measured range as (first, last) bin indices computed
+    from the two limits: the same bins as comparing every centre (float64), including empty and full ranges."""
+    from difcon_jax.augment.profiles import measured_bins
+
+    rng = np.random.default_rng(0)
+    cases = [(-5.0, 200.0), (60.0, 50.0), (0.0, 0.004), (119.996, 130.0)] + [tuple(sorted(rng.uniform(-2, 122, 2)))
+                                                                               for _ in range(200)]
+    x64 = (np.arange(12000) + 0.5) * 0.01
+    for lo, hi in cases:
+        first, last = measured_bins({"measure_low": jnp.float32(lo), "measure_high": jnp.float32(hi)}, GRID.centres)
+        want = np.flatnonzero((x64 >= lo) & (x64 <= hi))
+        if len(want):
+            assert (int(first), int(last)) == (want[0], want[-1]), (lo, hi)
+        else:
+            assert int(first) > int(last)
+        y = np.asarray(K.crop_pad(None, jnp.ones(12000), {"measure_low": lo, "measure_high": hi}, GRID.centres))
+        assert np.array_equal(y > 0, (x64 >= lo) & (x64 <= hi))

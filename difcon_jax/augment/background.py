@@ -9,9 +9,9 @@ leaves (a residual of a broad hump, a clipped cluster of overlapping peaks) the 
 SNIP (statistics-sensitive non-linear iterative peak clipping; Ryan et al. 1988, decreasing windows as in
 Morháč & Matoušek 2008): for w = W … 1, b_i ← min(b_i, (b_{i−w} + b_{i+w}) / 2). It runs on cells of
 ``cell_bins`` bins (mean-pooled: the background is smooth, and it is ~cell_bins² cheaper than per bin); the
-baseline is interpolated back to the bins and subtracted. Outside the measured range the profile is
-replaced by its edge values before clipping (zero padding would drag the baseline down at the edges) and
-set to zero after.
+baseline is interpolated back to the bins and subtracted. Cells are the means of their measured bins;
+outside the measured range the cells take the edge cells' values before clipping (zero padding would drag
+the baseline down at the edges), and the profile is set to zero there after.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from difcon_jax.augment.profiles import upsample_cells
+from difcon_jax.augment.profiles import measured_bins, upsample_cells
 
 
 def snip_baseline(y, half_window: int):
@@ -49,18 +49,25 @@ def snip_baseline(y, half_window: int):
     return lax.fori_loop(0, w0, clip, z)[w0:w0 + n]
 
 
-def subtract_background(profile, inside, cell_bins: int, half_window_cells: int):
-    """float[n] profile minus its SNIP baseline inside the measured bins ``inside`` (bool[n]), zero outside.
+def subtract_background(profile, first, last, cell_bins: int, half_window_cells: int):
+    """float[n] profile minus its SNIP baseline on the measured bins ``first`` … ``last`` (int scalars,
+    inclusive), zero outside.
 
-    ``cell_bins`` must divide n; ``half_window_cells`` is the SNIP half-window in cells."""
+    ``cell_bins`` must divide n; ``half_window_cells`` is the SNIP half-window in cells. The cells are the
+    means of their measured bins; cells with none take the first / last measured cell's value (edge fill).
+    The measured range enters as two indices, not a mask, so the counts per cell and the fill are scalar
+    arithmetic and the bins are read once for the means and once for the subtraction."""
     n = profile.shape[0]
     if n % cell_bins:
         raise ValueError(f"{n} bins are not a multiple of the background cell ({cell_bins} bins)")
     idx = jnp.arange(n)
-    lo = jnp.min(jnp.where(inside, idx, n - 1))  # first / last measured bin (plain min/max reductions: an
-    hi = jnp.max(jnp.where(inside, idx, 0))  # argmax is a variadic reduce, several times slower on a CPU)
-    filled = jnp.where(idx < lo, profile[lo], jnp.where(idx > hi, profile[hi], profile))  # edge values outside
-    coarse = filled.reshape(-1, cell_bins).mean(1)
+    inside = (idx >= first) & (idx <= last)
+    start = jnp.arange(n // cell_bins) * cell_bins  # first bin of each cell
+    count = jnp.clip(jnp.minimum(last + 1, start + cell_bins) - jnp.maximum(first, start), 0, cell_bins)
+    coarse = jnp.where(inside, profile, 0.0).reshape(-1, cell_bins).sum(1) / jnp.maximum(count, 1).astype(profile.dtype)
+    c = jnp.arange(n // cell_bins)
+    lo, hi = first // cell_bins, last // cell_bins  # the first / last measured cell
+    coarse = jnp.where(c < lo, coarse[lo], jnp.where(c > hi, coarse[hi], coarse))
     base_c = snip_baseline(coarse, half_window_cells)
     # linear between cell centres, constant beyond the first and last (edge padding): jnp.interp's answer
     # without a search per bin
@@ -86,8 +93,7 @@ def make_background_removal(cfg):
     def remove(key, profile, params, centres):
         if settings is None:  # static switch from the config
             return profile
-        inside = (centres >= params["measure_low"]) & (centres <= params["measure_high"])
-        return subtract_background(profile, inside, *settings)
+        return subtract_background(profile, *measured_bins(params, centres), *settings)
 
     return remove
 
@@ -96,13 +102,18 @@ _host_fns: dict = {}
 
 
 def subtract_background_host(profile, inside, cfg):
-    """The same removal for one measured profile on the host (NumPy in, NumPy out), jitted once per grid."""
+    """The same removal for one measured profile on the host (NumPy in, NumPy out), jitted once per grid;
+    ``inside``: bool[n] the measured bins (their first … last run is the measured range)."""
     import numpy as np
 
     settings = removal_settings(cfg)
     if settings is None:
         raise ValueError("background removal is off in this config")
+    covered = np.flatnonzero(np.asarray(inside))
+    if not len(covered):
+        return np.zeros(np.shape(profile), np.float32)
     fn = _host_fns.get(settings)
     if fn is None:
-        fn = _host_fns[settings] = jax.jit(lambda p, m: subtract_background(p, m, *settings))
-    return np.asarray(fn(jnp.asarray(profile, jnp.float32), jnp.asarray(inside)))
+        fn = _host_fns[settings] = jax.jit(lambda p, a, b: subtract_background(p, a, b, *settings))
+    # the measured bins are one run (resample_to_grid covers first … last); bins inside it without data are 0
+    return np.asarray(fn(jnp.asarray(profile, jnp.float32), jnp.int32(covered[0]), jnp.int32(covered[-1])))

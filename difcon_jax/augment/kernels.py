@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 
 from difcon_jax.augment.noise_stream import hash_normal
-from difcon_jax.augment.profiles import caglioti_fwhm
+from difcon_jax.augment.profiles import caglioti_fwhm, measured_bins
 from difcon_jax.crystal.stick import lorentz_polarisation as _lp
 
 #: Goniometer radius (mm) for sample displacement: a common laboratory Bragg–Brentano value.
@@ -162,15 +162,34 @@ def peak_widths(two_theta, params, fwhm_min: float, fwhm_max: float):
     return jnp.clip(jnp.sqrt(cag**2 + size**2), fwhm_min, fwhm_max)
 
 
+def chebyshev3(c, x):
+    """c₀T₀ + c₁T₁ + c₂T₂ + c₃T₃ at x (Chebyshev polynomials of the first kind, degree ≤ 3)."""
+    return c[0] + c[1] * x + c[2] * (2 * x * x - 1) + c[3] * (4 * x**3 - 3 * x)
+
+
+def chebyshev3_range(c):
+    """(min, max) of :func:`chebyshev3` over x ∈ [−1, 1]: the ends and the real roots of the derivative
+    12c₃x² + 4c₂x + (c₁ − 3c₃) inside the interval (numerically stable quadratic formula; a = 0 and no real
+    roots handled by falling back to the ends)."""
+    a, b, q0 = 12 * c[3], 4 * c[2], c[1] - 3 * c[3]
+    disc = b * b - 4 * a * q0
+    q = -0.5 * (b + jnp.where(b < 0, -1.0, 1.0) * jnp.sqrt(jnp.maximum(disc, 0.0)))
+    real = disc >= 0
+    r1 = jnp.where(real & (a != 0), q / jnp.where(a != 0, a, 1.0), -1.0)
+    r2 = jnp.where(real & (q != 0), q0 / jnp.where(q != 0, q, 1.0), -1.0)
+    xs = jnp.clip(jnp.stack([jnp.float32(-1.0), jnp.float32(1.0), r1, r2]), -1.0, 1.0)
+    v = chebyshev3(c, xs)
+    return v.min(), v.max()
+
+
 def smooth_background(key, profile, params, centres):
     """Chebyshev background (degree 3, coefficients ~ U(−1, 1), shifted ≥ 0, peak height
     params['background_level'] × max) plus an amorphous hump (Gaussian at params['hump_center'] deg,
     FWHM params['hump_width'] deg, height params['hump_height'] × max)."""
     x = 2 * (centres - centres[0]) / (centres[-1] - centres[0]) - 1
     c = jax.random.uniform(key, (4,), minval=-1.0, maxval=1.0)
-    cheb = c[0] + c[1] * x + c[2] * (2 * x * x - 1) + c[3] * (4 * x**3 - 3 * x)
-    cheb = cheb - cheb.min()
-    cheb = cheb / jnp.maximum(cheb.max(), 1e-6)
+    lo, hi = chebyshev3_range(c)  # scalars: no pass over the bins just to find the extremes
+    cheb = (chebyshev3(c, x) - lo) / jnp.maximum(hi - lo, 1e-6)
     ymax = profile.max()
     hump = jnp.exp(-4 * jnp.log(2.0) * ((centres - params["hump_center"]) / params["hump_width"]) ** 2)
     return profile + ymax * (params["background_level"] * cheb + params["hump_height"] * hump)
@@ -216,8 +235,9 @@ def detector_noise(key, profile, params):
 def crop_pad(key, profile, params, centres):
     """Table 1 'crop & pad': the measured range is [params['measure_low'], params['measure_high']] (deg);
     outside it the profile is zero-padded."""
-    inside = (centres >= params["measure_low"]) & (centres <= params["measure_high"])
-    return jnp.where(inside, profile, 0.0)
+    first, last = measured_bins(params, centres)
+    idx = jnp.arange(profile.shape[0])
+    return jnp.where((idx >= first) & (idx <= last), profile, 0.0)
 
 
 def renormalise(key, profile, params=None):

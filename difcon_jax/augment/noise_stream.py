@@ -31,17 +31,31 @@ def lowbias32(x):
     return x ^ (x >> 16)
 
 
+def _seeds(key):
+    """Two uint32 seeds from a JAX key (one threefry call per pattern)."""
+    return jax.random.bits(key, (2,), jnp.uint32)
+
+
+def _word(seeds, counter):
+    """The stream's word at uint32 ``counter`` (elementwise): lowbias32 twice, a seed entering before each."""
+    return lowbias32(lowbias32((counter * jnp.uint32(_GOLDEN)) ^ seeds[0]) ^ seeds[1])
+
+
 def hash_bits(key, n: int):
     """uint32[n] pseudo-random words from a JAX ``key`` (counter-based: word i depends only on key and i)."""
-    seeds = jax.random.bits(key, (2,), jnp.uint32)
-    i = jnp.arange(n, dtype=jnp.uint32) * jnp.uint32(_GOLDEN)
-    return lowbias32(lowbias32(i ^ seeds[0]) ^ seeds[1])
+    return _word(_seeds(key), jnp.arange(n, dtype=jnp.uint32))
 
 
 def hash_normal(key, shape):
     """float32 standard normals of ``shape`` from :func:`hash_bits` (16-bit uniforms → inverse normal CDF)."""
     n = math.prod(shape)
-    words = hash_bits(key, (n + 1) // 2)
-    halves = jnp.concatenate([words >> 16, words & jnp.uint32(0xFFFF)])[:n].astype(jnp.float32)
+    half = (n + 1) // 2
+    # element i < half takes the high 16 bits of word i, element i ≥ half the low 16 bits of word i − half;
+    # written elementwise (each word hashed twice, integer ops only) rather than as a concatenation of two
+    # [half] arrays, so the whole draw fuses into the consumer's loop instead of being materialised
+    i = jnp.arange(n, dtype=jnp.uint32)
+    high = i < half
+    words = _word(_seeds(key), jnp.where(high, i, i - half))
+    halves = jnp.where(high, words >> 16, words & jnp.uint32(0xFFFF)).astype(jnp.float32)
     u = (halves + 0.5) * (2.0 / 65536.0) - 1.0  # open interval (−1, 1), centred on the 2¹⁶ strata
     return (math.sqrt(2.0) * lax.erf_inv(u)).reshape(shape)

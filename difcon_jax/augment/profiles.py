@@ -83,6 +83,19 @@ class Grid:
         return self.tt_min + (jnp.arange(self.n_bins) + 0.5) * self.step
 
 
+def measured_bins(params, centres):
+    """(first, last): int32 indices of the first and last bin whose centre lies in [params['measure_low'],
+    params['measure_high']] (degrees) on the uniform grid ``centres`` float[n]; first > last when none does.
+
+    Scalar arithmetic, so a measured range costs no pass over the bins (crop & pad and the background
+    removal both use it, so they agree bin for bin)."""
+    n = centres.shape[0]
+    step = centres[1] - centres[0]
+    first = jnp.ceil((params["measure_low"] - centres[0]) / step)
+    last = jnp.floor((params["measure_high"] - centres[0]) / step)
+    return jnp.clip(first, 0, n).astype(jnp.int32), jnp.clip(last, -1, n - 1).astype(jnp.int32)
+
+
 def bin_sticks(two_theta, intensity, grid: Grid):
     """Table 1 'binning': sticks summed into the bins they fall in (intensity conserved in range)."""
     idx = jnp.floor((two_theta - grid.tt_min) / grid.step).astype(jnp.int32)
@@ -96,19 +109,6 @@ def _lorentz_part(x, fwhm, eta, rho):
     h_l, h_r = 0.5 * fwhm * (1 + rho), 0.5 * fwhm * (1 - rho)
     h = jnp.where(x < 0, h_l, h_r)
     return (2 / (h_l + h_r)) * eta / (jnp.pi * (1 + (x / h) ** 2))
-
-
-def _interp_matrix(nc: int, stride: int):
-    """[W_bins, 2·nc + 3]: linear interpolation from the coarse-cell centres around a window (one extra
-    cell each side) to the window's fine-bin centres; the same for every peak (windows are cell-aligned)."""
-    wb = (2 * nc + 1) * stride
-    t = (np.arange(wb) + 0.5) / stride - 0.5 + 1.0  # coordinate in cells, 0 = the extra left cell
-    lo = np.floor(t).astype(int)
-    frac = t - lo
-    m = np.zeros((wb, 2 * nc + 3), np.float32)
-    m[np.arange(wb), lo] = 1 - frac
-    m[np.arange(wb), lo + 1] = frac
-    return jnp.asarray(m)
 
 
 def upsample_cells(values, stride: int):
@@ -136,18 +136,21 @@ def render_peaks(two_theta, intensity, fwhm, eta, rho, grid: Grid):
     eta = jnp.broadcast_to(eta, two_theta.shape)
     rho = jnp.broadcast_to(rho, two_theta.shape)
     h_l, h_r = 0.5 * fwhm * (1 + rho), 0.5 * fwhm * (1 - rho)
-    inv_l, inv_r = (1 / h_l)[:, None], (1 / h_r)[:, None]
+    # x / h_side as x·(1/h_l + 1/h_r)/2 + |x|·(1/h_r − 1/h_l)/2: the same number without a select between
+    # the two halves, which XLA:CPU would evaluate by materialising the broadcast widths (4× slower)
+    mean_inv, half_diff = 0.5 * (1 / h_l + 1 / h_r), 0.5 * (1 / h_r - 1 / h_l)
+    inv_m, inv_d = mean_inv[:, None], half_diff[:, None]
     norm = 2 / (h_l + h_r)  # unit area: the two halves have widths h_l and h_r
     lor_c = (norm * eta / math.pi)[:, None]
     gau_c = (norm * (1 - eta) * math.sqrt(LN2 / math.pi))[:, None]
 
     def density(x):  # split_pseudo_voigt(x, fwhm, eta, rho) for [P, n] offsets, constants hoisted
-        t = x * jnp.where(x < 0, inv_l, inv_r)
+        t = x * inv_m + jnp.abs(x) * inv_d
         t2 = t * t
         return lor_c / (1 + t2) + gau_c * jnp.exp(-LN2 * t2)
 
     def lorentz(x):  # its Lorentzian part (_lorentz_part)
-        t = x * jnp.where(x < 0, inv_l, inv_r)
+        t = x * inv_m + jnp.abs(x) * inv_d
         return lor_c / (1 + t * t)
 
     k = jnp.floor((two_theta - grid.tt_min) / cell_w).astype(jnp.int32)  # coarse cell of each peak
@@ -165,11 +168,16 @@ def render_peaks(two_theta, intensity, fwhm, eta, rho, grid: Grid):
     cells = jnp.arange(-nc - 1, nc + 2)
     x_cells = grid.tt_min + ((k[:, None] + cells[None]) + 0.5) * cell_w - two_theta[:, None]
     lor_cells = lorentz(x_cells) * (dx * intensity[:, None])  # per-bin mass at the cell centres
-    near = dens * scale[:, None] - lor_cells @ _interp_matrix(nc, s).T
+    # (cells −1 … 2nc + 1 of the window interpolated to its bins: upsample_cells row by row, elementwise)
+    near = dens * scale[:, None] - jax.vmap(upsample_cells, (0, None))(lor_cells, s)
     # accumulate whole cells (rows of `stride` bins) into a padded coarse buffer: fast, no per-bin scatter
     rows = (k[:, None] + jnp.arange(-nc, nc + 1)[None] + nc).reshape(-1)
     buf = jax.ops.segment_sum(near.reshape(-1, s), rows, num_segments=n_cells + 2 * nc)
     # --- far field: every peak's Lorentzian part at the centres of cells −1 … n_cells, interpolated ---
+    # laid out [cells, peaks] and summed over the peaks by a matrix-vector product: the sum runs along
+    # contiguous memory in vector registers (5× faster on a CPU than reducing a [peaks, cells] array)
     cell_c = grid.tt_min + (jnp.arange(-1, n_cells + 1) + 0.5) * cell_w
-    far = (lorentz(cell_c[None] - two_theta[:, None]) * intensity[:, None]).sum(0) * dx
+    x_far = cell_c[:, None] - two_theta[None]
+    t_far = x_far * mean_inv[None] + jnp.abs(x_far) * half_diff[None]
+    far = (1 / (1 + t_far * t_far)) @ (lor_c[:, 0] * intensity) * dx
     return buf[nc: nc + n_cells].reshape(-1) + upsample_cells(far, s)
