@@ -8,6 +8,7 @@ skip the SNIP background removal the JAX pipeline runs, so the ratios favour the
 jax/numpy/torch patterns_per_s at the common batch size, the batch, bins and device.
 
     python benchmarks/augment_throughput.py [--batches 64,256,1024] [--max-peaks 128] [--repeats 3]
+        [--cpu-devices 2]  # the CPU as 2 XLA devices, the batch sharded over them (1 by default)
 """
 
 from __future__ import annotations
@@ -44,9 +45,15 @@ def main() -> None:
     ap.add_argument("--random-table", action="store_true", help="random sticks (no data needed: accelerators)")
     ap.add_argument("--chunk", type=int, default=None,
                     help="render group per device (default: the config's on a CPU, 0 = one vmap elsewhere)")
+    ap.add_argument("--cpu-devices", type=int, default=1,
+                    help="split the host CPU into this many XLA devices and shard the batch over a ('data',) "
+                         "mesh, as data-parallel training does (XLA:CPU runs each device's loops on its own thread)")
     args = ap.parse_args()
     batches = [int(b) for b in args.batches.split(",")]
 
+    from common import use_cpu_devices
+
+    use_cpu_devices(args.cpu_devices)  # before JAX starts
     import jax
     import jax.numpy as jnp
 
@@ -54,7 +61,7 @@ def main() -> None:
     from difcon_jax.config import default_config_path, load_config
 
     cfg = load_config(default_config_path("augment_table1"))
-    from common import default_chunk, table_from_args
+    from common import default_chunk, shard_batch, table_from_args
 
     cfg.augment_chunk = default_chunk(cfg) if args.chunk is None else args.chunk
     table = table_from_args(args, args.max_peaks)
@@ -63,7 +70,7 @@ def main() -> None:
     n = len(table)
     results = {"jax": {}, "numpy": {}, "torch": {}}
     for b in batches:
-        batch = gather(dev, jnp.arange(b) % n)
+        batch = shard_batch(gather(dev, jnp.arange(b) % n))
         key = [0]
 
         def run_jax():
@@ -116,7 +123,8 @@ def main() -> None:
     common = max(b for b in batches if b in results["numpy"]) if results["numpy"] else max(batches)
     out = {
         "benchmark": "augment_throughput", "batch": common, "bins": int(cfg.n_bins), "max_peaks": args.max_peaks,
-        "ka2": bool(cfg.ka2), "device": str(jax.devices()[0].device_kind), "cpu_count": os.cpu_count(),
+        "ka2": bool(cfg.ka2), "device": str(jax.devices()[0].device_kind), "devices": jax.device_count(),
+        "cpu_count": os.cpu_count(),
         "augment_chunk": int(cfg.augment_chunk), "table": "random" if args.random_table else (args.table or "shared COD"),
         "jax_patterns_per_s": round(results["jax"][common], 1),
         "numpy_patterns_per_s": round(results["numpy"].get(common, float("nan")), 1),

@@ -81,3 +81,21 @@ def default_chunk(cfg) -> int:
     from difcon_jax.augment.pipeline import render_chunk
 
     return render_chunk(cfg)
+
+
+def use_cpu_devices(n: int) -> None:
+    """Expose the host CPU as ``n`` XLA devices (call before JAX starts; n ≤ 1 leaves the default)."""
+    if n > 1:
+        os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={n} " + os.environ.get("XLA_FLAGS", "")
+
+
+def shard_batch(tree):
+    """Every leaf's leading (batch) axis sharded over a ('data',) mesh of all devices (identity on one)."""
+    import jax
+
+    if jax.device_count() == 1:
+        return tree
+    from difcon_jax.train import parallel
+
+    _, sharded = parallel.shardings(parallel.make_mesh())
+    return jax.device_put(tree, sharded)
