@@ -105,3 +105,19 @@ def test_orientation_slots_by_rows_match_the_general_pooling():
         b = top_slots_rows(v)
         np.testing.assert_array_equal(a[0], b[0])
         np.testing.assert_allclose(a[1], b[1], rtol=1e-6)
+
+
+def test_merged_peak_representative_does_not_depend_on_rounding_or_order():
+    """Two symmetry-unrelated families at one 2θ with intensities equal to rounding noise: the representative
+    hkl of the merged peak is the larger hkl, whatever the input order and the last bits of |F|²."""
+    from difcon_jax.crystal.stick import _merge
+
+    tt = np.array([30.0, 30.0, 40.0])
+    hkl = np.array([[2, 2, 1], [3, 0, 0], [1, 1, 1]])
+    c2, w = np.zeros((3, 4), np.float32), np.zeros((3, 4), np.float32)
+    w[:, 0] = 1
+    for eps in (1e-13, -1e-13):
+        for order in ([0, 1, 2], [1, 0, 2]):
+            inten = np.array([50.0, 50.0 * (1 + eps), 100.0])[order]
+            out = _merge(tt[order], inten, np.array([24, 6, 8])[order], hkl[order], c2, w, 1e-5)
+            assert out[3].tolist() == [[3, 0, 0], [1, 1, 1]] and out[2].tolist() == [30, 8]
