@@ -42,29 +42,15 @@ def top_slots(group: np.ndarray, value: np.ndarray, weight: np.ndarray, n_groups
 
 def top_slots_rows(value: np.ndarray):
     """:func:`top_slots` when every group is one row of ``value`` float[M, K] with unit weights: the same
-    answer from sorts within each row (K values) instead of one sort of all M·K (group, value) pairs.
-
-    Each run of equal (rounded) values becomes one key, (K − run length)·2²¹ + value·10⁶, so one more sort
-    per row ranks the runs by falling count, ties by the smaller value — :func:`_ranked`'s order."""
+    answer from a sort within each row (K values) instead of one sort of all M·K (group, value) pairs."""
     m, k = value.shape
-    q = np.sort(np.round(value * 1e6).astype(np.int64), axis=1)  # cos² ∈ [0, 1]: q ≤ 10⁶ < 2²¹
+    q = np.sort(np.round(value * 1e6).astype(np.int64), axis=1)
     start = np.ones((m, k), bool)
     start[:, 1:] = q[:, 1:] != q[:, :-1]
-    # run length at each run start: distance to the next start (or the row's end)
-    col = np.broadcast_to(np.arange(k), (m, k))
-    next_start = np.minimum.accumulate(np.where(start, col, k)[:, ::-1], axis=1)[:, ::-1]
-    run = np.empty((m, k), np.int64)
-    run[:, :-1] = next_start[:, 1:] - col[:, :-1]
-    run[:, -1] = 1
-    none = (k + 1) << 21
-    keys = np.sort(np.where(start, ((k - run) << 21) + q, none), axis=1)[:, :PO_SLOTS]
-    valid = keys < none
-    out_v = np.zeros((m, PO_SLOTS), np.float32)
-    out_w = np.zeros((m, PO_SLOTS), np.float32)
-    out_v[:, :keys.shape[1]] = np.where(valid, (keys & ((1 << 21) - 1)) / 1e6, 0.0)
-    out_w[:, :keys.shape[1]] = np.where(valid, k - (keys >> 21), 0)
-    out_w /= np.maximum(out_w.sum(1, keepdims=True), 1e-30)
-    return out_v, out_w
+    rows, cols = np.nonzero(start)  # runs of equal values, row by row, values ascending
+    ends = np.append(cols[1:], k)
+    ends[np.append(rows[1:] != rows[:-1], True)] = k  # a row's last run ends at K
+    return _ranked(rows, q[rows, cols] / 1e6, (ends - cols).astype(np.float64), m)
 
 
 def orientation_spread(g: np.ndarray, axis: np.ndarray, inverse: np.ndarray | None, mult: np.ndarray):
