@@ -17,7 +17,7 @@ fi
 export PYTHONPATH="$(pwd)${PYTHONPATH:+:$PYTHONPATH}"
 if [ "${DIFCON_DRY_RUN:-0}" = 1 ]; then
   AUG=(--batches 8 --repeats 1)
-  STEP=(--configs quickstart --model quickstart --batch 4 --repeats 1)  # 4,500 bins: a fast compile
+  STEP=(--configs quickstart --model tiny --batch 4 --repeats 1)  # 4,500 bins, tiny net: a fast compile
 else
   AUG=(--batches 8192,32768,131072 --repeats 5)
   STEP=(--configs difcon --model paper --dtype bfloat16 --batch 256 --repeats 10)

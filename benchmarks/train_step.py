@@ -4,7 +4,9 @@
         [--model quickstart|paper]
 
 ``--model quickstart`` (default on CPU) uses the quickstart network for every mode so the modes compare
-like with like; ``paper`` keeps each config's own (paper-scale) network — meant for a GPU. Last line: JSON.
+like with like; ``paper`` keeps each config's own (paper-scale) network — meant for a GPU; ``tiny`` (8
+channels, one block per stage) only checks the plumbing (the device suite's CPU dry run: compile time
+dominates there). Last line: JSON.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--configs", default="cnn_static,cnn_aug,difcon,simclr")
     ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--model", choices=("quickstart", "paper"), default="quickstart")
+    ap.add_argument("--model", choices=("quickstart", "paper", "tiny"), default="quickstart")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--table", default=None, help="use this peak table (default: the shared COD CIFs)")
     ap.add_argument("--random-table", action="store_true", help="random sticks (no data needed: accelerators)")
@@ -48,8 +50,11 @@ def main() -> None:
         cfg = load_config(default_config_path(name))
         cfg.unlock()
         cfg.batch_size = args.batch
-        if args.model == "quickstart":
+        if args.model in ("quickstart", "tiny"):
             cfg.model = quick.model
+        if args.model == "tiny":
+            cfg.model.update(dict(widths=(8, 8, 8, 8), blocks=(1, 1, 1, 1), stem_features=8,
+                                  projector_dims=(16, 16), head_hidden=16))
         if args.dtype:
             cfg.model.dtype = args.dtype
         cfg.augment.augment_chunk = default_chunk(cfg.augment) if args.chunk is None else args.chunk

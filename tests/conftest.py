@@ -1,10 +1,25 @@
+import atexit
 import os
 import pathlib
+import shutil
 import sys
+import tempfile
 
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
+
+# One persistent XLA compilation cache for the whole run, inherited by every subprocess the tests start
+# (CLI runs, the device dry runs, the multi-process and kill -9 tests): they compile the same tiny training
+# and augmentation programs again and again, and a hit skips XLA's compile (the device-script dry run:
+# 60 s cold, 20 s warm). Fresh per run and removed at exit, so no test reads another run's executables;
+# a cached executable is the one XLA would build, so results are unchanged.
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+    _cache = tempfile.mkdtemp(prefix="difcon-jax-test-xla-cache-")
+    atexit.register(shutil.rmtree, _cache, ignore_errors=True)
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = _cache
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 
 SHARED = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

@@ -20,6 +20,7 @@ def test_device_script_dry_run(tmp_path):
                                                                  validation_fraction=0.25))
     out = tmp_path / "out"
     env = dict(os.environ, OUT=str(out), DIFCON_DRY_RUN="1", DIFCON_WORK=str(tmp_path / "work"),
+               JAX_DISABLE_MOST_OPTIMIZATIONS="true",  # a dry run tests the plumbing: compile time dominates
                JAX_PLATFORMS="cpu")
     r = subprocess.run(["bash", "launch/device_train.sh", str(table)], cwd=ROOT, env=env, capture_output=True,
                        text=True, timeout=600)

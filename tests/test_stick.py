@@ -99,12 +99,12 @@ def test_orientation_slots_by_rows_match_the_general_pooling():
 
     rng = np.random.default_rng(0)
     for _ in range(300):
-        m, k = int(rng.integers(1, 6)), int(rng.choice([2, 4, 8, 12, 16, 24, 48]))
+        m, k = int(rng.integers(1, 6)), int(rng.choice([1, 2, 3, 4, 8, 12, 16, 24, 48]))
         v = rng.choice(np.round(rng.uniform(0, 1, 5), 3), size=(m, k))
         a = top_slots(np.repeat(np.arange(m), k), v.ravel(), np.ones(m * k), m)
         b = top_slots_rows(v)
         np.testing.assert_array_equal(a[0], b[0])
-        np.testing.assert_allclose(a[1], b[1], rtol=1e-6)
+        np.testing.assert_array_equal(a[1], b[1])
 
 
 def test_merged_peak_representative_does_not_depend_on_rounding_or_order():
