@@ -42,26 +42,15 @@ def top_slots(group: np.ndarray, value: np.ndarray, weight: np.ndarray, n_groups
 
 def top_slots_rows(value: np.ndarray):
     """:func:`top_slots` when every group is one row of ``value`` float[M, K] with unit weights: the same
-    answer from [M, K] array operations (a sort within each row, runs of equal values counted in place, the
-    runs ranked by one argsort per row) instead of one sort of all M·K (group, value) pairs."""
+    answer from a sort within each row (K values) instead of one sort of all M·K (group, value) pairs."""
     m, k = value.shape
     q = np.sort(np.round(value * 1e6).astype(np.int64), axis=1)
     start = np.ones((m, k), bool)
     start[:, 1:] = q[:, 1:] != q[:, :-1]
-    run = np.cumsum(start, axis=1) - 1  # run index of every entry: runs ascend with the value
-    rows = np.repeat(np.arange(m), k)
-    count = np.bincount(rows * k + run.ravel(), minlength=m * k).reshape(m, k)  # length of run j of row i
-    run_value = np.zeros((m, k), np.int64)
-    run_value[start.nonzero()[0], run[start]] = q[start]
-    # most members first, equal counts by the smaller value (the lower run index); empty runs last
-    pick = np.argsort((k - count) * (k + 1) + np.arange(k), axis=1, kind="stable")[:, :PO_SLOTS]
-    total = np.take_along_axis(count, pick, 1)
-    out_v = np.zeros((m, PO_SLOTS), np.float32)  # fewer images than slots: the rest stay empty
-    out_w = np.zeros((m, PO_SLOTS), np.float32)
-    out_v[:, :pick.shape[1]] = np.where(total > 0, np.take_along_axis(run_value, pick, 1) / 1e6, 0.0)
-    out_w[:, :pick.shape[1]] = total
-    out_w /= np.maximum(out_w.sum(1, keepdims=True), 1e-30)  # as _ranked does it, to the last bit
-    return out_v, out_w
+    rows, cols = np.nonzero(start)  # runs of equal values, row by row, values ascending
+    ends = np.append(cols[1:], k)
+    ends[np.append(rows[1:] != rows[:-1], True)] = k  # a row's last run ends at K
+    return _ranked(rows, q[rows, cols] / 1e6, (ends - cols).astype(np.float64), m)
 
 
 def orientation_spread(g: np.ndarray, axis: np.ndarray, inverse: np.ndarray | None, mult: np.ndarray):

@@ -254,25 +254,22 @@ def _merge(two_theta, intensity, mult, hkl, po_c2, po_w, tol):
     m = np.bincount(group, mult, minlength=n).astype(np.int32)
     # Intensity-weighted position of merged reflections (they differ by < tol anyway).
     tt = np.bincount(group, two_theta * intensity, minlength=n) / np.maximum(inten, 1e-300)
+    tt = np.where(inten > 0, tt, two_theta[np.flatnonzero(new)])
     starts = np.flatnonzero(new)
-    tt = np.where(inten > 0, tt, two_theta[starts])
-    size = np.bincount(group, minlength=n)
-    best = hkl[starts].astype(np.int32).reshape(-1, 3)  # a lone reflection is its own representative
+    # first row of each group by falling intensity; intensities equal to 1e-9 of the strongest tie and go to
+    # the larger hkl, so rounding noise in |F|² cannot pick between symmetry-unrelated families of one d
+    level = np.round(intensity / max(float(intensity.max(initial=0.0)), 1e-300) * 1e9)
+    strongest = np.lexsort((-hkl[:, 2], -hkl[:, 1], -hkl[:, 0], -level, group))[starts]
+    best = hkl[strongest].astype(np.int32).reshape(-1, 3)
+    # a merged peak's cos²α distribution: its reflections' distributions weighted by intensity share
+    # (only peaks that did merge are recomputed; a lone reflection keeps its slots)
     out_c2, out_w = po_c2[starts].copy(), po_w[starts].copy()
-    merged = np.flatnonzero(size > 1)
-    if len(merged):  # only peaks that did merge are worked on (a few per cent of the reflections)
-        rows = np.flatnonzero(size[group] > 1)
-        # their first row by falling intensity; intensities equal to 1e-9 of the strongest tie and go to the
-        # larger hkl, so rounding noise in |F|² cannot pick between symmetry-unrelated families of one d
-        level = np.round(intensity[rows] / max(float(intensity.max(initial=0.0)), 1e-300) * 1e9)
-        h, g = hkl[rows], group[rows]
-        order = np.lexsort((-h[:, 2], -h[:, 1], -h[:, 0], -level, g))
-        lead = np.concatenate([[True], g[order][1:] != g[order][:-1]])
-        best[g[order][lead]] = h[order][lead]
-        # a merged peak's cos²α distribution: its reflections' distributions weighted by intensity share
-        share = intensity[rows] / np.maximum(inten[g], 1e-300)
+    merged = np.flatnonzero(np.bincount(group, minlength=n) > 1)
+    if len(merged):
+        rows = np.isin(group, merged)
+        share = intensity[rows] / np.maximum(inten[group[rows]], 1e-300)
         k = po_c2.shape[1]
-        c2, w = top_slots(np.repeat(g, k), po_c2[rows].ravel(), (po_w[rows] * share[:, None]).ravel(), n)
+        c2, w = top_slots(np.repeat(group[rows], k), po_c2[rows].ravel(), (po_w[rows] * share[:, None]).ravel(), n)
         out_c2[merged], out_w[merged] = c2[merged], w[merged]
     return tt, inten, m, best, (hkl, group), out_c2, out_w
 
