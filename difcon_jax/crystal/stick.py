@@ -254,8 +254,8 @@ def _merge(two_theta, intensity, mult, hkl, po_c2, po_w, tol):
     m = np.bincount(group, mult, minlength=n).astype(np.int32)
     # Intensity-weighted position of merged reflections (they differ by < tol anyway).
     tt = np.bincount(group, two_theta * intensity, minlength=n) / np.maximum(inten, 1e-300)
-    tt = np.where(inten > 0, tt, two_theta[np.flatnonzero(new)])
     starts = np.flatnonzero(new)
+    tt = np.where(inten > 0, tt, two_theta[starts])
     # first row of each group by falling intensity; intensities equal to 1e-9 of the strongest tie and go to
     # the larger hkl, so rounding noise in |F|² cannot pick between symmetry-unrelated families of one d
     level = np.round(intensity / max(float(intensity.max(initial=0.0)), 1e-300) * 1e9)
