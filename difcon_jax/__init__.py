@@ -6,3 +6,11 @@ hierarchical crystal-system / extinction-group / space-group heads.
 """
 
 __version__ = "0.1.0"
+
+
+def identify(files, **kwargs):
+    """Named phases of measured patterns with refined cells and fits: see :func:`difcon_jax.match.identify.identify`
+    (the command ``difcon-jax identify``). Returns (results, errors)."""
+    from difcon_jax.match.identify import identify as _identify
+
+    return _identify(files, **kwargs)

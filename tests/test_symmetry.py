@@ -41,3 +41,9 @@ def test_known_classes():
     lab = labels_for_number(62)
     assert lab.space_group_symbol == "Pnma" and lab.crystal_system_name == "orthorhombic"
     assert "Pnma" in lab.extinction_group_symbol
+
+
+def test_rhombohedral_symbols_are_written_with_r():
+    from difcon_jax.crystal.symmetry import space_group_symbol
+
+    assert [space_group_symbol(n) for n in (146, 155, 160, 166, 167)] == ["R3", "R32", "R3m", "R-3m", "R-3c"]

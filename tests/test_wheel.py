@@ -38,7 +38,7 @@ def test_wheel_carries_configs_and_model(wheel):
     configs = sorted(n for n in names if n.startswith("difcon_jax/configs/") and n.endswith(".py"))
     shipped = {f for f in os.listdir(os.path.join(ROOT, "configs")) if f.endswith(".py")}
     assert {os.path.basename(n) for n in configs} == shipped
-    for f in ("params.npz", "library.npz", "config.json", "calibration.json", "MODEL_CARD.md"):
+    for f in ("params.npz", "references.npz", "config.json", "calibration.json", "MODEL_CARD.md"):
         assert f"difcon_jax/pretrained/difcon_cpu/{f}" in names, f
     top = {n.split("/")[0] for n in names}
     assert "configs" not in top and "tests" not in top  # no stray top-level packages in site-packages

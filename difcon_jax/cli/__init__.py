@@ -5,6 +5,7 @@ One module per group of commands (argument parsing and the call, no logic):
 * :mod:`.structures` — ``simulate`` (one CIF), ``dataset build`` / ``dataset synth`` (peak tables)
 * :mod:`.training` — ``train``, ``export``, ``curve``, ``experiment``, ``augment figure``
 * :mod:`.predicting` — ``predict`` (measured files), ``evaluate`` (test axes, labelled folders)
+* :mod:`.matching` — ``identify`` (named phases, refined cells, fits), ``library build`` (reference databases)
 
 Every user-facing failure is one line on stderr (``difcon-jax: <file>: <problem>``) and exit code 2.
 """
@@ -20,12 +21,12 @@ from difcon_jax.cli.common import err as _err
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command (``--config.a.b=value`` overrides are taken out before)."""
-    from difcon_jax.cli import predicting, structures, training
+    from difcon_jax.cli import matching, predicting, structures, training
 
     p = argparse.ArgumentParser(prog="difcon-jax", description="Powder X-ray diffraction patterns → crystal system, "
                                 "extinction group and space group (DIFCON in JAX/Flax)")
     sub = p.add_subparsers(dest="cmd", required=True)
-    for module in (structures, training, predicting):
+    for module in (structures, training, predicting, matching):
         module.add_parsers(sub)
     return p
 

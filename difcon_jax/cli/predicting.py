@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import sys
 
+from difcon_jax.cli.common import check_plot_folder, report_file_errors
+
 
 def cmd_predict(args) -> int:
     import json
@@ -17,15 +19,17 @@ def cmd_predict(args) -> int:
         raise ValueError(f"--top-k {args.top_k}: must be at least 1")
     if args.wavelength is not None and not 0.05 <= args.wavelength <= 5.0:
         raise ValueError(f"--wavelength {args.wavelength}: outside 0.05–5 Å (X-ray wavelengths in Å)")
-    if args.plot and not os.path.isdir(os.path.dirname(os.path.abspath(args.plot))):
-        raise FileNotFoundError(f"--plot {args.plot}: the folder does not exist")
+    check_plot_folder(args.plot)
     try:
         results, profiles, errors = predict_files(args.files, args.model, args.wavelength, args.top_k)
     except CheckpointError as e:
         print(f"difcon-jax: {e}", file=sys.stderr)
         return 2
-    for f, reason in errors:
-        print(f"difcon-jax: {reason}" if reason.startswith(f) else f"difcon-jax: {f}: {reason}", file=sys.stderr)
+    report_file_errors(errors)
+    if args.verify:
+        from difcon_jax.match.identify import verify_predictions
+
+        results = verify_predictions(results, profiles, args.model)
     if args.json:
         print(json.dumps(results))
     else:
@@ -35,6 +39,12 @@ def cmd_predict(args) -> int:
             eg = ", ".join(f"[{e['symbol']}] {e['p']:.3f}" for e in r["extinction_group"])
             print(f"{r['file']}{'  (uncertain)' if r['uncertain'] else ''}\n  crystal system: {cs}\n"
                   f"  extinction group: {eg}\n  space group: {sg}")
+            v = r.get("verified")
+            if v:
+                print(f"  verified phase: {v['name']} [{v['code']}] {v['formula']}, {v['space_group']['symbol']} "
+                      f"(#{v['space_group']['number']}), Rwp {v['rwp']:.3f} (difcon-jax identify shows the fit)")
+            elif args.verify:
+                print("  verified phase: none in the library fits (the answer above is the network's)")
     if args.plot and results:
         print(f"wrote {plot_predictions(results, profiles, args.plot)}", file=sys.stderr)
     return 1 if errors else 0
@@ -91,6 +101,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--top-k", type=int, default=3)
     p.add_argument("--json", action="store_true")
     p.add_argument("--plot", default=None, metavar="PNG")
+    p.add_argument("--no-verify", dest="verify", action="store_false",
+                   help="skip the whole-pattern check against the model's reference database")
     p.set_defaults(func=cmd_predict)
 
     e = sub.add_parser("evaluate", help="test axes (equivariance, invariance) and measured-pattern folders")

@@ -98,10 +98,12 @@ def num_extinction_groups() -> int:
 
 @functools.lru_cache(maxsize=None)
 def space_group_symbol(number: int) -> str:
-    """Hermann–Mauguin short symbol of the standard setting, e.g. 62 -> 'Pnma'."""
+    """Hermann–Mauguin short symbol of the standard setting, e.g. 62 -> 'Pnma', 155 -> 'R32' (gemmi writes
+    rhombohedral groups in hexagonal axes as 'H32'; the International Tables symbol has R)."""
     import gemmi
 
-    return gemmi.find_spacegroup_by_number(int(number)).short_name()
+    name = gemmi.find_spacegroup_by_number(int(number)).short_name()
+    return "R" + name[1:] if name.startswith("H") else name
 
 
 @dataclasses.dataclass(frozen=True)

@@ -22,6 +22,9 @@ import numpy as np
 from difcon_jax.crystal.symmetry import crystal_system_array, extinction_group_array, num_extinction_groups
 
 LIBRARY_FILE = "library.npz"
+#: A model folder's reference database (:mod:`difcon_jax.match.database`); when it carries the model's
+#: representations and kNN settings (``meta["knn"]``) it serves as the library too.
+REFERENCES_FILE = "references.npz"
 
 
 def build_library(cfg, model, params, table, rows: np.ndarray, views: int = 2, seed: int = 4242,
@@ -91,7 +94,7 @@ def read_library(model_dir: str) -> dict | None:
     """The model's library, or None when it has none. ValueError (one line) for a broken file."""
     path = os.path.join(model_dir, LIBRARY_FILE)
     if not os.path.exists(path):
-        return None
+        return _library_of_references(os.path.join(model_dir, REFERENCES_FILE))
     try:
         with np.load(path, allow_pickle=False) as z:
             lib = {k: z[k] for k in ("h", "space_group", "k", "tau", "alpha")}
@@ -109,3 +112,25 @@ def apply_library(probs: dict, library: dict | None) -> dict:
     p_knn = knn_space_group_probs(probs["representation"], library["h"], library["space_group"],
                                   int(library["k"]), float(library["tau"]))
     return mix_probabilities(probs, p_knn, float(library["alpha"]))
+
+
+def _library_of_references(path: str) -> dict | None:
+    """The kNN library a reference database carries (its representations, space groups and ``meta['knn']``),
+    or None."""
+    import json
+    import zipfile
+
+    if not os.path.exists(path):
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            knn = json.loads(str(z["meta_json"])).get("knn")
+            if knn is None or "h" not in z.files:
+                return None
+            lib = {"h": z["h"], "space_group": z["space_group"], "k": np.int32(knn["k"]), "tau": np.float32(knn["tau"]),
+                   "alpha": np.float32(knn["alpha"])}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+        raise ValueError(f"{path}: unreadable reference database ({type(e).__name__})") from None
+    if lib["h"].ndim != 2 or len(lib["h"]) != len(lib["space_group"]) or not np.all(np.isfinite(lib["h"])):
+        raise ValueError(f"{path}: malformed reference library")
+    return lib

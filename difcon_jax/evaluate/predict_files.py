@@ -54,7 +54,7 @@ def predict_files(files: list[str], model_dir: str | None = None, wavelength: fl
                       file=sys.stderr)
             xs.append(to_model_input(m, a))
             good.append(f)
-            metas.append((m, narrow))
+            metas.append((m, narrow, (round(float(lo), 3), round(float(hi), 3))))
         except (InputError, ValueError) as e:
             errors.append((f, " ".join(str(e).split())))
     if not xs:
@@ -75,6 +75,8 @@ def predict_files(files: list[str], model_dir: str | None = None, wavelength: fl
         results.append({
             "file": f,
             "wavelength": metas[i][0].wavelength, "wavelength_source": metas[i][0].wavelength_source,
+            "coverage": list(metas[i][2]),
+            "grid": {"tt_min": float(a.get("two_theta_min", 0.0)), "tt_max": float(a.two_theta_max), "n_bins": int(a.n_bins)},
             "crystal_system": [{"label": CRYSTAL_SYSTEMS[j], "p": round(float(p), 4)} for j, p in zip(cs_i, cs_p)],
             "extinction_group": [{"id": int(j), "symbol": eg_table[j]["symbol"], "p": round(float(p), 4)}
                                  for j, p in zip(eg_i, eg_p)],
@@ -85,9 +87,9 @@ def predict_files(files: list[str], model_dir: str | None = None, wavelength: fl
     return results, x, errors
 
 
-def plot_predictions(results: list[dict], profiles: np.ndarray, path: str, tt_max: float = 120.0) -> str:
-    """One panel per file: the model's input profile (2θ degrees on the reference scale, background removed)
-    titled with the top predictions; PNG at ``path``."""
+def plot_predictions(results: list[dict], profiles: np.ndarray, path: str) -> str:
+    """One panel per file: the model's input profile (2θ degrees on the reference scale, background removed,
+    on the model's own grid: each result's ``grid``) titled with the top predictions; PNG at ``path``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -95,8 +97,9 @@ def plot_predictions(results: list[dict], profiles: np.ndarray, path: str, tt_ma
 
     n = len(results)
     fig, axes = plt.subplots(n, 1, figsize=(10, 2.2 * n), squeeze=False)
-    x = (np.arange(profiles.shape[1]) + 0.5) * tt_max / profiles.shape[1]
     for ax, r, y in zip(axes[:, 0], results, profiles):
+        g = r["grid"]
+        x = g["tt_min"] + (np.arange(len(y)) + 0.5) * (g["tt_max"] - g["tt_min"]) / len(y)
         ax.plot(x, y, lw=0.7, color="black")
         sg = ", ".join(f"{s['symbol']} (#{s['number']}) {s['p']:.2f}" for s in r["space_group"])
         cs = r["crystal_system"][0]

@@ -1,0 +1,67 @@
+"""``identify`` on a labelled folder of measured patterns (``labels.csv``: file, space_group): crystal system,
+space group top-1 and top-5 of its symmetry answer, beside the network alone, the share answered "no match"
+and the accuracy there. The folder is only scored (never used to fit anything).
+
+    python benchmarks/identify_rruff.py ../shared/data/experimental/rruff_dev --out results/identify/rruff_dev.json
+
+Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import time
+
+import numpy as np
+
+from difcon_jax.crystal.symmetry import crystal_system_of
+from difcon_jax.match.identify import identify
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("folder")
+    p.add_argument("--model", default=None)
+    p.add_argument("--limit", type=int, default=0)
+    p.add_argument("--out", default=None)
+    a = p.parse_args()
+    rows = list(csv.DictReader(open(os.path.join(a.folder, "labels.csv"))))
+    rows = rows[:a.limit] if a.limit else rows
+    label = {os.path.join(a.folder, r["file"]): int(r["space_group"]) for r in rows}
+    t = time.time()
+    results, errors = identify(list(label), model=a.model)
+    seconds = (time.time() - t) / max(len(results), 1)
+    recs = []
+    for r in results:
+        y = label[r["file"]]
+        sym = r["symmetry"]
+        top5 = [v["number"] for v in sym.get("votes", r["network"]["space_group"])][:5]
+        net = r["network"]["space_group"][0]["number"]
+        recs.append({"file": os.path.basename(r["file"]), "y": y, "answer": sym["space_group"]["number"], "top5": top5,
+                     "match": r["match"], "network": net, "phase": r["phases"][0]["name"] if r["phases"] else None,
+                     "rwp": r["rwp"]})
+    acc = lambda sel, f: float(np.mean([f(r) for r in sel])) if sel else float("nan")  # noqa: E731
+    matched = [r for r in recs if r["match"]]
+    unmatched = [r for r in recs if not r["match"]]
+    summary = {"benchmark": "identify_rruff", "folder": os.path.basename(os.path.normpath(a.folder)), "n": len(recs),
+               "errors": len(errors),
+               "cs": round(acc(recs, lambda r: crystal_system_of(r["answer"]) == crystal_system_of(r["y"])), 4),
+               "sg_top1": round(acc(recs, lambda r: r["answer"] == r["y"]), 4),
+               "sg_top5": round(acc(recs, lambda r: r["y"] in r["top5"]), 4),
+               "network_sg_top1": round(acc(recs, lambda r: r["network"] == r["y"]), 4),
+               "no_match_fraction": round(len(unmatched) / max(len(recs), 1), 4),
+               "no_match_sg_top1": round(acc(unmatched, lambda r: r["answer"] == r["y"]), 4),
+               "matched_sg_top1": round(acc(matched, lambda r: r["answer"] == r["y"]), 4),
+               "seconds_per_pattern": round(seconds, 3)}
+    if a.out:
+        os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+        with open(a.out, "w") as fh:
+            json.dump({"summary": summary, "records": recs}, fh, indent=1)
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""Speed of ``identify``: seconds per pattern for K retrieved candidates (coarse fits of all K, fine fits of the
+best ``fit.keep``), batched over files, after one warm-up pattern (compilation). The issue's budget: ≤ 2 s per
+pattern for K = 50 on 2 cores.
+
+    python benchmarks/identify_speed.py --n 20 --candidates 50
+
+Uses the shared RRUFF patterns when ../shared is present, else patterns simulated from the test structures.
+Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+from difcon_jax.match.identify import Identifier, identify_profiles
+from difcon_jax.match.search import IdentifySettings
+from difcon_jax.patterns import read_pattern, to_model_input
+from difcon_jax.patterns.preprocess import coverage
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RRUFF = os.path.join(HERE, "..", "..", "shared", "data", "experimental", "rruff_dev")
+
+
+def patterns(ident, n: int):
+    files = sorted(glob.glob(os.path.join(RRUFF, "*.xy")))[:n]
+    if files:
+        xs, ws = [], []
+        for f in files:
+            m = read_pattern(f, None)
+            lo, hi = coverage(m, ident.cfg.augment)
+            xs.append(to_model_input(m, ident.cfg.augment))
+            ws.append(((ident.grid.centres >= lo) & (ident.grid.centres <= hi)).astype(np.float32))
+        return np.stack(xs), np.stack(ws), "shared rruff_dev"
+    sys.path.insert(0, os.path.join(HERE, "..", "tests"))
+    from match_helpers import STRUCTURES, simulate  # noqa: E402  (test helpers: no shared data here)
+
+    ys = [np.interp(ident.grid.centres, np.arange(2250) * 0.04 + 0.02, simulate(s[0])) for s in STRUCTURES[:n]]
+    x = np.stack([y / y.max() for y in ys]).astype(np.float32)
+    return x, (ident.grid.centres >= 5).astype(np.float32)[None].repeat(len(x), 0), "simulated test structures"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--n", type=int, default=20)
+    p.add_argument("--candidates", type=int, default=50)
+    a = p.parse_args()
+    t = time.perf_counter()
+    ident = Identifier.load()
+    load_s = time.perf_counter() - t
+    x, w, source = patterns(ident, a.n + 1)
+    settings = IdentifySettings(candidates=a.candidates, max_phases=1)
+    t = time.perf_counter()
+    identify_profiles(ident, x[:1], w[:1], settings=settings)  # compiles
+    warm_s = time.perf_counter() - t
+    t = time.perf_counter()
+    identify_profiles(ident, x[1:], w[1:], settings=settings)
+    per = (time.perf_counter() - t) / (len(x) - 1)
+    print(json.dumps({"benchmark": "identify_speed", "patterns": len(x) - 1, "source": source,
+                      "candidates": a.candidates, "fine_fits": settings.fit.keep, "library_entries": len(ident.index.db),
+                      "cpu_count": os.cpu_count(), "load_s": round(load_s, 2), "first_pattern_s": round(warm_s, 2),
+                      "seconds_per_pattern": round(per, 3)}))
+
+
+if __name__ == "__main__":
+    main()

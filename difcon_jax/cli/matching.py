@@ -1,0 +1,149 @@
+"""``difcon-jax identify`` (measured files → named phases, refined cells, fits) and ``library build``
+(reference databases from CIF folders or archives)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from difcon_jax.cli.common import check_plot_folder, report_file_errors
+
+
+def _fmt_value(v: float, s: float) -> str:
+    """``4.9891(3)``: a value with its standard uncertainty in the last digits."""
+    import math
+
+    if not s > 0 or not math.isfinite(s):
+        return f"{v:.4f}"
+    digits = max(0, min(6, 1 - int(math.floor(math.log10(s)))))
+    return f"{v:.{digits}f}({round(s * 10 ** digits):d})"
+
+
+def format_cell(cell, sigma, space_group: int) -> str:
+    """The refined cell as a crystallographer writes it: the free parameters of the crystal system only."""
+    from difcon_jax.crystal.symmetry import crystal_system_of
+
+    cs = crystal_system_of(space_group)
+    names = ("a", "b", "c", "α", "β", "γ")
+    show = {6: (0,), 5: (0, 2), 4: (0, 2), 3: (0, 2), 2: (0, 1, 2), 1: (0, 1, 2, 4), 0: range(6)}[cs]
+    if cs == 4 and abs(cell[5] - 120) > 1:  # rhombohedral setting: a and α
+        show = (0, 3)
+    return " ".join(f"{names[i]}={_fmt_value(cell[i], sigma[i])}{'Å' if i < 3 else '°'}" for i in show)
+
+
+def _print_result(r: dict) -> None:
+    sym = r["symmetry"]
+    print(f"{r['file']}")
+    if r.get("note"):
+        print(f"  note: {r['note']}")
+    if not r["phases"] and r["candidates"]:
+        c = r["candidates"][0]
+        print(f"  no match in the library (best: {c['name']} {c['space_group']['symbol']}, Rwp {c['rwp']:.3f}, "
+              f"Rwp over its lines {c['rwp_lines']:.3f}, {100 * c['explained']:.0f} % of the signal explained)")
+    for k, p in enumerate(r["phases"], 1):
+        print(f"  phase {k}: {p['name']} [{p['code']}] {p['formula']}  {p['space_group']['symbol']} "
+              f"(#{p['space_group']['number']})  {format_cell(p['cell'], p['cell_sigma'], p['space_group']['number'])}")
+        print(f"           Rwp {p['rwp']:.3f}  χ²ν {p['reduced_chi2']:.2f}  similarity {p['similarity']:.3f}  "
+              f"{100 * p['weight_fraction']:.0f} wt% ({100 * p['intensity_fraction']:.0f} % of the intensity)"
+              + (f"  at bound: {', '.join(p['at_bound'])}" if p["at_bound"] else ""))
+    if r["unexplained_peaks"]:
+        print(f"  unexplained peaks (2θ): {', '.join(f'{t:.2f}' for t in r['unexplained_peaks'][:12])}")
+    print(f"  symmetry: {sym['crystal_system']}, {sym['space_group']['symbol']} (#{sym['space_group']['number']}) "
+          f"— {sym['source']}")
+    net = r["network"]
+    print("  network alone: " + ", ".join(f"{c['label']} {c['p']:.2f}" for c in net["crystal_system"][:2]) + "; "
+          + ", ".join(f"{s['symbol']} {s['p']:.2f}" for s in net["space_group"][:3]))
+    others = [c for c in r["candidates"] if not r["phases"] or c["code"] != r["phases"][0]["code"]]
+    if others:
+        print("  other candidates: " + "; ".join(f"{c['name']} {c['space_group']['symbol']} Rwp {c['rwp']:.3f}"
+                                                 for c in others[:4]))
+
+
+def cmd_identify(args) -> int:
+    from difcon_jax.match.identify import identify
+    from difcon_jax.match.search import IdentifySettings
+    from difcon_jax.train.checkpoint import CheckpointError
+
+    if args.top < 1:
+        raise ValueError(f"--top {args.top}: must be at least 1")
+    if args.candidates < 1:
+        raise ValueError(f"--candidates {args.candidates}: must be at least 1")
+    check_plot_folder(args.plot)
+    settings = IdentifySettings(candidates=args.candidates, max_phases=args.max_phases)
+    try:
+        results, errors = identify(args.files, args.model, args.library, args.elements, args.only_elements,
+                                   args.exclude_elements, args.top, args.wavelength, settings)
+    except CheckpointError as e:
+        print(f"difcon-jax: {e}", file=sys.stderr)
+        return 2
+    report_file_errors(errors)
+    if args.json:
+        print(json.dumps([{k: v for k, v in r.items() if not k.startswith("_")} for r in results]))
+    else:
+        for r in results:
+            _print_result(r)
+    if args.plot and results:
+        from difcon_jax.match.plot import plot_identifications
+
+        print(f"wrote {plot_identifications(results, args.plot)}", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def cmd_library_build(args) -> int:
+    from difcon_jax.match.database import build_database, embed_database, write_database
+
+    db, skipped = build_database(args.cif_dir, args.out, args.workers, args.max_peaks)
+    if args.model:
+        from difcon_jax.match.identify import params_digest
+        from difcon_jax.train.loop import load_trained
+
+        from difcon_jax.evaluate.library import read_library
+
+        cfg, model, params = load_trained(args.model)
+        db = embed_database(db, cfg, model, params, views=args.views)
+        db.meta["model_digest"] = params_digest(params)
+        db.meta["views"] = args.views
+        # the kNN vote predict blends in: the model's own library settings, else the shipped ones (issue 9)
+        own = read_library(args.model)
+        db.meta["knn"] = ({"k": int(own["k"]), "tau": float(own["tau"]), "alpha": float(own["alpha"])} if own
+                          else {"k": 10, "tau": 0.02, "alpha": 0.5})
+        write_database(args.out, db)
+    if skipped:
+        from difcon_jax.files import atomic_write_text
+
+        report = args.out + ".skipped.tsv"
+        atomic_write_text(report, "item\treason\n" + "".join(f"{i}\t{r}\n" for i, r in skipped))
+        print(f"skipped {len(skipped)} (see {report})", file=sys.stderr)
+    size = os.path.getsize(args.out) / 1e6
+    print(f"wrote {args.out}: {len(db)} entries, {size:.1f} MB"
+          + (", with representations" if db.h is not None else ", no representations (retrieval by profile)"))
+    return 0
+
+
+def add_parsers(sub) -> None:
+    p = sub.add_parser("identify", help="name the phases of measured patterns, refine them and show the fit")
+    p.add_argument("files", nargs="+")
+    p.add_argument("--model", default=None, help="model folder (default: the packaged model and its AMCSD library)")
+    p.add_argument("--library", default=None, help="a reference database (.npz from `library build`)")
+    p.add_argument("--elements", default=None, help="elements every candidate must contain, e.g. Fe,O")
+    p.add_argument("--only-elements", default=None, help="candidates may contain only these elements")
+    p.add_argument("--exclude-elements", default=None, help="candidates may contain none of these, e.g. H,C")
+    p.add_argument("--top", type=int, default=5, help="candidates listed per file")
+    p.add_argument("--candidates", type=int, default=50, help="candidates retrieved and fitted per phase")
+    p.add_argument("--max-phases", type=int, default=3)
+    p.add_argument("--wavelength", type=float, default=None, help="Å, for files without wavelength metadata")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--plot", default=None, metavar="PNG")
+    p.set_defaults(func=cmd_identify)
+
+    lib = sub.add_parser("library", help="reference databases for identify")
+    lsub = lib.add_subparsers(dest="library_cmd", required=True)
+    b = lsub.add_parser("build", help="a reference database from CIF folders, archives or files")
+    b.add_argument("--cif-dir", action="append", required=True, metavar="SRC")
+    b.add_argument("--out", required=True, help="the database file (.npz)")
+    b.add_argument("--model", default=None, help="add this model's representations (retrieval by similarity)")
+    b.add_argument("--views", type=int, default=8, help="augmented views averaged per entry")
+    b.add_argument("--max-peaks", type=int, default=96)
+    b.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 1)))
+    b.set_defaults(func=cmd_library_build)

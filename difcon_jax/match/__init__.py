@@ -1,0 +1,1 @@
+"""Search-match: reference database, retrieval, whole-pattern verification fits (Rietveld-like and Pawley), decision."""

@@ -1,0 +1,202 @@
+"""``identify``: measured files → named phases with refined cells, fit quality and the verified symmetry.
+
+The network gives each pattern a representation and its own symmetry probabilities; the reference database
+gives candidates (:class:`~difcon_jax.match.search.SearchIndex`); whole-pattern fits decide
+(:func:`~difcon_jax.match.search.search_profile`). The answer's symmetry is the fitted candidates' vote
+(:mod:`difcon_jax.match.decide`) when a phase matches, else the network's (marked as such). Every good file is answered; bad ones get one line each.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import os
+
+import numpy as np
+
+from difcon_jax.crystal.symmetry import CRYSTAL_SYSTEMS, crystal_system_of, space_group_symbol
+from difcon_jax.errors import InputError
+from difcon_jax.evaluate.library import REFERENCES_FILE
+from difcon_jax.match.database import read_database
+from difcon_jax.match.decide import VoteSettings, space_group_votes
+from difcon_jax.match.retrieve import Restraints
+from difcon_jax.match.search import Grid, IdentifySettings, SearchIndex, search_profile
+
+log = logging.getLogger("difcon_jax")
+
+
+def params_digest(params) -> str:
+    """A short digest of a model's parameters: a database's representations belong to one model."""
+    import jax
+
+    h = hashlib.sha1()
+    for leaf in jax.tree_util.tree_leaves(params):
+        h.update(np.asarray(leaf, np.float16).tobytes())
+    return h.hexdigest()[:16]
+
+
+def nearest_anode(wavelength: float) -> str:
+    """The anode whose Kα mean is closest to ``wavelength`` (Å): which doublet a file's peaks carry."""
+    from difcon_jax.crystal.radiation import WAVELENGTHS
+
+    return min((k[:-2] for k in WAVELENGTHS if k.endswith("Ka")), key=lambda a: abs(WAVELENGTHS[a + "Ka"] - wavelength))
+
+
+@dataclasses.dataclass
+class Identifier:
+    """A loaded model with its reference database, ready to identify profiles."""
+    cfg: object
+    model: object
+    params: object
+    temperature: float
+    index: SearchIndex
+    grid: Grid
+    use_representations: bool
+    knn: dict | None
+
+    @classmethod
+    def load(cls, model_dir: str | None = None, library: str | None = None) -> "Identifier":
+        from difcon_jax.evaluate.calibration import read_calibration
+        from difcon_jax.evaluate.predict_files import PACKAGED_MODEL
+        from difcon_jax.train.loop import load_trained
+
+        model_dir = model_dir or PACKAGED_MODEL
+        cfg, model, params = load_trained(model_dir)
+        path = library or os.path.join(model_dir, REFERENCES_FILE)
+        if library is None and not os.path.exists(path):
+            raise ValueError(f"{model_dir}: the model folder has no reference database ({REFERENCES_FILE}); "
+                             "give one with --library (built by `difcon-jax library build`)")
+        db = read_database(path)
+        use_h = db.h is not None and db.meta.get("model_digest") == params_digest(params)
+        if db.h is not None and not use_h:
+            log.warning("%s: representations made by another model; candidates retrieved by profile only", path)
+        grid = Grid.of(cfg.augment)
+        knn = None
+        if use_h and "knn" in db.meta:
+            knn = {"h": db.h, "space_group": db.space_group, **db.meta["knn"]}
+        return cls(cfg, model, params, float(read_calibration(model_dir)["temperature"]), SearchIndex.of(db, grid),
+                   grid, use_h, knn)
+
+    def network(self, x: np.ndarray) -> dict:
+        """Temperature-scaled probabilities (with the database's kNN votes when it carries them)."""
+        from difcon_jax.evaluate.library import apply_library
+        from difcon_jax.train.predict import predict
+
+        pr = predict(self.model, self.params, x, temperature=self.temperature)
+        return apply_library(pr, self.knn) if self.knn else pr
+
+    def embed(self, profile: np.ndarray) -> np.ndarray:
+        from difcon_jax.train.predict import predict
+
+        return predict(self.model, self.params, np.asarray(profile, np.float32)[None])["representation"]
+
+
+def _network_answer(pr: dict, i: int, top: int) -> dict:
+    sg = np.argsort(-pr["space_group"][i])[:top]
+    cs = np.argsort(-pr["crystal_system"][i])[:top]
+    return {"crystal_system": [{"label": CRYSTAL_SYSTEMS[j], "p": round(float(pr["crystal_system"][i][j]), 4)} for j in cs],
+            "space_group": [{"number": int(j) + 1, "symbol": space_group_symbol(int(j) + 1),
+                             "p": round(float(pr["space_group"][i][j]), 4)} for j in sg]}
+
+
+def _public(rec: dict) -> dict:
+    return {k: v for k, v in rec.items() if not k.startswith("_")}
+
+
+def identify_profiles(ident: Identifier, x: np.ndarray, weights: np.ndarray, restraints: Restraints | None = None,
+                      settings: IdentifySettings | None = None, top: int = 5, anodes=None,
+                      votes_settings: VoteSettings = VoteSettings()) -> list[dict]:
+    """One result per profile x[i] (float[n_bins] on the model grid, background removed) measured where
+    weights[i] > 0. Keys: phases, candidates (top ``top``), match, rwp, unexplained_peaks, symmetry, network,
+    and the curves under '_' keys (for plots)."""
+    settings = settings or IdentifySettings()
+    allowed = (restraints or Restraints()).allowed(ident.index.db)
+    if not allowed.any():
+        raise InputError("--elements", "no reference entry satisfies the element restraints")
+    pr = ident.network(x)
+    out = []
+    for i in range(len(x)):
+        h = pr["representation"][i:i + 1] if ident.use_representations else None
+        found = search_profile(x[i], weights[i], h, ident.embed if ident.use_representations else None, ident.index,
+                               allowed, ident.grid, settings, (anodes or ["Cu"] * len(x))[i])
+        net = _network_answer(pr, i, top)
+        if found["match"]:
+            votes = space_group_votes(found["candidates"], pr["space_group"][i], votes_settings)
+            order = np.argsort(-votes)[:top]
+            sg = int(order[0]) + 1
+            symmetry = {"source": "fitted candidates and network", "crystal_system": CRYSTAL_SYSTEMS[crystal_system_of(sg)],
+                        "space_group": {"number": sg, "symbol": space_group_symbol(sg)},
+                        "votes": [{"number": int(j) + 1, "symbol": space_group_symbol(int(j) + 1),
+                                   "p": round(float(votes[j]), 4)} for j in order if votes[j] > 0]}
+        else:
+            best = net["space_group"][0]
+            symmetry = {"source": "network (no match in the library)",
+                        "crystal_system": net["crystal_system"][0]["label"],
+                        "space_group": {"number": best["number"], "symbol": best["symbol"]}}
+        out.append({"phases": [_public(p) for p in found["phases"]],
+                    "candidates": [_public(c) for c in found["candidates"][:top]],
+                    "match": found["match"], "rwp": found["rwp"], "unexplained_peaks": found["unexplained_peaks"],
+                    "note": found["note"],
+                    "symmetry": symmetry, "network": net,
+                    "_retrieved": found["retrieved"], "_profile": x[i], "_weight": weights[i], "_model": found["model"],
+                    "_phase_models": [p["_model"] for p in found["phases"]],
+                    "_ticks": [p["_ticks"] for p in found["phases"]]})
+    return out
+
+
+def verify_predictions(results: list[dict], profiles: np.ndarray, model_dir: str | None = None) -> list[dict]:
+    """``predict``'s results with a ``verified`` entry each: the best-fitting library phase (name, formula,
+    space group, refined cell, Rwp) when one matches, else None — the network's own answer stays as it was.
+    Model folders without a reference database leave every entry None."""
+    from difcon_jax.evaluate.predict_files import PACKAGED_MODEL
+
+    if not results or not os.path.exists(os.path.join(model_dir or PACKAGED_MODEL, REFERENCES_FILE)):
+        return [dict(r, verified=None) for r in results]
+    ident = Identifier.load(model_dir)
+    weights = np.stack([((ident.grid.centres >= r["coverage"][0]) & (ident.grid.centres <= r["coverage"][1]))
+                        .astype(np.float32) for r in results])
+    found = identify_profiles(ident, profiles, weights, settings=IdentifySettings(max_phases=1))
+    keys = ("name", "code", "formula", "space_group", "cell", "cell_sigma", "rwp", "rwp_lines", "explained")
+    return [dict(r, verified={k: f["phases"][0][k] for k in keys} if f["phases"] else None)
+            for r, f in zip(results, found)]
+
+
+def identify(files, model: str | None = None, library: str | None = None, elements: str | None = None,
+             only_elements: str | None = None, exclude_elements: str | None = None, top: int = 5,
+             wavelength: float | None = None, settings: IdentifySettings | None = None):
+    """Python API of ``difcon-jax identify``: (results, errors). ``results``: one dict per readable file
+    (``file`` plus the keys of :func:`identify_profiles`); ``errors``: [(file, one-line reason)]."""
+    from difcon_jax.match.retrieve import parse_elements
+    from difcon_jax.patterns import read_pattern, to_model_input
+    from difcon_jax.patterns.preprocess import coverage
+
+    files = [files] if isinstance(files, (str, os.PathLike)) else list(files)
+    restraints = Restraints(parse_elements(elements, "--elements"), parse_elements(only_elements, "--only-elements"),
+                            parse_elements(exclude_elements, "--exclude-elements"))
+    ident = Identifier.load(model, library)
+    xs, ws, good, errors, anodes = [], [], [], [], []
+    for f in files:
+        try:
+            m = read_pattern(f, wavelength)
+            if m.wavelength_source == "default":
+                log.warning("%s: no wavelength in the file and none given; assuming Cu Kα %s Å", f, m.wavelength)
+            x = to_model_input(m, ident.cfg.augment)
+            lo, hi = coverage(m, ident.cfg.augment)
+            w = ((ident.grid.centres >= lo) & (ident.grid.centres <= hi)).astype(np.float32)
+            if np.count_nonzero(x[w > 0] > 0.05) < 3:
+                raise InputError(f, "no peaks: nothing stands above 5 % of the maximum after background removal")
+            xs.append(x)
+            ws.append(w)
+            good.append(f)
+            anodes.append(nearest_anode(m.wavelength))
+        except (InputError, ValueError) as e:
+            errors.append((str(f), " ".join(str(e).split())))
+    if not xs:
+        return [], errors
+    results = identify_profiles(ident, np.stack(xs), np.stack(ws), restraints, settings, top, anodes)
+    for f, r in zip(good, results):
+        r["file"] = str(f)
+        r["grid"] = {"tt_min": ident.grid.tt_min, "tt_max": ident.grid.tt_max, "n_bins": ident.grid.n_bins,
+                     "lambda_ref": ident.grid.lambda_ref}
+    return results, errors

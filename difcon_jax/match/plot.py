@@ -1,0 +1,54 @@
+"""The picture search-match software shows: measured and fitted curves, their difference, reflection ticks
+of each phase and the measured peaks no phase explains (matplotlib, written atomically)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from difcon_jax.files import atomic_savefig
+
+_COLOURS = ("tab:red", "tab:blue", "tab:green")
+
+
+def plot_identifications(results: list[dict], path: str) -> str:
+    """One panel per file (results of :func:`~difcon_jax.match.identify.identify`); PNG at ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = len(results)
+    fig, axes = plt.subplots(n, 1, figsize=(11, 3.6 * n), squeeze=False)
+    for ax, r in zip(axes[:, 0], results):
+        g = r["grid"]
+        step = (g["tt_max"] - g["tt_min"]) / g["n_bins"]
+        tt = g["tt_min"] + (np.arange(g["n_bins"]) + 0.5) * step
+        w = r["_weight"] > 0
+        lo, hi = tt[w].min(), tt[w].max()
+        y, model = r["_profile"], r["_model"]
+        ax.plot(tt[w], y[w], lw=0.6, color="black", label="measured (background removed)")
+        if r["phases"]:
+            ax.plot(tt[w], model[w], lw=0.7, color="tab:orange", label=f"fit, Rwp {r['rwp']:.3f}")
+            diff_base = -0.15
+            ax.plot(tt[w], (y - model)[w] + diff_base, lw=0.5, color="tab:gray", label="difference")
+            for k, (p, ticks) in enumerate(zip(r["phases"], r["_ticks"])):
+                c = _COLOURS[k % len(_COLOURS)]
+                ticks = ticks[(ticks >= lo) & (ticks <= hi)]
+                base = -0.3 - 0.07 * k
+                ax.vlines(ticks, base, base + 0.05, color=c, lw=0.6,
+                          label=f"{p['name']} ({p['space_group']['symbol']}), {100 * p['weight_fraction']:.0f} wt%")
+        for t in r["unexplained_peaks"]:
+            ax.annotate("?", (t, float(np.interp(t, tt, y)) + 0.04), ha="center", color="tab:purple", fontsize=9)
+        sym = r["symmetry"]
+        ax.set_title(f"{os.path.basename(r['file'])}: {sym['crystal_system']}, {sym['space_group']['symbol']} "
+                     f"(#{sym['space_group']['number']}) from the {sym['source']}"
+                     + (f"; {len(r['unexplained_peaks'])} unexplained peak(s) marked ?" if r["unexplained_peaks"] else ""),
+                     fontsize=9)
+        ax.set_xlim(lo, hi)
+        ax.set_yticks([])
+        ax.legend(fontsize=7, loc="upper right")
+    axes[-1, 0].set_xlabel(f"2θ (degrees at {results[0]['grid']['lambda_ref']} Å)")
+    fig.tight_layout()
+    return atomic_savefig(fig, path, dpi=110)

@@ -1,0 +1,252 @@
+"""Search–fit–decide for one measured profile (host orchestration over the jitted fitter).
+
+For each phase (up to ``max_phases``): retrieve the ``candidates`` entries nearest to the pattern's DIFCON
+representation (the remaining signal's, for the second and third phase), refine all of them coarsely, the
+``fit.keep`` best finely, rank by the fit's Rwp, and keep the best when it explains enough: the first phase
+when its Rwp is below ``match_rwp`` (set on simulated patterns, never on measurements), a further phase when
+it lowers the total Rwp by ``min_gain`` (relative). Earlier phases stay fixed while the next is fitted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import numpy as np
+
+from difcon_jax.errors import InputError
+from difcon_jax.match.database import ReferenceDB
+from difcon_jax.match.fit import FitSettings, _bounds, bound_hits, make_fitter, noise_sigma, phases_from_arrays
+from difcon_jax.match.pattern_model import IDX, N_BASE, doublet_on_grid
+from difcon_jax.match.retrieve import (normalise, profile_fingerprint, profile_similarity, stick_fingerprints,
+                                          top_candidates)
+
+
+@dataclasses.dataclass(frozen=True)
+class IdentifySettings:
+    """How candidates are searched and judged (``identify`` config fields)."""
+    candidates: int = 50  # retrieved per phase
+    fit: FitSettings = FitSettings()
+    max_phases: int = 3
+    # the no-match test, set on the simulated validation axis (benchmarks/identify_axis.py --split validation
+    # --absent; results/identify/README.md): 93 % of the fits that name the right group kept, 34 % of the
+    # wrong-group fits matched when the parent is not in the library
+    match_rwp: float = 0.45  # a first phase matches when the Rwp over its own lines is below this…
+    min_explained: float = 0.7  # …and it accounts for this share of the measured signal (above 3σ)
+    min_gain: float = 0.15  # a further phase must lower the total Rwp by this fraction
+    min_residual_peak: float = 0.05  # …and the remaining signal must hold a peak this strong (of the maximum)
+
+
+@dataclasses.dataclass(frozen=True)
+class Grid:
+    """The profile's grid: n bins over [tt_min, tt_max] degrees 2θ at λ_ref (Å)."""
+    n_bins: int
+    tt_min: float
+    tt_max: float
+    lambda_ref: float
+
+    @property
+    def step(self) -> float:
+        return (self.tt_max - self.tt_min) / self.n_bins
+
+    @property
+    def centres(self) -> np.ndarray:
+        return self.tt_min + (np.arange(self.n_bins) + 0.5) * self.step
+
+    @classmethod
+    def of(cls, aug) -> "Grid":
+        return cls(int(aug.n_bins), float(aug.get("two_theta_min", 0.0)), float(aug.two_theta_max),
+                   float(aug.lambda_ref))
+
+
+@dataclasses.dataclass
+class SearchIndex:
+    """A database made searchable on one grid: its representations (unit rows, or None) and the
+    fingerprints of its stick patterns (float32[N, C], :func:`~difcon_jax.match.retrieve.stick_fingerprints`)."""
+    db: ReferenceDB
+    fingerprints: np.ndarray
+
+    @classmethod
+    def of(cls, db: ReferenceDB, grid: "Grid") -> "SearchIndex":
+        from difcon_jax.match.database import stick_table
+
+        t = stick_table(db, grid.lambda_ref, grid.tt_max)
+        return cls(db, stick_fingerprints(t.two_theta, t.intensity, grid.tt_max))
+
+    def candidates(self, h, profile, weight, grid: "Grid", k: int, allowed) -> tuple[np.ndarray, dict]:
+        """Up to ``k`` entries: half nearest in representation (when the database has them), the rest most
+        similar in profile; returns (rows, {row: (representation similarity, profile similarity)})."""
+        fp, measured = profile_fingerprint(profile, weight, grid.tt_min, grid.step, self.fingerprints.shape[1])
+        sim_p = profile_similarity(fp, measured, self.fingerprints)
+        ok = np.ones(len(self.db), bool) if allowed is None else allowed
+        rows: list[int] = []
+        sim_r = None
+        if self.db.h is not None and h is not None:
+            r, _ = top_candidates(h, self.db.h, k // 2, ok)
+            rows = r[0].tolist()
+            sim_r = normalise(self.db.h[r[0]]) @ normalise(np.atleast_2d(h))[0]
+        by_profile = np.argsort(-np.where(ok, sim_p, -np.inf), kind="stable")
+        for i in by_profile[:k]:
+            if len(rows) >= min(k, int(ok.sum())):
+                break
+            if ok[i] and int(i) not in rows:
+                rows.append(int(i))
+        rep = dict(zip(rows, sim_r.tolist())) if sim_r is not None else {}
+        return np.asarray(rows, np.int64), {i: (rep.get(i, float("nan")), float(sim_p[i])) for i in rows}
+
+
+def candidate_phases(db: ReferenceDB, rows: np.ndarray):
+    """Stacked fit inputs of entries ``rows``: (phases, x0, lower, upper)."""
+    basis = db.metric_basis[rows].astype(np.float32)
+    ph = phases_from_arrays(db.cell[rows], basis, db.hkl[rows], db.f2m[rows].astype(np.float32),
+                            db.po_cos2[rows] / 255.0, db.po_weight[rows] / 255.0)
+    return ph
+
+
+def fit_rows(db, rows, y, weight, background, grid: Grid, settings: IdentifySettings, anode: str = "Cu",
+             sigma: float = 0.0):
+    """Coarse fit of every entry in ``rows``, fine fit of the ``fit.keep`` best. Returns (fine results as
+    NumPy dict with 'row', coarse costs)."""
+    s = settings.fit
+    coarse, fine = make_fitter(grid.tt_min + 0.5 * grid.step, grid.step, grid.n_bins,
+                               doublet_on_grid(grid.lambda_ref, anode), s)
+    n_rows = len(rows)
+    rows = np.resize(np.asarray(rows), max(settings.candidates, n_rows))  # fixed shape: one compilation
+    ph = candidate_phases(db, rows)
+    n_strain = (np.abs(db.metric_basis[rows].astype(np.float32)).sum(2) > 0).sum(1)
+    x0, lo, hi = _bounds(n_strain, s)
+    args = (np.asarray(y, np.float32), np.asarray(weight, np.float32), np.asarray(background, np.float32))
+    xc, cc = coarse(*args, ph, x0, lo, hi)
+    cc = np.where(np.isfinite(np.asarray(cc)), np.asarray(cc), np.inf)[:n_rows]
+    keep = np.resize(np.argsort(cc, kind="stable")[:s.keep], s.keep)
+    sub = jax.tree_util.tree_map(lambda a: a[keep], ph)
+    out = {k: np.asarray(v) for k, v in fine(*args, np.float32(sigma), sub, np.asarray(xc)[keep], lo[keep],
+                                             hi[keep]).items()}
+    out["row"] = np.asarray(rows)[keep]
+    out["lower"], out["upper"] = lo[keep], hi[keep]
+    distinct = np.unique(keep, return_index=True)[1]  # fewer candidates than slots: each once
+    out = {k: v[np.sort(distinct)] for k, v in out.items()}
+    out["rwp"] = np.where(np.isfinite(out["rwp"]), out["rwp"], np.inf)
+    return out, cc
+
+
+def weight_fractions(phases: list[dict], db: ReferenceDB) -> list[float]:
+    """Hill & Howard: w_p ∝ S_p·(ZMV)_p, S_p the Rietveld scale of |F|²m in electrons² (our scale divided by
+    the entry's strongest |F|²m), ZM the cell mass, V the refined cell volume."""
+    from difcon_jax.match.pattern_model import cell_to_metric
+
+    z = [np.exp(p["_x"][IDX["log_scale"]]) / float(db.f2m_max[p["_row"]]) * float(db.cell_mass[p["_row"]])
+         * float(np.sqrt(max(np.linalg.det(cell_to_metric(p["cell"])), 0.0))) for p in phases]
+    total = sum(z)
+    return [float(v / total) if total > 0 else float("nan") for v in z]
+
+
+def unexplained_peaks(y, model, weight, grid: Grid, sigma: float) -> list[float]:
+    """2θ (degrees, grid scale) of measured peaks the model leaves unexplained: prominence ≥ max(5σ, 3 % of
+    the maximum) and less than half of the peak's height in the model."""
+    from scipy.signal import find_peaks
+
+    yy = np.where(weight > 0, y, 0.0)
+    pk, _ = find_peaks(yy, prominence=max(5 * sigma, 0.03 * float(yy.max())))
+    miss = pk[(model[pk] < 0.5 * yy[pk]) & (yy[pk] - model[pk] > 5 * sigma)]
+    return [round(float(grid.centres[i]), 3) for i in miss]
+
+
+def reflection_positions(hkl: np.ndarray, cell, x: np.ndarray, wavelength: float) -> np.ndarray:
+    """2θ (degrees, grid scale) of reflections ``hkl`` [P, 3] for a refined cell and the fit's zero shift and
+    displacement (``x``), at ``wavelength`` (Å on the grid's scale): where the fit put each line."""
+    from difcon_jax.match.pattern_model import cell_to_metric
+
+    h = np.asarray(hkl, np.float64)
+    inv_d2 = np.einsum("pi,ij,pj->p", h, np.linalg.inv(cell_to_metric(cell)), h)
+    s = np.clip(wavelength * np.sqrt(inv_d2) / 2, 0, 0.9999)
+    return 2 * np.degrees(np.arcsin(s)) + x[IDX["zero"]] + x[IDX["displacement"]] * np.sqrt(1 - s * s)
+
+
+def _phase_record(db, out, j, sim_of_row, sigma, ka1: float) -> dict:
+    from difcon_jax.crystal.symmetry import space_group_symbol
+
+    row = int(out["row"][j])
+    x = out["x"][j]
+    live = db.f2m[row] > 0
+    sg = int(db.space_group[row])
+    return {"name": str(db.name[row]), "code": str(db.code[row]), "formula": str(db.formula[row]),
+            "space_group": {"number": sg, "symbol": space_group_symbol(sg)},
+            "cell": [round(float(v), 5) for v in out["cell"][j]],
+            "cell_sigma": [round(float(v), 5) for v in out["cell_sigma"][j]],
+            "reference_cell": [round(float(v), 5) for v in db.cell[row]],
+            "rwp": round(float(out["rwp"][j]), 4), "rwp_lines": round(float(out["rwp_lines"][j]), 4),
+            "explained": round(float(out["explained"][j]), 4),
+            "reduced_chi2": round(float(out["cost"][j] / out["dof"][j] / sigma ** 2), 3),
+            "free_parameters": int(out["n_free"][j]),
+            "similarity": round(float(sim_of_row[row][0]), 4),
+            "profile_similarity": round(float(sim_of_row[row][1]), 4),
+            "refined": {"zero": round(float(x[IDX["zero"]]), 4), "displacement": round(float(x[IDX["displacement"]]), 4),
+                        "U": round(float(x[IDX["U"]]), 5), "V": round(float(x[IDX["V"]]), 5),
+                        "W": round(float(x[IDX["W"]]), 5), "eta": round(float(x[IDX["eta"]]), 3),
+                        "asymmetry": round(float(x[IDX["asymmetry"]]), 3),
+                        "po_r": round(float(np.exp(x[IDX["log_po_r"]])), 3),
+                        "ka2_ratio": round(float(x[IDX["ka2_ratio"]]), 3)},
+            "at_bound": bound_hits(x, out["lower"][j], out["upper"][j]),
+            "source": str(db.source[row]), "_row": row, "_x": x, "_model": out["model"][j] - x[IDX["background"]],
+            "_ticks": reflection_positions(db.hkl[row][live], out["cell"][j], x, ka1)}
+
+
+def search_profile(y, weight, h, embed, index: SearchIndex, allowed, grid: Grid, settings: IdentifySettings,
+                   anode: str = "Cu") -> dict:
+    """Phases found in one profile (see the module docstring). ``h``: the profile's representation;
+    ``embed(profile) -> representation`` embeds the remaining signal for further phases; ``allowed``
+    bool[N] the restraints. Returns {'phases', 'candidates', 'match', 'rwp', 'unexplained_peaks', 'model',
+    'sigma'} with the private per-phase arrays kept under keys starting with '_'."""
+    y = np.asarray(y, np.float64)
+    weight = np.asarray(weight, np.float64)
+    if not (np.isfinite(y).all() and np.isfinite(weight).all()):
+        raise InputError("profile", "non-finite values (NaN or infinity) in the pattern")
+    sigma = noise_sigma(y, weight)
+    background = np.zeros_like(y)
+    phases, ranking, retrieved, note = [], [], np.zeros(0, np.int64), ""
+    total_rwp = 1.0
+    db = index.db
+    ka1 = doublet_on_grid(grid.lambda_ref, anode)[0]
+    query, rest = h, y
+    for k in range(settings.max_phases):
+        rows, sim_of_row = index.candidates(query, rest, weight, grid, settings.candidates, allowed)
+        if len(rows) == 0:
+            break
+        if k == 0:
+            retrieved = rows
+        out, _ = fit_rows(db, rows, y, weight, background, grid, settings, anode, sigma)
+        finite = np.isfinite(out["rwp"]) & np.all(np.isfinite(out["x"]), axis=1)
+        if not finite.any():
+            note = f"every fit of phase {k + 1} diverged (non-finite parameters); no phase reported"
+            break
+        out = {key: v[finite] for key, v in out.items()}
+        order = np.argsort(out["rwp"], kind="stable")
+        best = int(order[0])
+        rwp = float(out["rwp"][best])
+        if k == 0:
+            ranking = [_phase_record(db, out, int(j), sim_of_row, sigma, ka1) for j in order]
+            if not (float(out["rwp_lines"][best]) < settings.match_rwp
+                    and float(out["explained"][best]) >= settings.min_explained):
+                break
+        elif not rwp < total_rwp * (1 - settings.min_gain):
+            break
+        rec = ranking[0] if k == 0 else _phase_record(db, out, best, sim_of_row, sigma, ka1)
+        phases.append(rec)
+        background = background + rec["_model"]
+        total_rwp = rwp
+        rest = np.where(weight > 0, y - background, 0.0)
+        if rest.max() < settings.min_residual_peak * y.max() or not np.isfinite(rest).all():
+            break
+        rest = np.maximum(rest, 0.0) / rest.max()
+        query = embed(rest) if embed is not None else None
+    if phases:
+        fr = weight_fractions(phases, db)
+        areas = [float(np.sum(p["_model"] * weight)) for p in phases]
+        for p, w, a in zip(phases, fr, areas):
+            p["weight_fraction"] = round(w, 4)
+            p["intensity_fraction"] = round(a / max(sum(areas), 1e-30), 4)
+    model = background
+    return {"phases": phases, "candidates": ranking, "match": bool(phases), "rwp": round(total_rwp, 4),
+            "unexplained_peaks": unexplained_peaks(y, model, weight, grid, sigma) if phases else [],
+            "model": model, "sigma": sigma, "retrieved": retrieved, "note": note}
