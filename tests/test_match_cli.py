@@ -40,6 +40,14 @@ def test_identify_names_the_phase_refines_it_and_draws_the_fit(tmp_path, capsys,
     main(["identify", f, "--library", library, "--wavelength", "1.5418"])
     text = capsys.readouterr().out
     assert "phase 1: CCaO3 [calcite]" in text and "R-3c (#167)" in text and "network alone:" in text
+    assert "symmetry: trigonal, R-3c (#167)" in text
+    # without calcium no candidate fits: "no match", and the network's answer keeps its own crystal system
+    main(["identify", f, "--library", library, "--wavelength", "1.5418", "--exclude-elements", "Ca", "--json"])
+    (r,) = json.loads(capsys.readouterr().out)
+    from difcon_jax.crystal.symmetry import CRYSTAL_SYSTEMS, crystal_system_of
+
+    assert not r["match"] and r["symmetry"]["source"].startswith("network")
+    assert r["symmetry"]["crystal_system"] == CRYSTAL_SYSTEMS[crystal_system_of(r["symmetry"]["space_group"]["number"])]
 
 
 def test_identify_refuses_bad_libraries_and_elements_in_one_line(tmp_path, capsys, library):

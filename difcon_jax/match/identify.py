@@ -132,7 +132,7 @@ def identify_profiles(ident: Identifier, x: np.ndarray, weights: np.ndarray, res
         else:
             best = net["space_group"][0]
             symmetry = {"source": "network (no match in the library)",
-                        "crystal_system": net["crystal_system"][0]["label"],
+                        "crystal_system": CRYSTAL_SYSTEMS[crystal_system_of(best["number"])],
                         "space_group": {"number": best["number"], "symbol": best["symbol"]}}
         out.append({"phases": [_public(p) for p in found["phases"]],
                     "candidates": [_public(c) for c in found["candidates"][:top]],
@@ -141,7 +141,9 @@ def identify_profiles(ident: Identifier, x: np.ndarray, weights: np.ndarray, res
                     "symmetry": symmetry, "network": net,
                     "_retrieved": found["retrieved"], "_profile": x[i], "_weight": weights[i], "_model": found["model"],
                     "_phase_models": [p["_model"] for p in found["phases"]],
-                    "_ticks": [p["_ticks"] for p in found["phases"]]})
+                    "_ticks": [p["_ticks"] for p in found["phases"]],
+                    # with no match, the best candidate's fit is still the evidence of why not
+                    "_best": found["candidates"][0] if found["candidates"] and not found["phases"] else None})
     return out
 
 

@@ -39,6 +39,13 @@ def plot_identifications(results: list[dict], path: str) -> str:
                 base = -0.3 - 0.07 * k
                 ax.vlines(ticks, base, base + 0.05, color=c, lw=0.6,
                           label=f"{p['name']} ({p['space_group']['symbol']}), {100 * p['weight_fraction']:.0f} wt%")
+        best = r.get("_best")
+        if best is not None:
+            ax.plot(tt[w], best["_model"][w], lw=0.7, ls="--", color="tab:gray",
+                    label=f"best candidate {best['name']} ({best['space_group']['symbol']}), Rwp {best['rwp']:.3f}: "
+                          "no match")
+            ticks = best["_ticks"][(best["_ticks"] >= lo) & (best["_ticks"] <= hi)]
+            ax.vlines(ticks, -0.3, -0.25, color="tab:gray", lw=0.6)
         for t in r["unexplained_peaks"]:
             ax.annotate("?", (t, float(np.interp(t, tt, y)) + 0.04), ha="center", color="tab:purple", fontsize=9)
         sym = r["symmetry"]

@@ -96,7 +96,7 @@ class SearchIndex:
 
 
 def candidate_phases(db: ReferenceDB, rows: np.ndarray):
-    """Stacked fit inputs of entries ``rows``: (phases, x0, lower, upper)."""
+    """The stacked :class:`~difcon_jax.match.pattern_model.Phase` of entries ``rows`` (leading axis = rows)."""
     basis = db.metric_basis[rows].astype(np.float32)
     ph = phases_from_arrays(db.cell[rows], basis, db.hkl[rows], db.f2m[rows].astype(np.float32),
                             db.po_cos2[rows] / 255.0, db.po_weight[rows] / 255.0)
@@ -209,6 +209,7 @@ def search_profile(y, weight, h, embed, index: SearchIndex, allowed, grid: Grid,
     db = index.db
     ka1 = doublet_on_grid(grid.lambda_ref, anode)[0]
     query, rest = h, y
+    allowed = np.ones(len(db), bool) if allowed is None else np.array(allowed, bool)
     for k in range(settings.max_phases):
         rows, sim_of_row = index.candidates(query, rest, weight, grid, settings.candidates, allowed)
         if len(rows) == 0:
@@ -233,6 +234,7 @@ def search_profile(y, weight, h, embed, index: SearchIndex, allowed, grid: Grid,
             break
         rec = ranking[0] if k == 0 else _phase_record(db, out, best, sim_of_row, sigma, ka1)
         phases.append(rec)
+        allowed[rec["_row"]] = False  # a phase found is not a candidate for the remainder
         background = background + rec["_model"]
         total_rwp = rwp
         rest = np.where(weight > 0, y - background, 0.0)
