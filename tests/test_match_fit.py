@@ -131,6 +131,12 @@ def test_bad_library_files_get_one_line(tmp_path):
     np.savez(tmp_path / "y.npz", a=np.zeros(3))
     with pytest.raises(ValueError, match="not a reference database"):
         read_database(str(tmp_path / "y.npz"))
+    # a build never replaces a folder or a file that is not a reference database
+    with pytest.raises(ValueError, match="is a folder"):
+        build_database([str(tmp_path)], str(tmp_path))
+    with pytest.raises(ValueError, match="exists and is not a reference database"):
+        build_database([str(tmp_path)], str(bad))
+    assert bad.read_bytes() == b"not a zip"
 
 
 def test_non_finite_profiles_are_refused_in_one_line(index):

@@ -39,7 +39,10 @@ import numpy as np
 
 from difcon_jax.crystal.stick import lorentz_polarisation, stick_pattern, structure_factor_sq, unique_rotations
 from difcon_jax.crystal.structure import Structure, StructureLimits
+from difcon_jax.crystal.symmetry import crystal_system_array, extinction_group_array
+from difcon_jax.data.peak_table import PeakTable
 from difcon_jax.errors import InputError
+from difcon_jax.match.pattern_model import cell_to_metric
 
 FORMAT = "difcon-jax/reference-database"
 VERSION = 1
@@ -313,10 +316,6 @@ def read_database(path: str) -> ReferenceDB:
 def stick_table(db: ReferenceDB, lambda_ref: float, two_theta_max: float):
     """The database as an in-memory peak table at ``lambda_ref`` (2θ from each reference cell and hkl,
     intensity |F|²m·LP with the strongest = 100): what the augmentation pipeline renders."""
-    from difcon_jax.crystal.symmetry import crystal_system_array, extinction_group_array
-    from difcon_jax.data.peak_table import PeakTable
-    from difcon_jax.match.pattern_model import cell_to_metric
-
     gstar = np.stack([np.linalg.inv(cell_to_metric(c)) for c in db.cell.astype(np.float64)])
     h = db.hkl.astype(np.float64)
     inv_d2 = np.einsum("npi,nij,npj->np", h, gstar, h)

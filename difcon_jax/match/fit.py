@@ -46,7 +46,7 @@ class FitSettings:
     displacement_box: float = 0.3  # degrees 2θ at θ = 0
 
 
-def _bounds(n_free_strain: np.ndarray, s: FitSettings, pawley_refl: int = 0):
+def parameter_bounds(n_free_strain: np.ndarray, s: FitSettings, pawley_refl: int = 0):
     """(x0, lower, upper) float32[C, N] for candidates whose strain basis has ``n_free_strain`` rows."""
     c = len(n_free_strain)
     base0 = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.01, 0.5, 0.0, 0.0, 0.5, 0.0], np.float32)

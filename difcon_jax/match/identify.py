@@ -15,12 +15,19 @@ import os
 
 import numpy as np
 
+from difcon_jax.crystal.radiation import WAVELENGTHS
 from difcon_jax.crystal.symmetry import CRYSTAL_SYSTEMS, crystal_system_of, space_group_symbol
 from difcon_jax.errors import InputError
-from difcon_jax.evaluate.library import REFERENCES_FILE
+from difcon_jax.evaluate.calibration import read_calibration
+from difcon_jax.evaluate.library import REFERENCES_FILE, apply_library
+from difcon_jax.evaluate.predict_files import PACKAGED_MODEL
+from difcon_jax.patterns import read_pattern, to_model_input
+from difcon_jax.patterns.preprocess import coverage
+from difcon_jax.train.loop import load_trained
+from difcon_jax.train.predict import predict
 from difcon_jax.match.database import read_database
 from difcon_jax.match.decide import VoteSettings, space_group_votes
-from difcon_jax.match.retrieve import Restraints
+from difcon_jax.match.retrieve import Restraints, parse_elements
 from difcon_jax.match.search import Grid, IdentifySettings, SearchIndex, search_profile
 
 log = logging.getLogger("difcon_jax")
@@ -38,8 +45,6 @@ def params_digest(params) -> str:
 
 def nearest_anode(wavelength: float) -> str:
     """The anode whose Kα mean is closest to ``wavelength`` (Å): which doublet a file's peaks carry."""
-    from difcon_jax.crystal.radiation import WAVELENGTHS
-
     return min((k[:-2] for k in WAVELENGTHS if k.endswith("Ka")), key=lambda a: abs(WAVELENGTHS[a + "Ka"] - wavelength))
 
 
@@ -57,10 +62,6 @@ class Identifier:
 
     @classmethod
     def load(cls, model_dir: str | None = None, library: str | None = None) -> "Identifier":
-        from difcon_jax.evaluate.calibration import read_calibration
-        from difcon_jax.evaluate.predict_files import PACKAGED_MODEL
-        from difcon_jax.train.loop import load_trained
-
         model_dir = model_dir or PACKAGED_MODEL
         cfg, model, params = load_trained(model_dir)
         path = library or os.path.join(model_dir, REFERENCES_FILE)
@@ -80,15 +81,10 @@ class Identifier:
 
     def network(self, x: np.ndarray) -> dict:
         """Temperature-scaled probabilities (with the database's kNN votes when it carries them)."""
-        from difcon_jax.evaluate.library import apply_library
-        from difcon_jax.train.predict import predict
-
         pr = predict(self.model, self.params, x, temperature=self.temperature)
         return apply_library(pr, self.knn) if self.knn else pr
 
     def embed(self, profile: np.ndarray) -> np.ndarray:
-        from difcon_jax.train.predict import predict
-
         return predict(self.model, self.params, np.asarray(profile, np.float32)[None])["representation"]
 
 
@@ -151,8 +147,6 @@ def verify_predictions(results: list[dict], profiles: np.ndarray, model_dir: str
     """``predict``'s results with a ``verified`` entry each: the best-fitting library phase (name, formula,
     space group, refined cell, Rwp) when one matches, else None — the network's own answer stays as it was.
     Model folders without a reference database leave every entry None."""
-    from difcon_jax.evaluate.predict_files import PACKAGED_MODEL
-
     if not results or not os.path.exists(os.path.join(model_dir or PACKAGED_MODEL, REFERENCES_FILE)):
         return [dict(r, verified=None) for r in results]
     ident = Identifier.load(model_dir)
@@ -169,10 +163,6 @@ def identify(files, model: str | None = None, library: str | None = None, elemen
              wavelength: float | None = None, settings: IdentifySettings | None = None):
     """Python API of ``difcon-jax identify``: (results, errors). ``results``: one dict per readable file
     (``file`` plus the keys of :func:`identify_profiles`); ``errors``: [(file, one-line reason)]."""
-    from difcon_jax.match.retrieve import parse_elements
-    from difcon_jax.patterns import read_pattern, to_model_input
-    from difcon_jax.patterns.preprocess import coverage
-
     files = [files] if isinstance(files, (str, os.PathLike)) else list(files)
     restraints = Restraints(parse_elements(elements, "--elements"), parse_elements(only_elements, "--only-elements"),
                             parse_elements(exclude_elements, "--exclude-elements"))

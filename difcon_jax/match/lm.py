@@ -26,8 +26,8 @@ def levenberg_marquardt(residual, x0, lower, upper, iterations: int, lam0: float
 
     def body(_, carry):
         x, lam, cost = carry
-        r = residual(x)
-        j = jax.jacfwd(residual)(x) * free[None, :]
+        r, jvp = jax.linearize(residual, x)  # the residual and its Jacobian from one forward pass
+        j = jax.vmap(jvp, out_axes=1)(jnp.eye(x.shape[0], dtype=x.dtype)) * free[None, :]
         a = j.T @ j
         g = j.T @ r
         diag = jnp.diag(a)

@@ -13,7 +13,7 @@ import jax
 import numpy as np
 
 from difcon_jax.match.database import metric_basis
-from difcon_jax.match.fit import FitSettings, _bounds, make_fitter, noise_sigma, phases_from_arrays
+from difcon_jax.match.fit import FitSettings, make_fitter, noise_sigma, parameter_bounds, phases_from_arrays
 from difcon_jax.match.pattern_model import cell_to_metric, doublet_on_grid
 
 
@@ -61,7 +61,7 @@ def pawley_fit(y: np.ndarray, weight: np.ndarray, grid, cell, space_group: int, 
     padded[0, :n] = hkl
     ph = phases_from_arrays(np.asarray(cell, np.float64)[None], basis, padded, live,
                             np.zeros((1, r, 2), np.float32), np.ones((1, r, 2), np.float32) * 0.5)
-    x0, lo, hi = _bounds(np.array([int((np.abs(basis[0]).sum(1) > 0).sum())]), settings, pawley_refl=r)
+    x0, lo, hi = parameter_bounds(np.array([int((np.abs(basis[0]).sum(1) > 0).sum())]), settings, pawley_refl=r)
     hi[:, -r:] *= live
     coarse, fine = make_fitter(grid.tt_min + 0.5 * grid.step, grid.step, grid.n_bins,
                                doublet_on_grid(grid.lambda_ref, anode), settings, pawley=True)

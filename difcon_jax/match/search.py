@@ -13,11 +13,14 @@ import dataclasses
 
 import jax
 import numpy as np
+from scipy.signal import find_peaks
 
+from difcon_jax.crystal.symmetry import space_group_symbol
 from difcon_jax.errors import InputError
-from difcon_jax.match.database import ReferenceDB
-from difcon_jax.match.fit import FitSettings, _bounds, bound_hits, make_fitter, noise_sigma, phases_from_arrays
-from difcon_jax.match.pattern_model import IDX, N_BASE, doublet_on_grid
+from difcon_jax.match.database import ReferenceDB, stick_table
+from difcon_jax.match.fit import (FitSettings, bound_hits, make_fitter, noise_sigma, parameter_bounds,
+                                  phases_from_arrays)
+from difcon_jax.match.pattern_model import IDX, cell_to_metric, doublet_on_grid
 from difcon_jax.match.retrieve import (normalise, profile_fingerprint, profile_similarity, stick_fingerprints,
                                           top_candidates)
 
@@ -68,8 +71,6 @@ class SearchIndex:
 
     @classmethod
     def of(cls, db: ReferenceDB, grid: "Grid") -> "SearchIndex":
-        from difcon_jax.match.database import stick_table
-
         t = stick_table(db, grid.lambda_ref, grid.tt_max)
         return cls(db, stick_fingerprints(t.two_theta, t.intensity, grid.tt_max))
 
@@ -105,8 +106,8 @@ def candidate_phases(db: ReferenceDB, rows: np.ndarray):
 
 def fit_rows(db, rows, y, weight, background, grid: Grid, settings: IdentifySettings, anode: str = "Cu",
              sigma: float = 0.0):
-    """Coarse fit of every entry in ``rows``, fine fit of the ``fit.keep`` best. Returns (fine results as
-    NumPy dict with 'row', coarse costs)."""
+    """Coarse fit of every entry in ``rows``, fine fit of the ``fit.keep`` best: the fine results (NumPy, one
+    row per distinct candidate kept, with its database ``row`` and bounds)."""
     s = settings.fit
     coarse, fine = make_fitter(grid.tt_min + 0.5 * grid.step, grid.step, grid.n_bins,
                                doublet_on_grid(grid.lambda_ref, anode), s)
@@ -114,7 +115,7 @@ def fit_rows(db, rows, y, weight, background, grid: Grid, settings: IdentifySett
     rows = np.resize(np.asarray(rows), max(settings.candidates, n_rows))  # fixed shape: one compilation
     ph = candidate_phases(db, rows)
     n_strain = (np.abs(db.metric_basis[rows].astype(np.float32)).sum(2) > 0).sum(1)
-    x0, lo, hi = _bounds(n_strain, s)
+    x0, lo, hi = parameter_bounds(n_strain, s)
     args = (np.asarray(y, np.float32), np.asarray(weight, np.float32), np.asarray(background, np.float32))
     xc, cc = coarse(*args, ph, x0, lo, hi)
     cc = np.where(np.isfinite(np.asarray(cc)), np.asarray(cc), np.inf)[:n_rows]
@@ -127,14 +128,12 @@ def fit_rows(db, rows, y, weight, background, grid: Grid, settings: IdentifySett
     distinct = np.unique(keep, return_index=True)[1]  # fewer candidates than slots: each once
     out = {k: v[np.sort(distinct)] for k, v in out.items()}
     out["rwp"] = np.where(np.isfinite(out["rwp"]), out["rwp"], np.inf)
-    return out, cc
+    return out
 
 
 def weight_fractions(phases: list[dict], db: ReferenceDB) -> list[float]:
     """Hill & Howard: w_p ∝ S_p·(ZMV)_p, S_p the Rietveld scale of |F|²m in electrons² (our scale divided by
     the entry's strongest |F|²m), ZM the cell mass, V the refined cell volume."""
-    from difcon_jax.match.pattern_model import cell_to_metric
-
     z = [np.exp(p["_x"][IDX["log_scale"]]) / float(db.f2m_max[p["_row"]]) * float(db.cell_mass[p["_row"]])
          * float(np.sqrt(max(np.linalg.det(cell_to_metric(p["cell"])), 0.0))) for p in phases]
     total = sum(z)
@@ -144,8 +143,6 @@ def weight_fractions(phases: list[dict], db: ReferenceDB) -> list[float]:
 def unexplained_peaks(y, model, weight, grid: Grid, sigma: float) -> list[float]:
     """2θ (degrees, grid scale) of measured peaks the model leaves unexplained: prominence ≥ max(5σ, 3 % of
     the maximum) and less than half of the peak's height in the model."""
-    from scipy.signal import find_peaks
-
     yy = np.where(weight > 0, y, 0.0)
     pk, _ = find_peaks(yy, prominence=max(5 * sigma, 0.03 * float(yy.max())))
     miss = pk[(model[pk] < 0.5 * yy[pk]) & (yy[pk] - model[pk] > 5 * sigma)]
@@ -155,8 +152,6 @@ def unexplained_peaks(y, model, weight, grid: Grid, sigma: float) -> list[float]
 def reflection_positions(hkl: np.ndarray, cell, x: np.ndarray, wavelength: float) -> np.ndarray:
     """2θ (degrees, grid scale) of reflections ``hkl`` [P, 3] for a refined cell and the fit's zero shift and
     displacement (``x``), at ``wavelength`` (Å on the grid's scale): where the fit put each line."""
-    from difcon_jax.match.pattern_model import cell_to_metric
-
     h = np.asarray(hkl, np.float64)
     inv_d2 = np.einsum("pi,ij,pj->p", h, np.linalg.inv(cell_to_metric(cell)), h)
     s = np.clip(wavelength * np.sqrt(inv_d2) / 2, 0, 0.9999)
@@ -164,8 +159,6 @@ def reflection_positions(hkl: np.ndarray, cell, x: np.ndarray, wavelength: float
 
 
 def _phase_record(db, out, j, sim_of_row, sigma, ka1: float) -> dict:
-    from difcon_jax.crystal.symmetry import space_group_symbol
-
     row = int(out["row"][j])
     x = out["x"][j]
     live = db.f2m[row] > 0
@@ -216,7 +209,7 @@ def search_profile(y, weight, h, embed, index: SearchIndex, allowed, grid: Grid,
             break
         if k == 0:
             retrieved = rows
-        out, _ = fit_rows(db, rows, y, weight, background, grid, settings, anode, sigma)
+        out = fit_rows(db, rows, y, weight, background, grid, settings, anode, sigma)
         finite = np.isfinite(out["rwp"]) & np.all(np.isfinite(out["x"]), axis=1)
         if not finite.any():
             note = f"every fit of phase {k + 1} diverged (non-finite parameters); no phase reported"
