@@ -12,11 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 import time
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
 def main() -> None:
@@ -31,8 +27,8 @@ def main() -> None:
     import jax
     import jax.numpy as jnp
     import numpy as np
-
     from common import default_chunk, table_from_args
+
     from difcon_jax.augment import device_table, gather, sample_params_batch, vmap_in_chunks
     from difcon_jax.augment.pipeline import make_stages
     from difcon_jax.config import default_config_path, load_config

@@ -68,10 +68,10 @@ def table_from_args(args, max_peaks: int = 128):
         return random_table(max_peaks=max_peaks)
     if getattr(args, "table", None):
         from difcon_jax.data import load_peak_table
-        from difcon_jax.train.loop import _truncate
+        from difcon_jax.data.prepare import strongest_peaks
 
         table = load_peak_table(args.table, mmap=False)
-        return _truncate(table, max_peaks) if table.max_peaks > max_peaks else table
+        return strongest_peaks(table, max_peaks) if table.max_peaks > max_peaks else table
     return small_table(max_peaks)
 
 

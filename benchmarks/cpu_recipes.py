@@ -56,8 +56,9 @@ def run_variant(name: str, extra: list[str], args) -> dict:
     import jax
 
     from difcon_jax.config import load_config
-    from difcon_jax.evaluate.learning_curve import learning_curve
-    from difcon_jax.train.loop import load_trained, train
+    from difcon_jax.inference.model_dir import load_model
+    from difcon_jax.jobs.learning_curve import learning_curve
+    from difcon_jax.train.loop import train
 
     special = dict(e[1:].split("=", 1) for e in extra if e.startswith("@"))
     extra = [e for e in extra if not e.startswith("@")]
@@ -86,7 +87,7 @@ def run_variant(name: str, extra: list[str], args) -> dict:
     train(cfg, wd)
     wall = time.perf_counter() - t0
     curve = learning_curve(wd, args.experimental, n_structures=args.n_structures)
-    params = sum(int(p.size) for p in jax.tree_util.tree_leaves(load_trained(wd)[2]))
+    params = sum(int(p.size) for p in jax.tree_util.tree_leaves(load_model(wd)[2]))
     row = {"variant": name, "overrides": VARIANTS[name], "steps_per_s": round(rate, 3),
            "samples_per_s": round(rate * int(cfg.batch_size), 1), "steps": steps, "train_wall_s": round(wall, 1),
            "params": int(params)}

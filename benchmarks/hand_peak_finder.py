@@ -26,11 +26,12 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=400, help="validation structures")
     args = ap.parse_args()
 
+    from difcon_jax.augment.render import render_set
     from difcon_jax.config import load_config
-    from difcon_jax.evaluate.axes import render_set
+    from difcon_jax.data.prepare import prepare_table
     from difcon_jax.evaluate.hand import HandModel, profile_features, stick_features
     from difcon_jax.evaluate.report import score
-    from difcon_jax.train.loop import prepare_table
+    from difcon_jax.grid import Grid
 
     cfg = load_config(args.config, [f"data.table={os.path.join(args.workdir, 'data')!r}"])
     table = prepare_table(cfg, args.workdir)
@@ -43,7 +44,7 @@ def main() -> None:
     results = []
     for smooth in (0.0, 0.01, 0.02, 0.03, 0.05, 0.08):
         for prominence in (0.005, 0.01, 0.02, 0.04):
-            feats = profile_features(profiles, cfg.augment.two_theta_max, smooth, prominence)
+            feats = profile_features(profiles, Grid.of(cfg.augment), smooth, prominence)
             r = score(hand.predict(feats), sg[rows])
             results.append({"smooth_deg": smooth, "prominence": prominence, "acc_cs": round(r["acc_cs"], 4),
                             "acc_sg": round(r["acc_sg"], 4), "median_peaks": float(np.median(feats[:, -1]))})

@@ -26,9 +26,9 @@ from collections import Counter
 
 import numpy as np
 
+from difcon_jax.augment.render import render_set
 from difcon_jax.crystal.structure import Structure
 from difcon_jax.data.split import split_key, split_of
-from difcon_jax.evaluate.axes import render_set
 from difcon_jax.match.database import stick_table
 from difcon_jax.match.identify import Identifier, identify_profiles
 from difcon_jax.match.pattern_model import cell_to_metric, voigt_to_matrices

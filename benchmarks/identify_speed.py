@@ -14,11 +14,12 @@ import argparse
 import glob
 import json
 import os
-import sys
 import time
 
 import numpy as np
 
+from difcon_jax.augment.render import render_set
+from difcon_jax.match.database import stick_table
 from difcon_jax.match.identify import Identifier, identify_profiles
 from difcon_jax.match.search import IdentifySettings
 from difcon_jax.patterns import read_pattern, to_model_input
@@ -38,12 +39,10 @@ def patterns(ident, n: int):
             xs.append(to_model_input(m, ident.cfg.augment))
             ws.append(((ident.grid.centres >= lo) & (ident.grid.centres <= hi)).astype(np.float32))
         return np.stack(xs), np.stack(ws), "shared rruff_dev"
-    sys.path.insert(0, os.path.join(HERE, "..", "tests"))
-    from match_helpers import STRUCTURES, simulate  # noqa: E402  (test helpers: no shared data here)
-
-    ys = [np.interp(ident.grid.centres, np.arange(2250) * 0.04 + 0.02, simulate(s[0])) for s in STRUCTURES[:n]]
-    x = np.stack([y / y.max() for y in ys]).astype(np.float32)
-    return x, (ident.grid.centres >= 5).astype(np.float32)[None].repeat(len(x), 0), "simulated test structures"
+    # no shared data here: the first n database entries rendered by the training augmentation
+    table = stick_table(ident.index.db, ident.grid.lambda_ref, ident.grid.tt_max)
+    x = render_set(table, np.arange(min(n, len(table))), ident.cfg.augment, seed=0, batch=min(n, 64))
+    return x, (x > 0).any(0).astype(np.float32)[None].repeat(len(x), 0), "reference entries, training augmentation"
 
 
 def main() -> None:

@@ -11,9 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 PAPER_SECONDS_PER_PATTERN = 0.07
 
@@ -27,14 +24,15 @@ def main() -> None:
 
     import jax
     import numpy as np
-
     from common import median_time
+
     from difcon_jax.config import default_config_path, load_config
-    from difcon_jax.train.loop import build, load_trained
-    from difcon_jax.train.predict import _forward
+    from difcon_jax.inference.forward import _forward
+    from difcon_jax.inference.model_dir import load_model
+    from difcon_jax.train.loop import build
 
     if args.workdir:
-        cfg, model, params = load_trained(args.workdir)
+        cfg, model, params = load_model(args.workdir)
         label = args.workdir
     else:
         cfg = load_config(default_config_path("quickstart" if args.model == "quickstart" else "difcon"))

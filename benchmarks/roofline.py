@@ -14,9 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
 def main() -> None:
@@ -29,8 +26,8 @@ def main() -> None:
 
     import jax
     import jax.numpy as jnp
-
     from common import default_chunk, median_time, table_from_args
+
     from difcon_jax.augment import device_table, gather, make_augment_batch
     from difcon_jax.config import default_config_path, load_config
 

@@ -6,13 +6,15 @@ crystallite size, fractions of the strongest peak for intensities. Every other c
 
 import ml_collections
 
+from difcon_jax.crystal.radiation import WAVELENGTHS
+
 
 def get_config():
     c = ml_collections.ConfigDict()
     c.n_bins = 12000  # bin j centred at 0.005 + 0.01·j degrees
     c.two_theta_min = 0.0
     c.two_theta_max = 120.0
-    c.lambda_ref = 1.54184  # Å, the wavelength the peak table was simulated at (Cu Kα)
+    c.lambda_ref = WAVELENGTHS["CuKa"]  # Å, the wavelength the peak table was simulated at (Cu Kα)
     c.render_stride = 32  # bins per coarse cell of the renderer
     c.fwhm_min = 0.02  # degrees; Caglioti H² < fwhm_min² is clamped
     c.fwhm_max = 0.4  # degrees; sets the renderer's window (Caglioti + Scherrer at 120° stay below)
@@ -30,6 +32,9 @@ def get_config():
     # 95–98 % of a 0.1° peak's area (1.0° would leave 14–28 % of the hump; tests/test_background.py).
     c.background_removal_deg = 0.5
     c.background_cell_deg = 0.1
+    # > 0 only for models trained before the shared removal (config.upgrade sets it): measured points get
+    # SNIP with this half-window (degrees) before resampling, and the shared removal is off
+    c.legacy_snip_deg = 0.0
     # (name, λ1 Å, λ2 Å, Kα2/Kα1, probability): laboratory anodes seen in training
     c.sources = (("CuKa", 1.54056, 1.54439, 0.5, 0.7), ("CoKa", 1.78896, 1.79285, 0.5, 0.1),
                  ("FeKa", 1.93604, 1.93998, 0.5, 0.1), ("MoKa", 0.70930, 0.71359, 0.5, 0.1))

@@ -13,6 +13,9 @@ def get_config():
     c = ml_collections.ConfigDict()
     c.mode = "difcon"  # cnn_static | cnn_aug | difcon | simclr
     c.seed = 0
+    # a model folder or training directory whose parameters start a fresh run (warm start: new optimiser and
+    # schedule; a checkpoint in WORKDIR still wins, so a warm-started run resumes as any other)
+    c.init_from = ""
     c.num_steps = 200_000
     c.batch_size = 512  # global, split over all devices of all hosts
     c.log_every = 100
@@ -69,6 +72,11 @@ def get_config():
     c.eval = ml_collections.ConfigDict()
     c.eval.num_structures = 2000
     c.eval.batch_size = 256
+    # Evaluators (difcon_jax/evaluate/evaluators.py) run after training, by `evaluate`, `experiment` and
+    # `curve`, and every `every_steps` steps during training (0 = only at the end): the learning curve.
+    # "training" scores training structures under the training augmentation (fit, beside the held-out axes).
+    c.eval.axes = ("equivariance", "invariance", "training")
+    c.eval.every_steps = 0
     # the invariance axis: the model's own augmentation with these held-out sources and ranges (the grid and
     # input path stay the model's); embedded so a saved config.json carries its test ranges with it
     held_out = augment_invariance.get_config()

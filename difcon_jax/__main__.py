@@ -1,6 +1,6 @@
-"""`python -m difcon_jax` is the same as the `difcon-jax` command."""
+"""``python -m difcon_jax`` is the ``difcon-jax`` command."""
 
-from difcon_jax.cli import main
+from difcon_jax.cli import entry
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()

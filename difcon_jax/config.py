@@ -9,10 +9,13 @@ resolves to the same modules); any other file is loaded from its path. Nothing i
 from __future__ import annotations
 
 import ast
+import copy
 import importlib
 import importlib.machinery
 import importlib.util
 import os
+
+import ml_collections
 
 import difcon_jax.configs as _packaged
 
@@ -88,3 +91,33 @@ def load_config(path: str, overrides: list[str] | tuple[str, ...] = ()):
             have = type(node[parts[-1]]).__name__
             raise ValueError(f"{path}: --config.{key}={raw!r}: expected a value of type {have} ({e})") from None
     return cfg
+
+
+def upgrade(saved: dict):
+    """A ConfigDict for a ``config.json`` written by any version: today's fields (from ``configs/difcon.py``,
+    the base every training config imports) filled in where the file predates them, the file's own values
+    everywhere else. Two fields changed meaning and are translated, not defaulted:
+
+    * no ``augment.background_removal_deg``: the model was trained before the shared background path, so
+      measured patterns get the old SNIP on the points (``augment.legacy_snip_deg`` = 1.5°) and no shared removal;
+    * no ``eval.invariance``: the held-out sources and ranges come from the config it names
+      (``eval.invariance_config``, default ``augment_invariance``).
+
+    Code below the command line reads fields directly (``cfg.eval.library_views``), never with defaults."""
+
+    saved = copy.deepcopy(saved)
+    aug, ev = saved.setdefault("augment", {}), saved.setdefault("eval", {})
+    if "background_removal_deg" not in aug:
+        aug.update(background_removal_deg=0.0, legacy_snip_deg=1.5)
+    if "invariance" not in ev:
+        held = load_config(default_config_path(ev.get("invariance_config", "augment_invariance")))
+        ev["invariance"] = {"sources": held.sources, "ranges": held.ranges.to_dict()}
+    base = load_config(default_config_path("difcon")).to_dict()
+    return ml_collections.ConfigDict(_overlay(base, saved))
+
+
+def _overlay(base: dict, saved: dict) -> dict:
+    out = dict(base)
+    for k, v in saved.items():
+        out[k] = _overlay(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v
+    return out

@@ -8,6 +8,10 @@ import os
 import stat
 import tempfile
 
+import numpy as np
+
+from difcon_jax.errors import InputError
+
 
 def read_user_file(path: str, max_bytes: int) -> bytes:
     """The bytes of a regular file of at most ``max_bytes``; :class:`InputError` naming the file otherwise.
@@ -15,7 +19,6 @@ def read_user_file(path: str, max_bytes: int) -> bytes:
     FIFOs, devices (a link to /dev/zero) and sockets are refused before ``open`` so a read can neither block
     nor run without end; the size is checked before reading and the read itself is bounded.
     """
-    from difcon_jax.errors import InputError
 
     try:
         st = os.stat(path)
@@ -94,4 +97,22 @@ def atomic_savefig(fig, path: str, dpi: int = 100) -> str:
         raise
     finally:
         plt.close(fig)
+    return path
+
+
+def atomic_savez(path: str, **arrays) -> str:
+    """``np.savez`` (plain arrays, no pickle) to ``path`` atomically (the folder is created); returns ``path``."""
+
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp.npz", dir=folder)
+    os.close(fd)
+    open_permissions(tmp)
+    try:
+        np.savez(tmp, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
     return path

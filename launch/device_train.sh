@@ -44,7 +44,7 @@ rm -rf "$WORK"
 py train --config configs/difcon_gpu.py --workdir "$WORK" --config.data.table="$TABLE" \
    --config.num_steps="$STEPS" "${extra[@]}" 2>"$OUT/train.err" | tee "$OUT/train.out"
 py export --workdir "$WORK" --out "$OUT/model" --float16 >/dev/null
-py curve --workdir "$WORK" --structures 500 --out "$OUT/learning_curve" >/dev/null 2>>"$OUT/train.err"
+py curve --workdir "$WORK" --out "$OUT/learning_curve" >/dev/null 2>>"$OUT/train.err"
 cp "$WORK/metrics.jsonl" "$WORK/eval_summary.json" "$OUT/" 2>/dev/null || true
 t1=$(date +%s)
 python3 - "$OUT" "$STEPS" $((t1 - t0)) <<'PY'

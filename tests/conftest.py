@@ -2,12 +2,9 @@ import atexit
 import os
 import pathlib
 import shutil
-import sys
 import tempfile
 
 import pytest
-
-sys.path.insert(0, os.path.dirname(__file__))
 
 # One persistent XLA compilation cache for the whole run, inherited by every subprocess the tests start
 # (CLI runs, the device dry runs, the multi-process and kill -9 tests): they compile the same tiny training
@@ -29,3 +26,12 @@ def shared_data():
     if not SHARED.is_dir():
         pytest.skip("../shared/data is absent")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def tiny_table(tmp_path_factory):
+    """One tiny peak table (the test structures written in code) for every training test of the run; read
+    only, so sharing it is safe."""
+    from tests.helpers.train import make_table
+
+    return make_table(str(tmp_path_factory.mktemp("tiny") / "table"))

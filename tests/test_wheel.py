@@ -11,7 +11,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from train_helpers import ROOT, make_table, tiny_overrides
+from tests.helpers.train import ROOT, make_table, tiny_overrides
 
 pytest.importorskip("setuptools")  # the test extra installs it: the wheel is built without network access
 

@@ -2,10 +2,17 @@
 
 from difcon_jax.augment.kernels import Peaks
 from difcon_jax.augment.params import latin_hypercube, neutral_params, sample_params, sample_params_batch
-from difcon_jax.augment.pipeline import (device_table, gather, make_augment_batch, make_simulate,
-                                        make_simulate_batch, make_two_views, vmap_in_chunks)
-from difcon_jax.augment.profiles import Grid, bin_sticks, caglioti_fwhm, render_peaks
+from difcon_jax.augment.pipeline import (
+    device_table,
+    gather,
+    make_augment_batch,
+    make_simulate,
+    make_simulate_batch,
+    make_two_views,
+    vmap_in_chunks,
+)
+from difcon_jax.augment.profiles import RenderGrid, bin_sticks, caglioti_fwhm, render_peaks
 
-__all__ = ["Grid", "Peaks", "bin_sticks", "caglioti_fwhm", "device_table", "gather", "latin_hypercube",
+__all__ = ["RenderGrid", "Peaks", "bin_sticks", "caglioti_fwhm", "device_table", "gather", "latin_hypercube",
            "make_augment_batch", "make_simulate", "make_simulate_batch", "make_two_views", "neutral_params", "render_peaks",
            "sample_params", "sample_params_batch", "vmap_in_chunks"]

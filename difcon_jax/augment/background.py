@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
 from difcon_jax.augment.profiles import measured_bins, upsample_cells
+from difcon_jax.grid import Grid
 
 
 def snip_baseline(y, half_window: int):
@@ -77,10 +79,10 @@ def subtract_background(profile, first, last, cell_bins: int, half_window_cells:
 
 def removal_settings(cfg) -> tuple[int, int] | None:
     """(cell_bins, half_window_cells) from an augmentation config, or None when removal is off."""
-    window = float(cfg.get("background_removal_deg", 0.0) or 0.0)
+    window = float(cfg.background_removal_deg)
     if window <= 0:
         return None
-    step = (cfg.two_theta_max - cfg.two_theta_min) / cfg.n_bins
+    step = Grid.of(cfg).step
     cell_bins = max(1, int(round(float(cfg.background_cell_deg) / step)))
     return cell_bins, max(1, int(round(window / (cell_bins * step))))
 
@@ -104,7 +106,6 @@ _host_fns: dict = {}
 def subtract_background_host(profile, inside, cfg):
     """The same removal for one measured profile on the host (NumPy in, NumPy out), jitted once per grid;
     ``inside``: bool[n] the measured bins (their first … last run is the measured range)."""
-    import numpy as np
 
     settings = removal_settings(cfg)
     if settings is None:

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import os
 
+import jax.numpy as jnp
 import numpy as np
 
+from difcon_jax.augment.kernels import Peaks
+from difcon_jax.augment.params import neutral_params, sample_params_batch
+from difcon_jax.augment.pipeline import make_grid, make_simulate
+from difcon_jax.crystal import read_cif, stick_pattern
+from difcon_jax.crystal.symmetry import labels_for_number
+from difcon_jax.data.peak_table import pad_peaks
 from difcon_jax.files import atomic_savefig
 
 
@@ -13,18 +20,11 @@ def augmentation_figure(cif_path: str, out_png: str, cfg, k: int = 8, seed: int 
                         title: str | None = None) -> str:
     """Render ``cif_path`` clean and under ``k`` augmentations drawn from ``cfg``; write ``out_png``."""
     import jax
-    import jax.numpy as jnp
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from difcon_jax.augment.kernels import Peaks
-    from difcon_jax.augment.params import neutral_params, sample_params_batch
-    from difcon_jax.augment.pipeline import make_grid, make_simulate
-    from difcon_jax.crystal import read_cif, stick_pattern
-    from difcon_jax.crystal.symmetry import labels_for_number
-    from difcon_jax.data.peak_table import pad_peaks
 
     st = read_cif(cif_path)
     sp = stick_pattern(st, float(cfg.lambda_ref), float(cfg.two_theta_max))

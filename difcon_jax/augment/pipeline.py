@@ -14,17 +14,20 @@ from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from difcon_jax.augment import kernels as K
 from difcon_jax.augment.background import make_background_removal
 from difcon_jax.augment.params import sample_params_batch
-from difcon_jax.augment.profiles import Grid, render_peaks
+from difcon_jax.augment.profiles import RenderGrid, render_peaks
+from difcon_jax.grid import Grid
 
 
-def make_grid(cfg) -> Grid:
-    """The model's 2θ grid from an augmentation config: ``n_bins`` bins over two_theta_min–two_theta_max
-    (degrees, at ``lambda_ref``), renderer cells of ``render_stride`` bins."""
-    return Grid(cfg.n_bins, cfg.two_theta_min, cfg.two_theta_max, cfg.render_stride, cfg.fwhm_max)
+def make_grid(cfg) -> RenderGrid:
+    """The renderer's view of the model's grid (:class:`difcon_jax.grid.Grid` of the config) with its cells of
+    ``render_stride`` bins and the window the widest peak (``fwhm_max``) needs."""
+    g = Grid.of(cfg)
+    return RenderGrid(g.n_bins, g.tt_min, g.tt_max, cfg.render_stride, cfg.fwhm_max)
 
 
 class Stages(NamedTuple):
@@ -129,7 +132,7 @@ CPU_RENDER_CHUNK = 8
 def render_chunk(cfg) -> int:
     """Patterns per device rendered at a time: ``cfg.augment_chunk`` when ≥ 0 (0 = one vmap), and when
     negative ("auto") :data:`CPU_RENDER_CHUNK` on a CPU, one vmap on an accelerator (read at trace time)."""
-    chunk = int(cfg.get("augment_chunk", 0) or 0)
+    chunk = int(cfg.augment_chunk)
     if chunk < 0:
         return CPU_RENDER_CHUNK if jax.default_backend() == "cpu" else 0
     return chunk
@@ -175,7 +178,6 @@ def make_two_views(cfg):
 
 def device_table(table, dtype=jnp.float32) -> K.Peaks:
     """The peak table's arrays as one on-device :class:`Peaks` (intensities 0 where masked)."""
-    import numpy as np
 
     inten = np.where(np.asarray(table.mask), np.asarray(table.intensity, np.float32), 0.0)
     return K.Peaks(jnp.asarray(np.asarray(table.two_theta), dtype), jnp.asarray(inten, dtype),

@@ -63,7 +63,7 @@ def split_pseudo_voigt(x, fwhm, eta, rho):
     return (2 / (h_l + h_r)) * _unit_pdf(x / h, eta)
 
 
-class Grid:
+class RenderGrid:
     """Static description of the output grid (closed over by the factories, never traced)."""
 
     def __init__(self, n_bins: int = 12000, tt_min: float = 0.0, tt_max: float = 120.0, stride: int = 32,
@@ -96,7 +96,7 @@ def measured_bins(params, centres):
     return jnp.clip(first, 0, n).astype(jnp.int32), jnp.clip(last, -1, n - 1).astype(jnp.int32)
 
 
-def bin_sticks(two_theta, intensity, grid: Grid):
+def bin_sticks(two_theta, intensity, grid: RenderGrid):
     """Table 1 'binning': sticks summed into the bins they fall in (intensity conserved in range)."""
     idx = jnp.floor((two_theta - grid.tt_min) / grid.step).astype(jnp.int32)
     inside = (idx >= 0) & (idx < grid.n_bins)
@@ -120,7 +120,7 @@ def upsample_cells(values, stride: int):
     return (values[:-2, None] * w_prev + values[1:-1, None] * w_own + values[2:, None] * w_next).reshape(-1)
 
 
-def render_peaks(two_theta, intensity, fwhm, eta, rho, grid: Grid):
+def render_peaks(two_theta, intensity, fwhm, eta, rho, grid: RenderGrid):
     """Profile[n_bins] (intensity per bin) of peaks at ``two_theta`` (deg) with areas ``intensity``.
 
     ``fwhm`` per peak (degrees, ≤ grid.fwhm_max), ``eta`` and ``rho`` scalars or per peak.

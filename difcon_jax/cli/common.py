@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
+from difcon_jax.errors import InputError
 
-def err(msg: str) -> int:
-    """Print ``difcon-jax: msg`` on stderr; the exit code of a refused input (2)."""
+
+def err(msg: str, code: int = 2) -> int:
+    """Print ``difcon-jax: msg`` on stderr; returns the exit code (2: a refused input)."""
     print(f"difcon-jax: {msg}", file=sys.stderr)
-    return 2
+    return code
 
 
 def check_plot_folder(path: str | None) -> None:
-    """FileNotFoundError before any work when ``--plot`` names a file in a folder that does not exist."""
-    import os
-
+    """InputError before any work when ``--plot`` names a file in a folder that does not exist."""
     if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-        raise FileNotFoundError(f"--plot {path}: the folder does not exist")
+        raise InputError(f"--plot {path}", "the folder does not exist")
 
 
 def report_file_errors(errors) -> None:

@@ -4,15 +4,24 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 
 from difcon_jax.cli.common import check_plot_folder, report_file_errors
+from difcon_jax.crystal.symmetry import crystal_system_of
+from difcon_jax.errors import InputError
+from difcon_jax.files import atomic_write_text
+from difcon_jax.inference.library import read_library
+from difcon_jax.inference.model_dir import load_model
+from difcon_jax.match.database import build_database, embed_database, write_database
+from difcon_jax.match.identify import identify, params_digest
+from difcon_jax.match.plot import plot_identifications
+from difcon_jax.match.search import IdentifySettings
 
 
 def _fmt_value(v: float, s: float) -> str:
     """``4.9891(3)``: a value with its standard uncertainty in the last digits."""
-    import math
 
     if not s > 0 or not math.isfinite(s):
         return f"{v:.4f}"
@@ -22,7 +31,6 @@ def _fmt_value(v: float, s: float) -> str:
 
 def format_cell(cell, sigma, space_group: int) -> str:
     """The refined cell as a crystallographer writes it: the free parameters of the crystal system only."""
-    from difcon_jax.crystal.symmetry import crystal_system_of
 
     cs = crystal_system_of(space_group)
     names = ("a", "b", "c", "α", "β", "γ")
@@ -61,22 +69,14 @@ def _print_result(r: dict) -> None:
 
 
 def cmd_identify(args) -> int:
-    from difcon_jax.match.identify import identify
-    from difcon_jax.match.search import IdentifySettings
-    from difcon_jax.train.checkpoint import CheckpointError
-
     if args.top < 1:
-        raise ValueError(f"--top {args.top}: must be at least 1")
+        raise InputError(f"--top {args.top}", "must be at least 1")
     if args.candidates < 1:
-        raise ValueError(f"--candidates {args.candidates}: must be at least 1")
+        raise InputError(f"--candidates {args.candidates}", "must be at least 1")
     check_plot_folder(args.plot)
     settings = IdentifySettings(candidates=args.candidates, max_phases=args.max_phases)
-    try:
-        results, errors = identify(args.files, args.model, args.library, args.elements, args.only_elements,
-                                   args.exclude_elements, args.top, args.wavelength, settings)
-    except CheckpointError as e:
-        print(f"difcon-jax: {e}", file=sys.stderr)
-        return 2
+    results, errors = identify(args.files, args.model, args.library, args.elements, args.only_elements,
+                               args.exclude_elements, args.top, args.wavelength, settings)
     report_file_errors(errors)
     if args.json:
         print(json.dumps([{k: v for k, v in r.items() if not k.startswith("_")} for r in results]))
@@ -84,23 +84,14 @@ def cmd_identify(args) -> int:
         for r in results:
             _print_result(r)
     if args.plot and results:
-        from difcon_jax.match.plot import plot_identifications
-
         print(f"wrote {plot_identifications(results, args.plot)}", file=sys.stderr)
     return 1 if errors else 0
 
 
 def cmd_library_build(args) -> int:
-    from difcon_jax.match.database import build_database, embed_database, write_database
-
     db, skipped = build_database(args.cif_dir, args.out, args.workers, args.max_peaks)
     if args.model:
-        from difcon_jax.match.identify import params_digest
-        from difcon_jax.train.loop import load_trained
-
-        from difcon_jax.evaluate.library import read_library
-
-        cfg, model, params = load_trained(args.model)
+        cfg, model, params = load_model(args.model)
         db = embed_database(db, cfg, model, params, views=args.views)
         db.meta["model_digest"] = params_digest(params)
         db.meta["views"] = args.views
@@ -110,8 +101,6 @@ def cmd_library_build(args) -> int:
                           else {"k": 10, "tau": 0.02, "alpha": 0.5})
         write_database(args.out, db)
     if skipped:
-        from difcon_jax.files import atomic_write_text
-
         report = args.out + ".skipped.tsv"
         atomic_write_text(report, "item\treason\n" + "".join(f"{i}\t{r}\n" for i, r in skipped))
         print(f"skipped {len(skipped)} (see {report})", file=sys.stderr)

@@ -8,17 +8,21 @@ import os
 import sys
 
 from difcon_jax.cli.common import err as _err
+from difcon_jax.crystal import read_cif, stick_pattern
+from difcon_jax.crystal.radiation import resolve_radiation
+from difcon_jax.crystal.stick import pattern_summary
+from difcon_jax.crystal.synthetic import SynthOptions
+from difcon_jax.data.build import BuildOptions, build_from_cifs, build_synthetic, fill_thin_groups
+from difcon_jax.errors import InputError
 
 
 def _build_options(args):
-    from difcon_jax.data.build import BuildOptions
 
     return BuildOptions(wavelength=args.wavelength, two_theta_max=args.two_theta_max, max_peaks=args.max_peaks,
                         test_fraction=args.test_fraction, validation_fraction=args.validation_fraction)
 
 
 def cmd_dataset(args) -> int:
-    from difcon_jax.data.build import build_from_cifs, build_synthetic
 
     if args.dataset_cmd == "build":
         missing = [d for d in args.cif_dir if not os.path.exists(d)]
@@ -26,10 +30,8 @@ def cmd_dataset(args) -> int:
             return _err(f"{missing[0]}: no such file or directory")
         result = build_from_cifs(args.cif_dir, args.out, args.workers, _build_options(args))
     else:
-        from difcon_jax.crystal.synthetic import SynthOptions
 
         if args.fill_from:
-            from difcon_jax.data.build import fill_thin_groups
 
             result = fill_thin_groups(args.fill_from, args.out, args.min_per_group, args.seed, args.workers,
                                       synth_options=SynthOptions(max_atoms=args.max_atoms))
@@ -45,10 +47,6 @@ def cmd_dataset(args) -> int:
 
 
 def cmd_simulate(args) -> int:
-    from difcon_jax.crystal import read_cif, stick_pattern
-    from difcon_jax.crystal.radiation import resolve_radiation
-    from difcon_jax.crystal.stick import pattern_summary
-    from difcon_jax.errors import InputError
 
     try:
         resolve_radiation(args.wavelength)

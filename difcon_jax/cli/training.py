@@ -6,50 +6,36 @@ from __future__ import annotations
 import os
 import sys
 
+import jax
+
+from difcon_jax.augment.figure import augmentation_figure
+from difcon_jax.config import default_config_path, load_config
+from difcon_jax.errors import CheckpointError
+from difcon_jax.evaluate.evaluators import SIMULATED_AXES
+from difcon_jax.inference.model_dir import export_model
+from difcon_jax.jobs.experiment import run_experiment
+from difcon_jax.jobs.learning_curve import learning_curve, write_learning_curve
+from difcon_jax.jobs.run import train_and_evaluate
+from difcon_jax.train import parallel
+
 
 def cmd_augment_figure(args) -> int:
-    from difcon_jax.augment.figure import augmentation_figure
-    from difcon_jax.config import load_config
-    from difcon_jax.errors import InputError
-
-    cfg = load_config(args.config, list(args.override) + list(args.overrides))
-    try:
-        out = augmentation_figure(args.file, args.out, cfg, k=args.k, seed=args.seed)
-    except InputError as e:
-        print(f"difcon-jax: {e}", file=sys.stderr)
-        return 2
-    print(f"wrote {out}")
+    cfg = load_config(args.config, args.overrides)
+    print(f"wrote {augmentation_figure(args.file, args.out, cfg, k=args.k, seed=args.seed)}")
     return 0
 
 
 def cmd_train(args) -> int:
-    from difcon_jax.config import load_config
-    from difcon_jax.train import parallel
-
     parallel.initialize_distributed()
-    import jax
-
-    from difcon_jax.train.checkpoint import CheckpointError
-    from difcon_jax.train.loop import NonFiniteLoss
-    from difcon_jax.train.run import train_and_evaluate
-
     cfg = load_config(args.config, args.overrides)
     try:
         report = train_and_evaluate(cfg, args.workdir, evaluate=not args.skip_eval)
-    except (NonFiniteLoss, CheckpointError) as e:
-        # A failed Orbax restore leaves asyncio/tensorstore threads that print tracebacks until the
-        # process ends: silence stderr first, then write the one line to the saved descriptor and leave.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        real = os.dup(2)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 2)
-        sys.stderr = open(os.devnull, "w")
-        os.write(real, f"difcon-jax: {e}\n".encode())
-        os._exit(3)
+    except CheckpointError as e:  # a run that cannot resume has stopped, like one stopped by a NaN loss
+        e.exit_code = 3
+        raise
     if "summary_path" in report and jax.process_index() == 0:
-        for axis in ("equivariance", "invariance"):
-            r = report[axis]
+        for axis in SIMULATED_AXES:
+            r = report.get(axis, {})
             if r.get("n"):
                 print(f"{axis:12s} n={r['n']:5d}  CS {r['acc_cs']:.3f}  EG {r['acc_eg']:.3f}  SG {r['acc_sg']:.3f}"
                       f"  SG top-5 {r['top5_sg']:.3f}")
@@ -58,8 +44,6 @@ def cmd_train(args) -> int:
 
 
 def cmd_experiment(args) -> int:
-    from difcon_jax.evaluate.experiment import run_experiment
-
     overrides = list(args.overrides)
     if args.synth_count:
         overrides.append(f"data.synth_count={args.synth_count}")
@@ -74,12 +58,14 @@ def cmd_experiment(args) -> int:
     return 0
 
 
-def cmd_curve(args) -> int:
-    from difcon_jax.evaluate.learning_curve import learning_curve, write_learning_curve
+def _training_directory(workdir: str) -> None:
+    if not os.path.isdir(os.path.join(workdir, "checkpoints")):
+        raise CheckpointError(f"{workdir}: no checkpoints folder (not a training directory)")
 
-    if not os.path.isdir(os.path.join(args.workdir, "checkpoints")):
-        raise FileNotFoundError(f"{args.workdir}: no checkpoints folder (not a training directory)")
-    curve = learning_curve(args.workdir, args.experimental, args.structures, args.wavelength)
+
+def cmd_curve(args) -> int:
+    _training_directory(args.workdir)
+    curve = learning_curve(args.workdir, args.experimental, args.wavelength)
     out = args.out or os.path.join(args.workdir, "learning_curve")
     jpath, ppath = write_learning_curve(curve, out, f"{os.path.basename(os.path.normpath(args.workdir))}")
     print(f"wrote {jpath} and {ppath}")
@@ -87,18 +73,12 @@ def cmd_curve(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from difcon_jax.train.loop import export_params
-
-    if not os.path.isdir(os.path.join(args.workdir, "checkpoints")):
-        raise FileNotFoundError(f"{args.workdir}: no checkpoints folder (not a training directory)")
-    out = export_params(args.workdir, args.out, float16=args.float16)
-    print(f"wrote {out}")
+    _training_directory(args.workdir)
+    print(f"wrote {export_model(args.workdir, args.out, float16=args.float16)}")
     return 0
 
 
 def add_parsers(sub) -> None:
-    from difcon_jax.config import default_config_path
-
     a = sub.add_parser("augment", help="augmentation tools")
     asub = a.add_subparsers(dest="augment_cmd", required=True)
     f = asub.add_parser("figure", help="one structure, clean and under K random augmentations (paper Fig. 2)")
@@ -107,8 +87,8 @@ def add_parsers(sub) -> None:
     f.add_argument("-k", type=int, default=8)
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--config", default=default_config_path("augment_table1"),
-                   help="augmentation config: a name (augment_invariance for the held-out ranges) or a .py path")
-    f.add_argument("--override", action="append", default=[], metavar="KEY=VALUE")
+                   help="augmentation config: a name (augment_invariance for the held-out ranges) or a .py path; "
+                        "change fields with --config.a.b=value")
     f.set_defaults(func=cmd_augment_figure)
 
     t = sub.add_parser("train", help="train a model from a config file (resumes from WORKDIR)")
@@ -118,10 +98,9 @@ def add_parsers(sub) -> None:
     t.add_argument("--skip-eval", action="store_true", help="no evaluation summary at the end")
     t.set_defaults(func=cmd_train)
 
-    c = sub.add_parser("curve", help="learning curve: every kept checkpoint on the equivariance axis and measured folders")
+    c = sub.add_parser("curve", help="learning curve: every kept checkpoint on the equivariance axis (eval.num_structures) and measured folders")
     c.add_argument("--workdir", required=True)
     c.add_argument("--experimental", action="append", default=[], metavar="DIR")
-    c.add_argument("--structures", type=int, default=500, help="equivariance-test structures (default 500)")
     c.add_argument("--wavelength", type=float, default=None)
     c.add_argument("--out", default=None, help="output stem (default WORKDIR/learning_curve)")
     c.set_defaults(func=cmd_curve)

@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import re
 
+import gemmi
+
 _ONE_LETTER = frozenset("B C F H I K O P S U V Y".split())  # one-letter elements safe before a site name
 _WATER = re.compile(r"^wat", re.IGNORECASE)
 
 
 def _is_element(symbol: str) -> bool:
-    import gemmi
 
     return gemmi.Element(symbol).name != "X" and gemmi.Element(symbol).name.lower() == symbol.lower()
 

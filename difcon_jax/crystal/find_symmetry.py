@@ -19,6 +19,7 @@ import dataclasses
 import warnings
 
 import numpy as np
+import spglib
 
 from difcon_jax.crystal.structure import Structure
 
@@ -45,7 +46,6 @@ def _spglib_cell(st: Structure):
 
 def find_symmetry(st: Structure, ladder: tuple[float, ...] = SYMPREC_LADDER) -> FoundSymmetry | None:
     """The stable space group of ``st``'s atoms (see module docstring), or None if spglib finds none."""
-    import spglib
 
     cell = _spglib_cell(st)
     found = []

@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 
+from difcon_jax.crystal.radiation import WAVELENGTHS
 from difcon_jax.crystal.stick import stick_pattern
 from difcon_jax.crystal.structure import Structure
 
@@ -49,7 +50,7 @@ def pymatgen_pattern(cif_text: str, wavelength: float, two_theta_max: float):
     return np.asarray(pattern.x), np.asarray(pattern.y)
 
 
-def compare_with_pymatgen(structure: Structure, cif_text: str, wavelength: float = 1.54184,
+def compare_with_pymatgen(structure: Structure, cif_text: str, wavelength: float = WAVELENGTHS["CuKa"],
                           two_theta_max: float = 120.0, gap: float = 1e-4) -> Agreement:
     """Our pattern of ``structure`` (B = 0) against pymatgen's for the same CIF text."""
     ours = stick_pattern(structure, wavelength, two_theta_max, b_iso=0.0)

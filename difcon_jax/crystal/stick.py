@@ -20,11 +20,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 
+import gemmi
 import numpy as np
 
+from difcon_jax.crystal.operations import tabulated_group
 from difcon_jax.crystal.orientation import PO_SLOTS, orientation_spread, top_slots
 from difcon_jax.crystal.radiation import resolve_radiation
-from difcon_jax.crystal.structure import Structure, tabulated_group
+from difcon_jax.crystal.structure import Structure
+from difcon_jax.crystal.symmetry import labels_for_number
 
 #: Peaks weaker than this fraction of the strongest are dropped (pymatgen keeps > 1e-5 too).
 MIN_RELATIVE_INTENSITY = 1e-5
@@ -58,7 +61,6 @@ class StickPattern:
 @functools.lru_cache(maxsize=None)
 def _it92(element: str) -> np.ndarray:
     """IT92 coefficients (a1..a4, b1..b4, c) of a neutral element, from gemmi."""
-    import gemmi
 
     el = gemmi.Element(element)
     if not el.it92:
@@ -135,69 +137,85 @@ def _reflections(structure: Structure, d_min: float):
     {±R} gives its multiplicity, its label (the lexicographically largest member) and the spread of its
     plane normals for March–Dollase.
     """
-    import gemmi
-
     lat = structure.lattice_matrix()
     _check_reflection_count(lat, d_min)
     recip = np.linalg.inv(lat).T  # rows a*, b*, c* (no 2π), so |g| = 1/d
     rots = unique_rotations(structure.rotations)
     laue = np.concatenate([rots, -rots]).astype(np.float64)  # [K, 3, 3]; reflections move as h -> h R
-    k = len(laue)
     metric = symmetrised_metric(recip @ recip.T, laue)
     sg = tabulated_group(structure.rotations, structure.translations)  # gemmi's, when tabulated
     if sg is not None:
-        cell = gemmi.UnitCell(*structure.cell)
-        hkl = np.asarray(gemmi.make_miller_array(cell, sg, d_min * (1 - 1e-9), 0.0, True), np.int64).reshape(-1, 3)
-        hkl_f = hkl.astype(np.float64)
-        hkl = hkl[((hkl_f @ metric) * hkl_f).sum(1) <= (1 / d_min) ** 2 * (1 + 1e-12)]
-        # An image's code is linear in it, so the codes of all K images come from one [M, 3] @ [3, K] product
-        # (no [M, K, 3] images): code(h R) = h (R c) + n (w² + w + 1) with c = (w², w, 1). Every image lies
-        # in the limiting sphere, so |index i| ≤ |a_i| / d_min bounds the base w and codes stay exact.
-        n = int(np.floor(np.linalg.norm(lat, axis=1).max() / d_min + 1e-9))
-        w = 2 * n + 1
-        c = np.array([w * w, w, 1], np.float64)
-        hkl_f = hkl.astype(np.float64)
-        codes = hkl_f @ (laue @ c).T + n * (w * w + w + 1)  # [M, K]
-        own = hkl_f @ c + n * (w * w + w + 1)
-        mult = (k // (codes == own[:, None]).sum(1)).astype(np.int64)  # orbit size = |Laue| / |stabiliser|
-        canon = codes.max(1).astype(np.int64)
-        # cos²α is the same for h and −h, so the proper rotations' images (the first half of the Laue list)
-        # carry the shares; every distinct member appears |stabiliser| times among them: shares unaffected
-        kr = len(rots)
-        g = (hkl_f @ (rots.astype(np.float64) @ recip).transpose(1, 0, 2).reshape(3, 3 * kr)).reshape(-1, 3)
-        po_c2, po_w = orientation_spread(g, recip[2], None, mult)
+        canon, mult, po_c2, po_w, n = _orbits_of_asu(structure, sg, lat, recip, rots, laue, metric, d_min)
     else:
-        g_max = 1.0 / d_min
-        nmax = np.floor(np.linalg.norm(lat, axis=1) * g_max + 1e-9).astype(int)
-        if np.prod(2 * nmax + 1) > MAX_BOX_POINTS:  # an oblique cell: the index box dwarfs the sphere
-            raise ValueError(f"index box {tuple(2 * nmax + 1)} to d = {d_min:.3g} Å exceeds {MAX_BOX_POINTS:.0e} "
-                             "points; reduce the cell (Niggli) or lower 2θ max")
-        ranges = [np.arange(-m, m + 1) for m in nmax]
-        hkl = np.stack(np.meshgrid(*ranges, indexing="ij"), -1).reshape(-1, 3)
-        hkl_f = hkl.astype(np.float64)
-        inv_d2 = ((hkl_f @ metric) * hkl_f).sum(1)
-        hkl = hkl[(inv_d2 <= g_max**2 * (1 + 1e-12)) & (inv_d2 > 0)]
-        n = int(nmax.max())
-        w = 2 * n + 1
-        images = (hkl.astype(np.float64) @ laue.transpose(1, 0, 2).reshape(3, 3 * k)).reshape(-1, k, 3)
-        canon = (((images[..., 0] + n) * w + (images[..., 1] + n)) * w + (images[..., 2] + n)).max(axis=1)
-        canon, inverse, mult = np.unique(canon.astype(np.int64), return_inverse=True, return_counts=True)
-        po_c2, po_w = orientation_spread(hkl.astype(np.float64) @ recip, recip[2], inverse, mult)
+        canon, mult, po_c2, po_w, n = _orbits_of_sphere(lat, recip, laue, metric, d_min)
+    w = 2 * n + 1
     # Decode the canonical code back to hkl (the lexicographically largest orbit member).
     rep = np.stack([canon // (w * w) - n, (canon // w) % w - n, canon % w - n], -1).astype(np.int32)
+    absent = _systematically_absent(structure, rep, w)
+    rep, mult, po_c2, po_w = rep[~absent], mult[~absent], po_c2[~absent], po_w[~absent]
+    rf = rep.astype(np.float64)
+    d = 1.0 / np.sqrt(((rf @ metric) * rf).sum(1))
+    return rep, d, mult.astype(np.int32), po_c2, po_w
 
-    # Systematic absences from the translations of operations that fix h.
+
+def _orbits_of_asu(structure, sg, lat, recip, rots, laue, metric, d_min):
+    """(canonical codes int64[M], multiplicities, cos²α spread ×2, code offset n) of gemmi's reciprocal
+    asymmetric unit of a tabulated setting."""
+    cell = gemmi.UnitCell(*structure.cell)
+    hkl = np.asarray(gemmi.make_miller_array(cell, sg, d_min * (1 - 1e-9), 0.0, True), np.int64).reshape(-1, 3)
+    hkl_f = hkl.astype(np.float64)
+    hkl = hkl[((hkl_f @ metric) * hkl_f).sum(1) <= (1 / d_min) ** 2 * (1 + 1e-12)]
+    # An image's code is linear in it, so the codes of all K images come from one [M, 3] @ [3, K] product
+    # (no [M, K, 3] images): code(h R) = h (R c) + n (w² + w + 1) with c = (w², w, 1). Every image lies
+    # in the limiting sphere, so |index i| ≤ |a_i| / d_min bounds the base w and codes stay exact.
+    n = int(np.floor(np.linalg.norm(lat, axis=1).max() / d_min + 1e-9))
+    w = 2 * n + 1
+    c = np.array([w * w, w, 1], np.float64)
+    hkl_f = hkl.astype(np.float64)
+    codes = hkl_f @ (laue @ c).T + n * (w * w + w + 1)  # [M, K]
+    own = hkl_f @ c + n * (w * w + w + 1)
+    mult = (len(laue) // (codes == own[:, None]).sum(1)).astype(np.int64)  # orbit size = |Laue| / |stabiliser|
+    canon = codes.max(1).astype(np.int64)
+    # cos²α is the same for h and −h, so the proper rotations' images (the first half of the Laue list)
+    # carry the shares; every distinct member appears |stabiliser| times among them: shares unaffected
+    kr = len(rots)
+    g = (hkl_f @ (rots.astype(np.float64) @ recip).transpose(1, 0, 2).reshape(3, 3 * kr)).reshape(-1, 3)
+    po_c2, po_w = orientation_spread(g, recip[2], None, mult)
+    return canon, mult, po_c2, po_w, n
+
+
+def _orbits_of_sphere(lat, recip, laue, metric, d_min):
+    """As :func:`_orbits_of_asu` for an untabulated setting: the whole limiting sphere reduced by the Laue
+    group."""
+    g_max = 1.0 / d_min
+    nmax = np.floor(np.linalg.norm(lat, axis=1) * g_max + 1e-9).astype(int)
+    if np.prod(2 * nmax + 1) > MAX_BOX_POINTS:  # an oblique cell: the index box dwarfs the sphere
+        raise ValueError(f"index box {tuple(2 * nmax + 1)} to d = {d_min:.3g} Å exceeds {MAX_BOX_POINTS:.0e} "
+                         "points; reduce the cell (Niggli) or lower 2θ max")
+    ranges = [np.arange(-m, m + 1) for m in nmax]
+    hkl = np.stack(np.meshgrid(*ranges, indexing="ij"), -1).reshape(-1, 3)
+    hkl_f = hkl.astype(np.float64)
+    inv_d2 = ((hkl_f @ metric) * hkl_f).sum(1)
+    hkl = hkl[(inv_d2 <= g_max**2 * (1 + 1e-12)) & (inv_d2 > 0)]
+    n = int(nmax.max())
+    w, k = 2 * n + 1, len(laue)
+    images = (hkl.astype(np.float64) @ laue.transpose(1, 0, 2).reshape(3, 3 * k)).reshape(-1, k, 3)
+    canon = (((images[..., 0] + n) * w + (images[..., 1] + n)) * w + (images[..., 2] + n)).max(axis=1)
+    canon, inverse, mult = np.unique(canon.astype(np.int64), return_inverse=True, return_counts=True)
+    po_c2, po_w = orientation_spread(hkl.astype(np.float64) @ recip, recip[2], inverse, mult)
+    return canon, mult, po_c2, po_w, n
+
+
+def _systematically_absent(structure: Structure, rep: np.ndarray, w: int) -> np.ndarray:
+    """bool[M]: reflections extinguished by the translation of an operation that fixes them (h R = h with
+    h·t not an integer)."""
     ops_r = structure.rotations.astype(np.float64)
     rep_f = rep.astype(np.float64)
     c = np.array([w * w, w, 1], np.float64)  # h R = h exactly when their codes agree (one [M, 3] @ [3, K])
     fixed = (rep_f @ (ops_r @ c).T) == (rep_f @ c)[:, None]  # [M, K]
     phase = rep_f @ structure.translations.T  # [M, K]
     nonint = np.abs(phase - np.round(phase)) > 1e-6
-    absent = np.any(fixed & nonint, axis=1)
-    rep, mult, po_c2, po_w = rep[~absent], mult[~absent], po_c2[~absent], po_w[~absent]
-    rf = rep.astype(np.float64)
-    d = 1.0 / np.sqrt(((rf @ metric) * rf).sum(1))
-    return rep, d, mult.astype(np.int32), po_c2, po_w
+    return np.any(fixed & nonint, axis=1)
 
 
 def structure_factor_sq(structure: Structure, hkl: np.ndarray, d: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
@@ -330,7 +348,6 @@ def _d_of(hkl, structure):
 
 def pattern_summary(structure: Structure, pattern: StickPattern) -> dict:
     """The ``simulate --json`` object: labels plus the peak list (hkl = every merged family)."""
-    from difcon_jax.crystal.symmetry import labels_for_number
 
     lab = labels_for_number(structure.space_group)
     return {

@@ -12,10 +12,22 @@ import math
 import os
 from collections import Counter
 
+import gemmi
 import numpy as np
+import spglib
 
 from difcon_jax.crystal.atom_labels import element_from_label
+from difcon_jax.crystal.operations import (
+    GROUPS,
+    as_triplet,
+    missing_product,
+    ops_arrays,
+    ops_key,
+    parse_operations,
+    tabulated_group,
+)
 from difcon_jax.errors import InputError
+from difcon_jax.files import read_user_file
 
 #: Isotropic displacement used when a file gives none (Å²): a typical room-temperature value for
 #: inorganic solids. Values ≤ 0 or missing count as "none".  Override per call with ``b_iso=``.
@@ -123,23 +135,32 @@ class Structure:
         return dataclasses.replace(self, b_iso=np.full(self.num_sites, float(b)))
 
 
-def _ops_arrays(group_ops) -> tuple[np.ndarray, np.ndarray]:
-    """gemmi.GroupOps -> (int32[M,3,3], float64[M,3]) over all operations, centring included."""
-    import gemmi
-
-    rots, trans = [], []
-    for op in group_ops:  # iterating GroupOps yields every sym_op × cen_op combination
-        rots.append(np.array(op.rot, dtype=np.int64) // gemmi.Op.DEN)
-        trans.append(np.array(op.tran, dtype=np.float64) / gemmi.Op.DEN)
-    return np.array(rots, dtype=np.int32), np.array(trans)
-
-
 def structure_from_cif_text(text: str, source: str = "<string>", *, limits: StructureLimits | None = None,
                             default_b_iso: float = DEFAULT_B_ISO) -> Structure:
     """Parse CIF text into a :class:`Structure`; raise :class:`InputError` with a one-line reason."""
-    import gemmi
-
     limits = limits or StructureLimits()
+    block = _atom_block(text, source)
+    st = _small_structure(block, source, limits)
+    number, sg, own_ops, notes = _symmetry(st, source)
+    notes += _check_sites(st, source, limits)
+    sites, merged = _cell_sites(st, sg, own_ops, source, limits)
+    frac = np.array([[f.x, f.y, f.z] if hasattr(f, "x") else f for _, f, _, _ in sites], dtype=np.float64) % 1.0
+    rotations, translations = own_ops if own_ops is not None else ops_arrays(sg.operations())
+    if own_ops is None:  # the stick pattern will ask which tabulated group these operations are: known now
+        GROUPS.setdefault(ops_key(rotations, translations), sg)
+    cell = (st.cell.a, st.cell.b, st.cell.c, st.cell.alpha, st.cell.beta, st.cell.gamma)
+    return Structure(
+        cell=tuple(float(x) for x in cell), frac=frac, elements=tuple(e for e, _, _, _ in sites),
+        occupancy=np.array([min(o, 1.0) for _, _, o, _ in sites]), b_iso=_b_iso(block, sites, default_b_iso),
+        rotations=np.asarray(rotations, np.int32), translations=np.asarray(translations, np.float64),
+        space_group=number, source=source, name=block.name, notes=tuple(notes + merged),
+    )
+
+
+def _atom_block(text: str, source: str):
+    """The first data block with atom sites. A UTF-8 byte-order mark and old-Mac CR-only (or CR LF) line
+    endings are read as what they are: plain line breaks."""
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     try:
         doc = gemmi.cif.read_string(text)
     except Exception as e:  # gemmi raises ValueError/RuntimeError with a position
@@ -149,7 +170,11 @@ def structure_from_cif_text(text: str, source: str = "<string>", *, limits: Stru
         if len(doc) == 0:
             raise InputError(source, "no data block in file")
         raise InputError(source, "no atom sites (_atom_site_fract_x) in any data block")
-    block = blocks[0]
+    return blocks[0]
+
+
+def _small_structure(block, source: str, limits: StructureLimits):
+    """gemmi's SmallStructure of the block, its cell and site count checked against ``limits``."""
     for tag in ("_cell_length_a", "_cell_length_b", "_cell_length_c"):
         v = block.find_value(tag)
         if v is None or gemmi.cif.as_number(v) != gemmi.cif.as_number(v):
@@ -176,34 +201,44 @@ def structure_from_cif_text(text: str, source: str = "<string>", *, limits: Stru
         if raw not in ("?", ".") and not math.isfinite(gemmi.cif.as_number(raw)):
             where = f" at site {labels[i]!r}" if i < len(labels) else ""
             raise InputError(source, f"occupancy {raw!r}{where} is not a number")
+    return st
 
-    # The structure's own operations decide the group; the H-M/Hall symbol is only a fallback.
-    own_ops = None
-    if st.symops:
-        if len(st.symops) > 10 * MAX_GROUP_ORDER:  # refuse before parsing thousands of lines
-            raise InputError(source, f"{len(st.symops)} symmetry operations (a space group has at most "
-                                     f"{MAX_GROUP_ORDER})")
-        try:
-            rot, tran = parse_operations(st.symops)
-        except ValueError as e:
-            raise InputError(source, f"unreadable symmetry operation ({e})") from None
-        if len(rot) > MAX_GROUP_ORDER:
-            raise InputError(source, f"{len(rot)} distinct symmetry operations (a space group has at most "
-                                     f"{MAX_GROUP_ORDER} in its conventional cell)")
-        sg = tabulated_group(rot, tran)
-        if sg is None:  # shifted origin or an untabulated setting: identify the type from the operations
-            own_ops = (rot, tran)
-            number = _group_number_from_ops(rot, tran, st)
-            if number is None:
-                raise InputError(source, "symmetry operations do not form a space group")
-        else:
-            st.spacegroup = sg
-    elif st.spacegroup is None:
-        raise InputError(source, "no space group (neither symmetry operations nor a known H-M/Hall symbol)")
-    if own_ops is None:
-        sg = st.spacegroup
-        number = int(sg.number)
 
+def _symmetry(st, source: str):
+    """(space-group number, gemmi SpaceGroup or None, own operations (rot, tran) or None, notes). The
+    structure's own operations decide the group; the H-M/Hall symbol is only a fallback. Operations that
+    are not closed under products are refused, naming a missing product."""
+    if not st.symops:
+        if st.spacegroup is None:
+            raise InputError(source, "no space group (neither symmetry operations nor a known H-M/Hall symbol)")
+        return int(st.spacegroup.number), st.spacegroup, None, []
+    if len(st.symops) > 10 * MAX_GROUP_ORDER:  # refuse before parsing thousands of lines
+        raise InputError(source, f"{len(st.symops)} symmetry operations (a space group has at most {MAX_GROUP_ORDER})")
+    try:
+        rot, tran = parse_operations(st.symops)
+    except ValueError as e:
+        raise InputError(source, f"unreadable symmetry operation ({e})") from None
+    if len(rot) > MAX_GROUP_ORDER:
+        raise InputError(source, f"{len(rot)} distinct symmetry operations (a space group has at most "
+                                 f"{MAX_GROUP_ORDER} in its conventional cell)")
+    notes = []
+    gap = missing_product(rot, tran)
+    if gap is not None:  # a typo or a truncated loop: completing the list would invent symmetry
+        i, j, r, t = gap
+        raise InputError(source, f"symmetry operations do not form a space group: the product of "
+                                 f"{as_triplet(rot[i], tran[i])!r} and {as_triplet(rot[j], tran[j])!r} ({as_triplet(r, t)}) is not listed")
+    sg = tabulated_group(rot, tran)
+    if sg is not None:
+        st.spacegroup = sg
+        return int(sg.number), sg, None, notes
+    number = _group_number_from_ops(rot, tran, st)  # shifted origin or an untabulated setting
+    if number is None:
+        raise InputError(source, "symmetry operations do not form a space group")
+    return number, None, (rot, tran), notes
+
+
+def _check_sites(st, source: str, limits: StructureLimits) -> list[str]:
+    """Elements from labels where the type is unknown, finite coordinates, occupancies in range; notes."""
     notes = []
     for site in st.sites:
         if site.element.name == "X":
@@ -219,17 +254,19 @@ def structure_from_cif_text(text: str, source: str = "<string>", *, limits: Stru
             raise InputError(source, f"occupancy {site.occ} at site {site.label!r} is not in (0, 1]")
         if site.occ > 1.0 + 1e-3:
             notes.append(f"occupancy {site.occ:g} at site {site.label!r} clipped to 1")
+    return notes
 
-    # Bound the expansion before doing it: a site has at least |G| / 48 images (48 = the largest point
-    # group), so more than 48 × max_atoms site-operation pairs cannot fit the atom cap.
-    n_ops = len(own_ops[0]) if own_ops is not None else len(st.spacegroup.operations())
+
+def _cell_sites(st, sg, own_ops, source: str, limits: StructureLimits):
+    """(every occupied site image of the cell as (element, fract, occupancy, gemmi site), notes of merged
+    overlaps), bounded before the expansion: a site has at least |G| / 48 images (48 = the largest point
+    group), so more than 48 × max_atoms site-operation pairs cannot fit the atom cap."""
+    n_ops = len(own_ops[0]) if own_ops is not None else len(sg.operations())
     n_occupied = sum(1 for site in st.sites if site.occ > 0)
     if n_occupied * n_ops > MAX_POINT_GROUP_ORDER * limits.max_atoms:
         least = -(-n_occupied * n_ops // MAX_POINT_GROUP_ORDER)
         raise InputError(source, f"{n_occupied} sites × {n_ops} symmetry operations place at least {least} atoms "
                                  f"in the cell, which exceed the cap {limits.max_atoms}")
-    has_iso = any(block.find_value(t) is not None or block.find_loop(t)
-                  for t in ("_atom_site_U_iso_or_equiv", "_atom_site_B_iso_or_equiv"))
     if own_ops is None:
         sites = [(s.element.name, s.fract, s.occ, s) for s in st.get_all_unit_cell_sites() if s.occ > 0]
     else:
@@ -238,118 +275,25 @@ def structure_from_cif_text(text: str, source: str = "<string>", *, limits: Stru
         raise InputError(source, "no atoms with non-zero occupancy")
     if len(sites) > limits.max_atoms:
         raise InputError(source, f"{len(sites)} atoms in the unit cell exceed the cap {limits.max_atoms}")
-    sites, merged = _resolve_overlaps(source, sites, cell, limits)
-    notes += merged
+    cell = (st.cell.a, st.cell.b, st.cell.c, st.cell.alpha, st.cell.beta, st.cell.gamma)
+    return _resolve_overlaps(source, sites, cell, limits)
+
+
+def _b_iso(block, sites, default_b_iso: float) -> np.ndarray:
+    """float64[N] B (Å²) per site: U_iso, else U_eq from the anisotropic U, else ``default_b_iso``."""
+    has_iso = any(block.find_value(t) is not None or block.find_loop(t)
+                  for t in ("_atom_site_U_iso_or_equiv", "_atom_site_B_iso_or_equiv"))
     b = []
     for _, _, _, s in sites:
         u = s.u_iso if has_iso else 0.0
         if not (math.isfinite(u) and u > 0) and s.aniso.nonzero():
             u = (s.aniso.u11 + s.aniso.u22 + s.aniso.u33) / 3.0  # U_eq (exact for orthogonal axes)
         b.append(EIGHT_PI2 * u if (math.isfinite(u) and u > 0) else default_b_iso)
-    frac = np.array([[f.x, f.y, f.z] if hasattr(f, "x") else f for _, f, _, _ in sites], dtype=np.float64) % 1.0
-    rotations, translations = own_ops if own_ops is not None else _ops_arrays(sg.operations())
-    if own_ops is None:  # the stick pattern will ask which tabulated group these operations are: known now
-        _GROUPS.setdefault(_ops_key(rotations, translations), sg)
-    return Structure(
-        cell=tuple(float(x) for x in cell), frac=frac, elements=tuple(e for e, _, _, _ in sites),
-        occupancy=np.array([min(o, 1.0) for _, _, o, _ in sites]), b_iso=np.array(b, dtype=np.float64),
-        rotations=np.asarray(rotations, np.int32), translations=np.asarray(translations, np.float64),
-        space_group=number, source=source, name=block.name, notes=tuple(notes),
-    )
-
-
-def parse_operations(triplets: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Parse 'x,y,z'-style operations (fractions or decimals) into unique (int32[M,3,3], float64[M,3])."""
-    import re
-
-    rots, trans, seen = [], [], set()
-    for trip in triplets:
-        parts = trip.lower().replace(" ", "").split(",")
-        if len(parts) != 3:
-            raise ValueError(f"{trip!r} is not a triplet")
-        r = np.zeros((3, 3))
-        t = np.zeros(3)
-        for i, expr in enumerate(parts):
-            for sign, coef, var in re.findall(r"([+-]?)([0-9./]*)\*?([xyz]?)", expr):
-                if not coef and not var:
-                    continue
-                try:
-                    val = float(eval_fraction(coef)) if coef else 1.0
-                except (ValueError, ZeroDivisionError):
-                    raise ValueError(f"bad number {coef!r} in {trip!r}") from None
-                val = -val if sign == "-" else val
-                if var:
-                    r[i, "xyz".index(var)] += val
-                else:
-                    t[i] += val
-            if not re.fullmatch(r"([+-]?[0-9./]*\*?[xyz]?)+", expr):
-                raise ValueError(f"cannot read {trip!r}")
-        if np.abs(r - np.round(r)).max() > 1e-6 or abs(abs(np.linalg.det(r)) - 1) > 1e-6:
-            raise ValueError(f"{trip!r} is not a crystallographic operation")
-        t = t % 1.0
-        t[np.abs(t - 1) < 1e-6] = 0.0
-        key = (tuple(np.round(r).astype(int).ravel()), tuple(np.round(t, 5)))
-        if key not in seen:
-            seen.add(key)
-            rots.append(np.round(r).astype(np.int32))
-            trans.append(t)
-    return np.array(rots), np.array(trans)
-
-
-def eval_fraction(text: str) -> float:
-    """'1/2' → 0.5, '0.25' → 0.25, '/3' → 1/3 (a fraction or decimal of a symmetry operation)."""
-    if "/" in text:
-        num, den = text.split("/", 1)
-        return float(num or 1) / float(den)
-    return float(text)
-
-
-#: gemmi SpaceGroup (or None) per operation list, filled by :func:`read_cif` and :func:`tabulated_group`:
-#: a build meets few distinct lists, and the stick pattern asks again for the list a CIF was read with.
-_GROUPS: dict = {}
-
-
-def _ops_key(rot, tran) -> tuple[bytes, bytes]:
-    return np.ascontiguousarray(rot, np.int32).tobytes(), np.ascontiguousarray(tran, np.float64).tobytes()
-
-
-def tabulated_group(rot: np.ndarray, tran: np.ndarray):
-    """:func:`_tabulated_group` through a bounded cache keyed by the operations."""
-    key = _ops_key(rot, tran)
-    if key not in _GROUPS:
-        if len(_GROUPS) >= 4096:
-            _GROUPS.clear()
-        _GROUPS[key] = _tabulated_group(rot, tran)
-    return _GROUPS[key]
-
-
-def _tabulated_group(rot: np.ndarray, tran: np.ndarray):
-    """gemmi's SpaceGroup for operations that form a tabulated setting, else None."""
-    import gemmi
-
-    t24 = tran * 24
-    if np.abs(t24 - np.round(t24)).max() > 1e-4:
-        return None
-    try:
-        ops = gemmi.GroupOps([_gemmi_op(r, t) for r, t in zip(rot, tran)])
-    except Exception:
-        return None
-    return gemmi.find_spacegroup_by_ops(ops)
-
-
-def _gemmi_op(r: np.ndarray, t: np.ndarray):
-    import gemmi
-
-    op = gemmi.Op()
-    op.rot = (np.asarray(r, int) * gemmi.Op.DEN).tolist()
-    op.tran = np.round(np.asarray(t) * gemmi.Op.DEN).astype(int).tolist()
-    return op
+    return np.array(b, dtype=np.float64)
 
 
 def _group_number_from_ops(rot: np.ndarray, tran: np.ndarray, st) -> int | None:
     """Space-group type of arbitrary operations (any origin/setting) via spglib."""
-    import spglib
-
     cell = Structure(cell=(st.cell.a, st.cell.b, st.cell.c, st.cell.alpha, st.cell.beta, st.cell.gamma),
                      frac=np.zeros((0, 3)), elements=(), occupancy=np.zeros(0), b_iso=np.zeros(0),
                      rotations=rot, translations=tran, space_group=1)
@@ -415,8 +359,6 @@ def _resolve_overlaps(source: str, sites, cell, limits: StructureLimits) -> tupl
 def read_cif(path: str | os.PathLike, *, limits: StructureLimits | None = None,
              default_b_iso: float = DEFAULT_B_ISO) -> Structure:
     """Read a CIF file into a :class:`Structure`; :class:`InputError` names the file and the problem."""
-    from difcon_jax.files import read_user_file
-
     path = os.fspath(path)
     raw = read_user_file(path, MAX_CIF_BYTES)
     return structure_from_cif_bytes(raw, path, limits=limits, default_b_iso=default_b_iso)
@@ -429,5 +371,5 @@ def structure_from_cif_bytes(raw: bytes, source: str, *, limits: StructureLimits
         raise InputError(source, "file larger than 64 MiB; not a single-structure CIF")
     if b"\x00" in raw[:4096]:
         raise InputError(source, "binary file, not a CIF")
-    text = raw.decode("utf-8", errors="replace")
+    text = raw.decode("utf-8-sig", errors="replace")
     return structure_from_cif_text(text, source, limits=limits, default_b_iso=default_b_iso)

@@ -19,8 +19,10 @@ import dataclasses
 import functools
 import itertools
 import json
+import pathlib
 from importlib import resources
 
+import gemmi
 import numpy as np
 
 CRYSTAL_SYSTEMS = ("triclinic", "monoclinic", "orthorhombic", "tetragonal", "trigonal", "hexagonal", "cubic")
@@ -52,7 +54,6 @@ def derive_extinction_groups(index_range: int = 12) -> list[dict]:
     Returns a list of ``{"id", "symbol", "crystal_system", "space_groups"}`` ordered by the lowest member.
     ``index_range``: hkl grid half-width; 12 covers every ITA condition (the highest is l = 6n).
     """
-    import gemmi
 
     r = np.arange(-index_range, index_range + 1)
     hkl = np.array(list(itertools.product(r, r, r)), dtype=np.int32)
@@ -100,7 +101,6 @@ def num_extinction_groups() -> int:
 def space_group_symbol(number: int) -> str:
     """Hermann–Mauguin short symbol of the standard setting, e.g. 62 -> 'Pnma', 155 -> 'R32' (gemmi writes
     rhombohedral groups in hexagonal axes as 'H32'; the International Tables symbol has R)."""
-    import gemmi
 
     name = gemmi.find_spacegroup_by_number(int(number)).short_name()
     return "R" + name[1:] if name.startswith("H") else name
@@ -134,7 +134,6 @@ def labels_for_number(space_group: int) -> SymmetryLabels:
 
 def main() -> None:  # pragma: no cover - regeneration helper: python -m difcon_jax.crystal.symmetry
     """Regenerate ``extinction_groups.json`` from the space-group tables."""
-    import pathlib
 
     path = pathlib.Path(__file__).with_name(_TABLE_FILE)
     path.write_text(json.dumps(derive_extinction_groups(), indent=1) + "\n")

@@ -22,8 +22,10 @@ import math
 from importlib import resources
 
 import numpy as np
+import spglib
 
 from difcon_jax.crystal.structure import Structure
+from difcon_jax.crystal.structure import Structure as S
 from difcon_jax.deadline import OverTime, time_limit
 
 ANIONS = ("O", "F", "S", "Cl", "N", "Se", "Br", "I", "P", "Te", "As", "C", "B", "H")
@@ -126,9 +128,7 @@ def _assign_species(rng: np.random.Generator, sites: list[tuple[str, int]]):
 
 def structure_from_cell(lattice_params, frac, elements, b_iso: float, source: str, symprec: float) -> Structure:
     """A :class:`Structure` from a P1 cell, with symmetry found by spglib (operations in this cell's basis)."""
-    import spglib
 
-    from difcon_jax.crystal.structure import Structure as S
 
     frac = np.asarray(frac, dtype=np.float64) % 1.0
     proto = S(cell=tuple(float(x) for x in lattice_params), frac=frac, elements=tuple(elements),

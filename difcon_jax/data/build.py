@@ -7,21 +7,30 @@ nothing could be built.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import itertools
 import multiprocessing as mp
 import os
+import re
+import shutil
 import sys
+import tempfile
 import time
 from typing import Callable, Iterable
 
 import numpy as np
 
+from difcon_jax.crystal.find_symmetry import declares_no_symmetry, find_symmetry, with_found_symmetry
 from difcon_jax.crystal.stick import stick_pattern
-from difcon_jax.crystal.structure import Structure, StructureLimits
+from difcon_jax.crystal.structure import Structure, StructureLimits, structure_from_cif_bytes
 from difcon_jax.crystal.symmetry import crystal_system_of, extinction_group_of, num_extinction_groups
-from difcon_jax.data.peak_table import check_replaceable, pad_peaks, write_peak_table
+from difcon_jax.crystal.synthetic import SynthOptions, random_structure
+from difcon_jax.data.peak_table import check_replaceable, load_peak_table, merge_tables, pad_peaks, write_peak_table
+from difcon_jax.data.sources import check_sources, iter_cif_items
 from difcon_jax.data.split import Split, split_key, split_of
 from difcon_jax.deadline import OverTime, time_limit
+from difcon_jax.errors import InputError
 from difcon_jax.files import atomic_write_text
 
 
@@ -82,7 +91,6 @@ def label_from_atoms(st: Structure) -> tuple[Structure, list[str], bool]:
     """(structure, notes, declared≠found): a P1 listing takes the group its atoms have (spglib ladder, see
     :mod:`difcon_jax.crystal.find_symmetry`); a file that declares a group keeps it, and a disagreement with
     its atoms is noted and counted."""
-    from difcon_jax.crystal.find_symmetry import declares_no_symmetry, find_symmetry, with_found_symmetry
 
     found = find_symmetry(st)
     if found is None:
@@ -100,8 +108,6 @@ def label_from_atoms(st: Structure) -> tuple[Structure, list[str], bool]:
 
 def _cif_task(args):
     name, data, problem, options = args
-    from difcon_jax.crystal.structure import structure_from_cif_bytes
-    from difcon_jax.errors import InputError
 
     if problem is not None:
         return name, None, problem
@@ -123,7 +129,6 @@ def _cif_task(args):
 
 def _synth_task(args):
     seed, index, options, synth_options = args
-    from difcon_jax.crystal.synthetic import random_structure
 
     item = f"synth:{seed}:{index}"
     try:
@@ -137,7 +142,6 @@ def _run(tasks: Iterable, fn: Callable, workers: int, desc: str, total: int | No
          chunk_items: int = 4096) -> Iterable:
     """Apply ``fn`` to ``tasks`` in order; tasks are consumed ``chunk_items`` at a time so a stream (archive
     members) never sits in memory whole."""
-    import itertools
 
     from tqdm import tqdm
 
@@ -188,7 +192,6 @@ def _source_of(item: str, sources: list[str]) -> str:
 
 def _finish(results: Iterable, out: str, options: BuildOptions, meta: dict, t0: float,
             dedupe: bool = False, sources: list[str] = ()) -> BuildResult:
-    import collections
 
     rows, skipped = [], []
     for item, rec, reason in results:
@@ -239,7 +242,6 @@ def _finish(results: Iterable, out: str, options: BuildOptions, meta: dict, t0: 
 
 def _reason_class(reason: str) -> str:
     """A skip reason without its particulars (numbers, quoted names), for the histogram."""
-    import re
 
     return re.sub(r"\d[\d.e+-]*", "N", re.sub(r"'[^']*'", "'…'", reason.split(" (")[0]))[:80]
 
@@ -257,7 +259,6 @@ def build_from_cifs(sources: str | list[str], out: str, workers: int = 1,
     """Peak table from every CIF under ``sources``: folders (recursive), ``.tar.gz``/``.tgz``/``.zip``
     archives (member by member, never unpacked to disk) and single files. Labels come from the atoms for P1
     listings; repeats of one compound are dropped (:func:`deduplicate`)."""
-    from difcon_jax.data.sources import check_sources, iter_cif_items
 
     options = options or BuildOptions()
     sources = [os.fspath(s) for s in ([sources] if isinstance(sources, (str, os.PathLike)) else sources)]
@@ -273,7 +274,6 @@ def build_from_cifs(sources: str | list[str], out: str, workers: int = 1,
 def build_synthetic(count: int, out: str, seed: int = 0, workers: int = 1, options: BuildOptions | None = None,
                     synth_options=None) -> BuildResult:
     """Peak table of ``count`` random pyxtal crystals, reproducible from ``seed``."""
-    from difcon_jax.crystal.synthetic import SynthOptions
 
     options = options or BuildOptions()
     synth_options = synth_options or SynthOptions()
@@ -296,11 +296,7 @@ def fill_thin_groups(table_path: str, out: str, min_per_group: int, seed: int = 
                      options: BuildOptions | None = None, synth_options=None) -> BuildResult:
     """``out`` = the table at ``table_path`` plus pyxtal crystals for the space groups it has fewer than
     ``min_per_group`` training structures of (real structures first; synthetic ones only where real are thin)."""
-    import shutil
-    import tempfile
 
-    from difcon_jax.crystal.synthetic import SynthOptions
-    from difcon_jax.data.peak_table import load_peak_table, merge_tables
 
     check_replaceable(os.fspath(out).rstrip("/"))
     base = load_peak_table(table_path)

@@ -10,12 +10,16 @@ used here.
 
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
 
+from difcon_jax.augment.render import render_set
 from difcon_jax.data.split import Split
+from difcon_jax.files import atomic_write_json
+from difcon_jax.inference.calibration import CALIBRATION_FILE
+from difcon_jax.inference.forward import predict_logits, probabilities
+from difcon_jax.inference.library import apply_library
 
 
 def _nll(p, labels):
@@ -26,9 +30,6 @@ def fit_calibration(cfg, model, params, table, n: int = 500, seed: int = 98765,
                     target_precision: float = 0.8, library: dict | None = None) -> dict:
     """Temperature and ``uncertain`` threshold from ``n`` simulated patterns of validation structures (see the
     module docstring); the threshold is fitted on what predict shows (library blended in)."""
-    from difcon_jax.evaluate.axes import render_set
-    from difcon_jax.train.predict import predict_logits, probabilities
-
     split = np.asarray(table.split)
     rows, source = np.flatnonzero(split == Split.VALIDATION), "validation structures"
     if len(rows) == 0:  # a table built without a validation split: held-out test structures, said so
@@ -45,8 +46,6 @@ def fit_calibration(cfg, model, params, table, n: int = 500, seed: int = 98765,
         loss = _nll(pr["crystal_system"], cs) + _nll(pr["extinction_group"], eg) + _nll(pr["space_group"], sg - 1)
         if loss < best[0]:
             best = (loss, float(t))
-    from difcon_jax.evaluate.library import apply_library
-
     pr = apply_library({k: np.asarray(v) for k, v in probabilities(logits, best[1]).items()}, library)  # the threshold sees what predict shows
     conf = pr["space_group"].max(1)
     correct = pr["space_group"].argmax(1) + 1 == sg
@@ -61,29 +60,6 @@ def fit_calibration(cfg, model, params, table, n: int = 500, seed: int = 98765,
 
 
 def write_calibration(workdir: str, calib: dict) -> str:
-    """Write ``calibration.json`` into ``workdir`` atomically; returns its path."""
-    from difcon_jax.files import atomic_write_json
-
-    return atomic_write_json(os.path.join(workdir, "calibration.json"), calib)
-
-
-def read_calibration(workdir: str) -> dict:
-    """``calibration.json`` of a model folder; uncalibrated defaults when there is none. A file that is there
-    but broken (not an object, temperature not a positive number, threshold outside [0, 1]) is an error."""
-    from difcon_jax.train.checkpoint import CheckpointError
-
-    path = os.path.join(workdir, "calibration.json")
-    if not os.path.exists(path):
-        return {"temperature": 1.0, "uncertain_below": 0.5, "fitted_on": "none (uncalibrated)"}
-    try:
-        with open(path) as fh:
-            c = json.load(fh)
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise CheckpointError(f"{path}: unreadable calibration ({type(e).__name__})") from None
-    try:
-        t, u = float(c["temperature"]), float(c["uncertain_below"])
-    except (TypeError, KeyError, ValueError):
-        raise CheckpointError(f"{path}: needs numeric 'temperature' and 'uncertain_below'") from None
-    if not (np.isfinite(t) and t > 0 and 0.0 <= u <= 1.0):
-        raise CheckpointError(f"{path}: temperature {t} must be > 0 and uncertain_below {u} in [0, 1]")
-    return c
+    """Write ``calibration.json`` into ``workdir`` atomically (read back by
+    :func:`difcon_jax.inference.calibration.read_calibration`); returns its path."""
+    return atomic_write_json(os.path.join(workdir, CALIBRATION_FILE), calib)

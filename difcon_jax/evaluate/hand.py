@@ -9,6 +9,11 @@ system, extinction group, space group), scikit-learn.
 from __future__ import annotations
 
 import numpy as np
+from scipy.ndimage import gaussian_filter1d
+from scipy.signal import find_peaks
+
+from difcon_jax.crystal.symmetry import num_extinction_groups
+from difcon_jax.grid import Grid
 
 N_PEAKS = 10
 TT_LIMIT = 90.0
@@ -32,9 +37,9 @@ def stick_features(table, rows, min_rel_intensity: float = 0.01) -> np.ndarray:
     return _features_from_positions([t[k] for t, k in zip(tt, keep)])
 
 
-def profile_features(profiles: np.ndarray, tt_max: float = 120.0, smooth_deg: float = 0.05,
+def profile_features(profiles: np.ndarray, grid: Grid, smooth_deg: float = 0.05,
                      prominence: float = 0.01) -> np.ndarray:
-    """Peak positions found in profiles float[B, N] (normalised to max 1, 0–``tt_max`` degrees 2θ).
+    """Peak positions found in profiles float[B, grid.n_bins] (normalised to max 1, on ``grid``: degrees 2θ).
 
     The profile is smoothed with a Gaussian of ``smooth_deg`` (degrees 2θ) before scipy's ``find_peaks``
     keeps maxima of ``prominence`` or more: without smoothing, counting noise on low-count patterns gives
@@ -42,17 +47,14 @@ def profile_features(profiles: np.ndarray, tt_max: float = 120.0, smooth_deg: fl
     invariance set). The two settings were chosen on simulated patterns of *training* structures with fresh
     augmentation draws (``python benchmarks/hand_peak_finder.py``), never on test sets or measurements.
     """
-    from scipy.ndimage import gaussian_filter1d
-    from scipy.signal import find_peaks
-
-    step = tt_max / profiles.shape[1]
+    step = grid.step
     sigma = smooth_deg / step
     pos = []
     for y in profiles:
         if sigma > 0:
             y = gaussian_filter1d(np.asarray(y, np.float64), sigma)
         idx, _ = find_peaks(y, prominence=prominence, distance=max(1, int(0.05 / step)))
-        pos.append((idx + 0.5) * step)
+        pos.append(grid.centres[idx])
     return _features_from_positions(pos)
 
 
@@ -78,7 +80,6 @@ class HandModel:
         return out
 
     def predict(self, features) -> dict[str, np.ndarray]:
-        from difcon_jax.crystal.symmetry import num_extinction_groups
 
         return {"crystal_system": self._full("cs", features, 7), "extinction_group":
                 self._full("eg", features, num_extinction_groups()), "space_group": self._full("sg", features, 230, 1)}

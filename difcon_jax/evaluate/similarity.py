@@ -11,15 +11,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from difcon_jax.augment import device_table, gather, make_augment_batch
 from difcon_jax.data.split import Split
 from difcon_jax.files import atomic_savefig
 
 
-def similarity_matrix(cfg, model, params, table, n_structures: int = 100, n_aug: int = 8, seed: int = 7):
-    """(cos-similarity float32[S·A, S·A] ordered structure-major, summary dict)."""
-    from difcon_jax.augment import device_table, gather, make_augment_batch
-    from difcon_jax.train.predict import predict
-
+def similarity_views(cfg, table, n_structures: int = 100, n_aug: int = 8, seed: int = 7):
+    """(views float32[S·A, n_bins] ordered structure-major, structure index int[S·A], table rows int[S]): ``n_aug``
+    training augmentations of ``n_structures`` held-out structures (all structures when fewer than 2 are)."""
     rows = np.flatnonzero(np.asarray(table.split) == Split.EQUIVARIANCE_TEST)
     if len(rows) < 2:
         rows = np.arange(len(table))
@@ -31,15 +30,19 @@ def similarity_matrix(cfg, model, params, table, n_structures: int = 100, n_aug:
     for i in range(0, len(idx), 256):
         chunk = idx[i:i + 256]
         views.append(np.asarray(augment(jax.random.fold_in(jax.random.key(seed), i), gather(dev, chunk))))
-    h = predict(model, params, np.concatenate(views))["representation"]
+    return np.concatenate(views), np.asarray(idx), rows
+
+
+def similarity_summary(h: np.ndarray, idx: np.ndarray):
+    """(cos-similarity float32[V, V], summary) of representations h float[V, D] of views of structures ``idx``."""
     h = h / np.maximum(np.linalg.norm(h, axis=1, keepdims=True), 1e-12)
     sim = (h @ h.T).astype(np.float32)
-    same = np.equal.outer(np.asarray(idx), np.asarray(idx))
+    same = np.equal.outer(idx, idx)
     off = ~np.eye(len(idx), dtype=bool)
     nearest = np.where(off, sim, -np.inf).argmax(1)
-    summary = {"structures": int(len(rows)), "augmentations": n_aug,
+    summary = {"augmentations": int(len(idx) // max(1, len(np.unique(idx)))),
                "mean_within": float(sim[same & off].mean()), "mean_between": float(sim[~same].mean()),
-               "nearest_view_same_structure": float(np.mean(np.asarray(idx)[nearest] == np.asarray(idx)))}
+               "nearest_view_same_structure": float(np.mean(idx[nearest] == idx))}
     return sim, summary
 
 

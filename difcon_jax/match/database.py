@@ -30,25 +30,33 @@ move them with the cell (:mod:`difcon_jax.match.fit`). The P strongest reflectio
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 import time
+import zipfile
 
 import gemmi
 import numpy as np
 
+from difcon_jax.crystal.radiation import WAVELENGTHS
 from difcon_jax.crystal.stick import lorentz_polarisation, stick_pattern, structure_factor_sq, unique_rotations
-from difcon_jax.crystal.structure import Structure, StructureLimits
+from difcon_jax.crystal.structure import Structure, StructureLimits, structure_from_cif_bytes
 from difcon_jax.crystal.symmetry import crystal_system_array, extinction_group_array
+from difcon_jax.data.build import _run, deduplicate, label_from_atoms
 from difcon_jax.data.peak_table import PeakTable
+from difcon_jax.data.sources import check_sources, iter_cif_items
+from difcon_jax.deadline import OverTime, time_limit
 from difcon_jax.errors import InputError
+from difcon_jax.files import open_permissions
+from difcon_jax.inference.library import build_library
 from difcon_jax.match.pattern_model import cell_to_metric
 
 FORMAT = "difcon-jax/reference-database"
 VERSION = 1
 #: Reflections up to this 2θ (degrees, Cu Kα 1.54184 Å) are kept: 90° scans plus room for a 5 % larger cell.
 TWO_THETA_MAX = 100.0
-DB_WAVELENGTH = 1.54184
+DB_WAVELENGTH = WAVELENGTHS["CuKa"]
 ENTRY_ARRAYS = ("name", "code", "source", "formula", "elements", "space_group", "f2m_max", "cell_mass", "cell",
                 "metric_basis", "hkl", "f2m", "po_cos2", "po_weight")
 
@@ -199,9 +207,6 @@ def reference_entry(st: Structure, text: str, max_peaks: int) -> dict:
 
 def _entry_task(args):
     name, data, problem, max_peaks, budget = args
-    from difcon_jax.crystal.structure import structure_from_cif_bytes
-    from difcon_jax.data.build import label_from_atoms
-    from difcon_jax.deadline import OverTime, time_limit
 
     if problem is not None:
         return name, None, problem
@@ -223,8 +228,6 @@ def build_database(sources: list[str], out: str, workers: int = 1, max_peaks: in
     """A reference database from every CIF under ``sources`` (folders, archives, files; see
     :mod:`difcon_jax.data.sources`), repeats of one compound dropped (same reduced formula and space group,
     volume per atom within 2 %), written to ``out`` (``.npz``). Returns (database, [(item, reason)] skipped)."""
-    from difcon_jax.data.build import _run, deduplicate
-    from difcon_jax.data.sources import check_sources, iter_cif_items
 
     sources = [os.fspath(s) for s in sources]
     check_sources(sources)
@@ -268,9 +271,7 @@ def check_writable_target(path: str) -> None:
 
 def write_database(path: str, db: ReferenceDB) -> str:
     """Atomic write (temp file + rename) of ``db`` as compressed plain arrays."""
-    import json
 
-    from difcon_jax.files import open_permissions
 
     arrays = {k: np.asarray(getattr(db, k)) for k in ENTRY_ARRAYS}
     if db.h is not None:
@@ -287,8 +288,6 @@ def write_database(path: str, db: ReferenceDB) -> str:
 
 def read_database(path: str) -> ReferenceDB:
     """A database written by :func:`write_database`. ValueError (one line, naming the file) otherwise."""
-    import json
-    import zipfile
 
     if os.path.isdir(path):
         raise ValueError(f"{path}: is a folder, not a reference database (.npz written by `library build`)")
@@ -341,7 +340,6 @@ def embed_database(db: ReferenceDB, cfg, model, params, views: int = 8, seed: in
                    batch: int = 256) -> ReferenceDB:
     """``db`` with ``h``: each entry's L2-normalised mean DIFCON representation over ``views`` patterns
     augmented as in training (so references look like measurements)."""
-    from difcon_jax.evaluate.library import build_library
 
     table = stick_table(db, float(cfg.augment.lambda_ref), float(cfg.augment.two_theta_max))
     lib = build_library(cfg, model, params, table, np.arange(len(db)), views=views, seed=seed, batch=batch)

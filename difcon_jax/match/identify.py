@@ -13,30 +13,28 @@ import hashlib
 import logging
 import os
 
+import jax
 import numpy as np
 
 from difcon_jax.crystal.radiation import WAVELENGTHS
 from difcon_jax.crystal.symmetry import CRYSTAL_SYSTEMS, crystal_system_of, space_group_symbol
 from difcon_jax.errors import InputError
-from difcon_jax.evaluate.calibration import read_calibration
-from difcon_jax.evaluate.library import REFERENCES_FILE, apply_library
-from difcon_jax.evaluate.predict_files import PACKAGED_MODEL
-from difcon_jax.patterns import read_pattern, to_model_input
-from difcon_jax.patterns.preprocess import coverage
-from difcon_jax.train.loop import load_trained
-from difcon_jax.train.predict import predict
+from difcon_jax.grid import Grid
+from difcon_jax.inference.forward import predict
+from difcon_jax.inference.library import REFERENCES_FILE
+from difcon_jax.inference.model_dir import PACKAGED_MODEL
+from difcon_jax.inference.predict_files import read_model_input
+from difcon_jax.inference.predictor import Predictor
 from difcon_jax.match.database import read_database
 from difcon_jax.match.decide import VoteSettings, space_group_votes
 from difcon_jax.match.retrieve import Restraints, parse_elements
-from difcon_jax.match.search import Grid, IdentifySettings, SearchIndex, search_profile
+from difcon_jax.match.search import IdentifySettings, SearchIndex, search_profile
 
-log = logging.getLogger("difcon_jax")
+log = logging.getLogger(__name__)
 
 
 def params_digest(params) -> str:
     """A short digest of a model's parameters: a database's representations belong to one model."""
-    import jax
-
     h = hashlib.sha1()
     for leaf in jax.tree_util.tree_leaves(params):
         h.update(np.asarray(leaf, np.float16).tobytes())
@@ -50,20 +48,28 @@ def nearest_anode(wavelength: float) -> str:
 
 @dataclasses.dataclass
 class Identifier:
-    """A loaded model with its reference database, ready to identify profiles."""
-    cfg: object
-    model: object
-    params: object
-    temperature: float
+    """A loaded model (its predictor shows the database's kNN votes when the database carries the model's
+    representations) with its reference database, ready to identify profiles."""
+    predictor: Predictor
     index: SearchIndex
-    grid: Grid
     use_representations: bool
-    knn: dict | None
+
+    @property
+    def cfg(self):
+        return self.predictor.cfg
+
+    @property
+    def grid(self) -> Grid:
+        return self.predictor.grid
 
     @classmethod
-    def load(cls, model_dir: str | None = None, library: str | None = None) -> "Identifier":
+    def load(cls, model_dir: str | None = None, library: str | None = None,
+             predictor: Predictor | None = None) -> "Identifier":
+        """``model_dir``'s model (or the already loaded ``predictor`` of it) with the database ``library``
+        (default: the model folder's own)."""
         model_dir = model_dir or PACKAGED_MODEL
-        cfg, model, params = load_trained(model_dir)
+        predictor = predictor or Predictor.load(model_dir)
+        params = predictor.params
         path = library or os.path.join(model_dir, REFERENCES_FILE)
         if library is None and not os.path.exists(path):
             raise ValueError(f"{model_dir}: the model folder has no reference database ({REFERENCES_FILE}); "
@@ -72,20 +78,18 @@ class Identifier:
         use_h = db.h is not None and db.meta.get("model_digest") == params_digest(params)
         if db.h is not None and not use_h:
             log.warning("%s: representations made by another model; candidates retrieved by profile only", path)
-        grid = Grid.of(cfg.augment)
         knn = None
         if use_h and "knn" in db.meta:
             knn = {"h": db.h, "space_group": db.space_group, **db.meta["knn"]}
-        return cls(cfg, model, params, float(read_calibration(model_dir)["temperature"]), SearchIndex.of(db, grid),
-                   grid, use_h, knn)
+        predictor = predictor._replace(library=knn)
+        return cls(predictor, SearchIndex.of(db, predictor.grid), use_h)
 
     def network(self, x: np.ndarray) -> dict:
         """Temperature-scaled probabilities (with the database's kNN votes when it carries them)."""
-        pr = predict(self.model, self.params, x, temperature=self.temperature)
-        return apply_library(pr, self.knn) if self.knn else pr
+        return self.predictor(x, blend=self.predictor.library is not None)
 
     def embed(self, profile: np.ndarray) -> np.ndarray:
-        return predict(self.model, self.params, np.asarray(profile, np.float32)[None])["representation"]
+        return predict(self.predictor.model, self.predictor.params, np.asarray(profile, np.float32)[None])["representation"]
 
 
 def _network_answer(pr: dict, i: int, top: int) -> dict:
@@ -143,13 +147,15 @@ def identify_profiles(ident: Identifier, x: np.ndarray, weights: np.ndarray, res
     return out
 
 
-def verify_predictions(results: list[dict], profiles: np.ndarray, model_dir: str | None = None) -> list[dict]:
+def verify_predictions(results: list[dict], profiles: np.ndarray, model_dir: str | None = None,
+                       predictor: Predictor | None = None) -> list[dict]:
     """``predict``'s results with a ``verified`` entry each: the best-fitting library phase (name, formula,
     space group, refined cell, Rwp) when one matches, else None — the network's own answer stays as it was.
-    Model folders without a reference database leave every entry None."""
+    Model folders without a reference database leave every entry None. ``predictor``: the model already
+    loaded by ``predict`` (read once)."""
     if not results or not os.path.exists(os.path.join(model_dir or PACKAGED_MODEL, REFERENCES_FILE)):
         return [dict(r, verified=None) for r in results]
-    ident = Identifier.load(model_dir)
+    ident = Identifier.load(model_dir, predictor=predictor)
     weights = np.stack([((ident.grid.centres >= r["coverage"][0]) & (ident.grid.centres <= r["coverage"][1]))
                         .astype(np.float32) for r in results])
     found = identify_profiles(ident, profiles, weights, settings=IdentifySettings(max_phases=1))
@@ -170,18 +176,15 @@ def identify(files, model: str | None = None, library: str | None = None, elemen
     xs, ws, good, errors, anodes = [], [], [], [], []
     for f in files:
         try:
-            m = read_pattern(f, wavelength)
-            if m.wavelength_source == "default":
-                log.warning("%s: no wavelength in the file and none given; assuming Cu Kα %s Å", f, m.wavelength)
-            x = to_model_input(m, ident.cfg.augment)
-            lo, hi = coverage(m, ident.cfg.augment)
+            inp = read_model_input(f, ident.cfg.augment, wavelength)
+            x, (lo, hi) = inp.profile, inp.coverage
             w = ((ident.grid.centres >= lo) & (ident.grid.centres <= hi)).astype(np.float32)
             if np.count_nonzero(x[w > 0] > 0.05) < 3:
                 raise InputError(f, "no peaks: nothing stands above 5 % of the maximum after background removal")
             xs.append(x)
             ws.append(w)
             good.append(f)
-            anodes.append(nearest_anode(m.wavelength))
+            anodes.append(nearest_anode(inp.measured.wavelength))
         except (InputError, ValueError) as e:
             errors.append((str(f), " ".join(str(e).split())))
     if not xs:
@@ -189,6 +192,5 @@ def identify(files, model: str | None = None, library: str | None = None, elemen
     results = identify_profiles(ident, np.stack(xs), np.stack(ws), restraints, settings, top, anodes)
     for f, r in zip(good, results):
         r["file"] = str(f)
-        r["grid"] = {"tt_min": ident.grid.tt_min, "tt_max": ident.grid.tt_max, "n_bins": ident.grid.n_bins,
-                     "lambda_ref": ident.grid.lambda_ref}
+        r["grid"] = ident.grid.as_dict()
     return results, errors

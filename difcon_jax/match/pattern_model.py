@@ -28,6 +28,7 @@ import numpy as np
 
 from difcon_jax.augment.kernels import Peaks, march_dollase
 from difcon_jax.augment.profiles import caglioti_fwhm, split_pseudo_voigt
+from difcon_jax.crystal.radiation import WAVELENGTHS
 from difcon_jax.crystal.stick import lorentz_polarisation
 
 #: Parameter layout of ``x`` (then 6 strains, then — Pawley only — one intensity per reflection).
@@ -96,7 +97,7 @@ def line_positions(phase: Phase, x, wavelength: float):
     return 2 * jnp.degrees(jnp.arcsin(sin_th)) + x[IDX["zero"]] + x[IDX["displacement"]] * jnp.sqrt(1 - sin_th ** 2)
 
 
-def make_phase_pattern(tt_first: float, step: float, n_bins: int, window: int, wavelengths=(1.54184, 1.54184),
+def make_phase_pattern(tt_first: float, step: float, n_bins: int, window: int, wavelengths=(WAVELENGTHS["CuKa"], WAVELENGTHS["CuKa"]),
                        pawley: bool = False):
     """``pattern(phase, x, extra_fwhm) -> float[n_bins]``: the phase's profile on the grid (bin j centred
     at ``tt_first + j·step`` degrees), Kα1 and Kα2 at ``wavelengths`` (Å, on the grid's scale:
@@ -140,7 +141,5 @@ def make_phase_pattern(tt_first: float, step: float, n_bins: int, window: int, w
 def doublet_on_grid(lambda_ref: float, anode: str = "Cu") -> tuple[float, float]:
     """(Kα1, Kα2) wavelengths (Å) as they appear on a grid of λ_ref: a measurement taken with the doublet and
     converted to λ_ref through d at the Kα mean keeps each line at λ_line · λ_ref / λ_mean."""
-    from difcon_jax.crystal.radiation import WAVELENGTHS
-
     mean = WAVELENGTHS[f"{anode}Ka"]
     return (WAVELENGTHS[f"{anode}Ka1"] * lambda_ref / mean, WAVELENGTHS[f"{anode}Ka2"] * lambda_ref / mean)

@@ -8,6 +8,8 @@ leaves peaks unexplained or predicts lines where there are none, and its Rwp / Ï
 
 from __future__ import annotations
 
+import dataclasses
+
 import gemmi
 import jax
 import numpy as np
@@ -43,9 +45,8 @@ def pawley_reflections(cell, space_group: int, two_theta_max: float, wavelength:
 
 def pawley_fit(y: np.ndarray, weight: np.ndarray, grid, cell, space_group: int, settings: FitSettings | None = None,
                anode: str = "Cu", max_reflections: int = 160) -> dict:
-    """Pawley fit of one (cell, space group) hypothesis; ``grid`` a :class:`~difcon_jax.match.search.Grid`.
+    """Pawley fit of one (cell, space group) hypothesis; ``grid`` a :class:`~difcon_jax.grid.Grid`.
     Returns {cell, cell_sigma, rwp, reduced_chi2, reflections, free_parameters, intensities, model}."""
-    import dataclasses
 
     settings = settings or FitSettings()
     settings = dataclasses.replace(settings, keep=1)

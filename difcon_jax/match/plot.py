@@ -8,6 +8,7 @@ import os
 import numpy as np
 
 from difcon_jax.files import atomic_savefig
+from difcon_jax.grid import Grid
 
 _COLOURS = ("tab:red", "tab:blue", "tab:green")
 
@@ -22,9 +23,7 @@ def plot_identifications(results: list[dict], path: str) -> str:
     n = len(results)
     fig, axes = plt.subplots(n, 1, figsize=(11, 3.6 * n), squeeze=False)
     for ax, r in zip(axes[:, 0], results):
-        g = r["grid"]
-        step = (g["tt_max"] - g["tt_min"]) / g["n_bins"]
-        tt = g["tt_min"] + (np.arange(g["n_bins"]) + 0.5) * step
+        tt = Grid.from_dict(r["grid"]).centres
         w = r["_weight"] > 0
         lo, hi = tt[w].min(), tt[w].max()
         y, model = r["_profile"], r["_model"]

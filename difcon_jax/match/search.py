@@ -17,12 +17,17 @@ from scipy.signal import find_peaks
 
 from difcon_jax.crystal.symmetry import space_group_symbol
 from difcon_jax.errors import InputError
+from difcon_jax.grid import Grid
 from difcon_jax.match.database import ReferenceDB, stick_table
-from difcon_jax.match.fit import (FitSettings, bound_hits, make_fitter, noise_sigma, parameter_bounds,
-                                  phases_from_arrays)
+from difcon_jax.match.fit import FitSettings, bound_hits, make_fitter, noise_sigma, parameter_bounds, phases_from_arrays
 from difcon_jax.match.pattern_model import IDX, cell_to_metric, doublet_on_grid
-from difcon_jax.match.retrieve import (normalise, profile_fingerprint, profile_similarity, stick_fingerprints,
-                                          top_candidates)
+from difcon_jax.match.retrieve import (
+    normalise,
+    profile_fingerprint,
+    profile_similarity,
+    stick_fingerprints,
+    top_candidates,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,28 +45,6 @@ class IdentifySettings:
     min_residual_peak: float = 0.05  # …and the remaining signal must hold a peak this strong (of the maximum)
 
 
-@dataclasses.dataclass(frozen=True)
-class Grid:
-    """The profile's grid: n bins over [tt_min, tt_max] degrees 2θ at λ_ref (Å)."""
-    n_bins: int
-    tt_min: float
-    tt_max: float
-    lambda_ref: float
-
-    @property
-    def step(self) -> float:
-        return (self.tt_max - self.tt_min) / self.n_bins
-
-    @property
-    def centres(self) -> np.ndarray:
-        return self.tt_min + (np.arange(self.n_bins) + 0.5) * self.step
-
-    @classmethod
-    def of(cls, aug) -> "Grid":
-        return cls(int(aug.n_bins), float(aug.get("two_theta_min", 0.0)), float(aug.two_theta_max),
-                   float(aug.lambda_ref))
-
-
 @dataclasses.dataclass
 class SearchIndex:
     """A database made searchable on one grid: its representations (unit rows, or None) and the
@@ -70,11 +53,11 @@ class SearchIndex:
     fingerprints: np.ndarray
 
     @classmethod
-    def of(cls, db: ReferenceDB, grid: "Grid") -> "SearchIndex":
+    def of(cls, db: ReferenceDB, grid: Grid) -> "SearchIndex":
         t = stick_table(db, grid.lambda_ref, grid.tt_max)
         return cls(db, stick_fingerprints(t.two_theta, t.intensity, grid.tt_max))
 
-    def candidates(self, h, profile, weight, grid: "Grid", k: int, allowed) -> tuple[np.ndarray, dict]:
+    def candidates(self, h, profile, weight, grid: Grid, k: int, allowed) -> tuple[np.ndarray, dict]:
         """Up to ``k`` entries: half nearest in representation (when the database has them), the rest most
         similar in profile; returns (rows, {row: (representation similarity, profile similarity)})."""
         fp, measured = profile_fingerprint(profile, weight, grid.tt_min, grid.step, self.fingerprints.shape[1])

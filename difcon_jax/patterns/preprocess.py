@@ -14,8 +14,15 @@ training.
 
 from __future__ import annotations
 
-import numpy as np
+import functools
 
+import numpy as np
+from pybaselines import Baseline
+
+from difcon_jax.augment.background import subtract_background_host
+from difcon_jax.config import default_config_path, load_config
+from difcon_jax.errors import InputError
+from difcon_jax.grid import Grid
 from difcon_jax.patterns.reader import Measured
 
 
@@ -36,31 +43,28 @@ def coverage(m: Measured, aug) -> tuple[float, float]:
 
     Raises :class:`InputError` for x values that cannot be degrees 2θ of a powder scan (a last value
     ≤ 5°: radians, or a mislabelled column)."""
-    from difcon_jax.errors import InputError
-
     if m.two_theta[-1] <= 5.0:
         raise InputError(m.source, f"2θ values end at {m.two_theta[-1]:g}: a powder scan in degrees 2θ reaches tens "
                                    "of degrees (radians? d-spacings?)")
     tt, ok = convert_wavelength(m.two_theta[[0, -1]], m.wavelength, float(aug.lambda_ref))
-    lo = max(float(tt[0]) if ok[0] else float(aug.two_theta_max), float(aug.get("two_theta_min", 0.0)))
+    lo = max(float(tt[0]) if ok[0] else float(aug.two_theta_max), float(aug.two_theta_min))
     hi = min(float(tt[1]) if ok[1] else float(aug.two_theta_max), float(aug.two_theta_max))
     return lo, max(lo, hi)
 
 
 def remove_background(two_theta: np.ndarray, y: np.ndarray, window_deg: float = 1.5) -> np.ndarray:
     """SNIP background (pybaselines) on the measured points with a half-window of ``window_deg`` degrees 2θ,
-    subtracted and clipped at 0 (the legacy path of configs without ``background_removal_deg``)."""
-    from pybaselines import Baseline
-
+    subtracted and clipped at 0 (the legacy path of models trained before the shared removal)."""
     step = float(np.median(np.diff(two_theta)))
     half = int(max(3, min(len(y) // 4, round(window_deg / max(step, 1e-6)))))
     base, _ = Baseline(two_theta).snip(y, max_half_window=half, decreasing=True, smooth_half_window=1)
     return np.clip(y - base, 0.0, None)
 
 
-#: The model grid and background removal of configs/augment_table1.py (used when no config is given).
-DEFAULT_GRID = {"n_bins": 12000, "two_theta_min": 0.0, "two_theta_max": 120.0, "lambda_ref": 1.54184,
-                "background_removal_deg": 0.5, "background_cell_deg": 0.1}
+@functools.lru_cache(maxsize=1)
+def table1_augment():
+    """configs/augment_table1.py: the grid and input path used when no model config is given."""
+    return load_config(default_config_path("augment_table1"))
 
 
 def resample_to_grid(tt: np.ndarray, y: np.ndarray, n_bins: int, tt_min: float, tt_max: float):
@@ -88,25 +92,21 @@ def resample_to_grid(tt: np.ndarray, y: np.ndarray, n_bins: int, tt_min: float, 
 def to_model_input(m: Measured, aug=None) -> np.ndarray:
     """float32[n_bins] profile on the model's grid (see module docstring).
 
-    ``aug``: the model's augmentation config (grid, λ_ref, background removal); default :data:`DEFAULT_GRID`.
-    A config without ``background_removal_deg`` (models trained before the shared removal) gets the old
-    path: SNIP (pybaselines, 1.5°) on the points before resampling."""
-    import ml_collections
-
-    aug = ml_collections.ConfigDict(DEFAULT_GRID) if aug is None else aug
-    tt, ok = convert_wavelength(m.two_theta, m.wavelength, float(aug.lambda_ref))
+    ``aug``: the model's augmentation config (grid, λ_ref, background removal); default
+    configs/augment_table1.py. A model trained before the shared removal (``legacy_snip_deg`` > 0, set by
+    :func:`difcon_jax.config.upgrade`) gets the old path: SNIP on the points before resampling."""
+    aug = table1_augment() if aug is None else aug
+    grid = Grid.of(aug)
+    tt, ok = convert_wavelength(m.two_theta, m.wavelength, grid.lambda_ref)
     tt, y = tt[ok], m.intensity[ok]
     if len(tt) < 10:
-        raise ValueError(f"{m.source}: fewer than 10 points remain on the {aug.lambda_ref} Å scale")
-    shared = "background_removal_deg" in aug and float(aug.background_removal_deg) > 0
-    if not shared and "background_removal_deg" not in aug:
-        y = remove_background(tt, y, 1.5)
-    prof, covered = resample_to_grid(tt, y, int(aug.n_bins), float(aug.two_theta_min), float(aug.two_theta_max))
+        raise ValueError(f"{m.source}: fewer than 10 points remain on the {grid.lambda_ref} Å scale")
+    if float(aug.legacy_snip_deg) > 0:
+        y = remove_background(tt, y, float(aug.legacy_snip_deg))
+    prof, covered = resample_to_grid(tt, y, grid.n_bins, grid.tt_min, grid.tt_max)
     if prof.max() > 0:
         prof = prof / prof.max()
-    if shared:
-        from difcon_jax.augment.background import subtract_background_host
-
+    if float(aug.background_removal_deg) > 0:
         prof = subtract_background_host(prof, covered, aug)
     peak = prof.max()
     if not peak > 0:

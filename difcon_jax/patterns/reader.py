@@ -16,6 +16,7 @@ import re
 
 import numpy as np
 
+from difcon_jax.crystal.radiation import WAVELENGTHS
 from difcon_jax.errors import InputError
 from difcon_jax.files import read_user_file
 from difcon_jax.patterns.vendor import FORMATS, read_vendor
@@ -79,14 +80,38 @@ def _decimal_comma(lines: list[str]) -> bool:
     return with_comma > 0.5 * len(data)
 
 
+def text_encoding(raw: bytes) -> str:
+    """The encoding of a text file's bytes: UTF-16/32 by their byte-order mark, UTF-16 without one by its
+    zero bytes (every other byte of ASCII text; Windows software writes such exports), else UTF-8 (a UTF-8
+    byte-order mark dropped)."""
+    for bom, name in ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"),
+                      (b"\xfe\xff", "utf-16")):
+        if raw.startswith(bom):
+            return name
+    head = raw[:4096]
+    if len(head) >= 8:
+        odd, even = head[1::2], head[0::2]
+        if odd.count(0) > 0.9 * len(odd) and even.count(0) < 0.1 * len(even):
+            return "utf-16-le"
+        if even.count(0) > 0.9 * len(even) and odd.count(0) < 0.1 * len(odd):
+            return "utf-16-be"
+    return "utf-8-sig"
+
+
 def _read_text(path: str, raw: bytes):
+    encoding = text_encoding(raw)
+    if encoding != "utf-8-sig":
+        try:
+            raw = raw.decode(encoding).encode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError(path, f"looks like {encoding.upper()} text but does not decode as it") from None
     if b"\x00" in raw[:65536]:
         raise InputError(path, "binary file, not a text pattern")
     if raw.count(b"\n") > MAX_POINTS + 10_000:  # refuse before parsing millions of lines
         raise InputError(path, f"more than {MAX_POINTS} data lines; not a single powder pattern")
-    text = raw.decode("utf-8", errors="replace")
+    text = raw.decode("utf-8-sig", errors="replace")
     if text.count("\ufffd") > 0.01 * max(1, len(text)):
-        raise InputError(path, "binary or non-text content")
+        raise InputError(path, "binary or non-text content (not UTF-8 or UTF-16 text)")
     lines = text.splitlines()
     comma = _decimal_comma(lines)
     rows, header, bad = [], [], []
@@ -126,7 +151,7 @@ def _read_text(path: str, raw: bytes):
     return arr[:, 0], arr[:, 1], lam, tuple(bad)
 
 
-def read_pattern(path: str, wavelength: float | None = None, default_wavelength: float = 1.54184) -> Measured:
+def read_pattern(path: str, wavelength: float | None = None, default_wavelength: float = WAVELENGTHS["CuKa"]) -> Measured:
     """Read a measured pattern. Wavelength precedence: the file's metadata, then ``wavelength``, then
     ``default_wavelength`` (reported as 'default' so the caller can warn)."""
     path = os.fspath(path)

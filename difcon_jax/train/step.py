@@ -21,8 +21,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from difcon_jax.augment import Peaks, gather, make_augment_batch, make_simulate_batch, sample_params
+from difcon_jax.augment import Peaks, gather, make_augment_batch, make_simulate_batch, make_two_views, sample_params
 from difcon_jax.train.losses import barlow_twins_loss, classification_losses, nt_xent_loss
+
 
 class Mode(NamedTuple):
     """A training mode (a row of the paper's Table 2): how many views a step renders and which representation
@@ -90,6 +91,7 @@ def make_views(cfg):
     """``views(key, peaks, index) -> (view_a, view_b | None)`` for the configured mode."""
     n_views = mode_of(cfg).views
     augment = make_augment_batch(cfg.augment)
+    two_views = make_two_views(cfg.augment)
     simulate_batch = make_simulate_batch(cfg.augment)
     static_key = jax.random.key(cfg.data.static_seed)
 
@@ -102,7 +104,7 @@ def make_views(cfg):
         return augment(jax.random.fold_in(key, 0), peaks), None
 
     def two(key, peaks, index):
-        return augment(jax.random.fold_in(key, 0), peaks), augment(jax.random.fold_in(key, 1), peaks)
+        return two_views(key, peaks)
 
     return {"static": static, "one": one, "two": two}[n_views]
 
@@ -115,7 +117,7 @@ def make_train_step(cfg, model, tx):
     representation_loss = mode.representation_loss(cfg) if mode.representation_loss else None
     w = {"cs": cfg.loss.w_cs, "eg": cfg.loss.w_eg, "sg": cfg.loss.w_sg}
     two_view = mode.views == "two"
-    both_views = bool(cfg.loss.get("classify_both_views", False))
+    both_views = bool(cfg.loss.classify_both_views)
     pretrain_steps = int(cfg.loss.pretrain_steps) if cfg.loss.schedule == "pretrain_finetune" else 0
 
     def loss_fn(params, x_a, x_b, labels, step):

@@ -1,0 +1,50 @@
+"""A loaded model as one callable: profiles → probabilities as ``predict`` shows them (temperature-scaled,
+blended with the model's reference library), or the network's own. Every evaluation and every user-facing
+prediction goes through it, so all of them score the same thing."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from difcon_jax.grid import Grid
+from difcon_jax.inference.calibration import UNCALIBRATED, read_calibration
+from difcon_jax.inference.forward import predict
+from difcon_jax.inference.library import apply_library, read_library
+from difcon_jax.inference.model_dir import load_model
+
+
+class Predictor(NamedTuple):
+    """(config, model, parameters) with the calibration and library they are shown with."""
+    cfg: Any
+    model: Any
+    params: Any
+    calibration: dict
+    library: dict | None
+
+    @classmethod
+    def load(cls, path: str, step: int | None = None) -> "Predictor":
+        """The model folder or training directory ``path`` (latest or given checkpoint) with its calibration and
+        library (both optional)."""
+        cfg, model, params = load_model(path, step)
+        return cls(cfg, model, params, read_calibration(path), read_library(path))
+
+    @classmethod
+    def of(cls, cfg, model, params, calibration: dict | None = None, library: dict | None = None) -> "Predictor":
+        return cls(cfg, model, params, calibration or dict(UNCALIBRATED), library)
+
+    @property
+    def temperature(self) -> float:
+        return float(self.calibration["temperature"])
+
+    @property
+    def grid(self) -> Grid:
+        return Grid.of(self.cfg.augment)
+
+    def __call__(self, profiles: np.ndarray, blend: bool = True) -> dict:
+        """Probabilities for profiles float[B, n_bins] (see :func:`difcon_jax.inference.forward.predict`); with
+        ``blend`` the reference library's votes are mixed in as ``predict`` shows them."""
+        probs = predict(self.model, self.params, profiles, max_batch=int(self.cfg.eval.batch_size),
+                        temperature=self.temperature)
+        return apply_library(probs, self.library) if blend else probs

@@ -1,0 +1,148 @@
+"""Search-match: the reference database, the whole-pattern fits (Rietveld-like and Pawley), mixtures and
+restraints, on patterns rendered independently in tests/match_helpers.py."""
+
+import dataclasses
+
+import gemmi
+import numpy as np
+import pytest
+
+from difcon_jax.errors import InputError
+from difcon_jax.grid import Grid
+from difcon_jax.match.database import build_database, element_mask, mask_elements, metric_basis, read_database
+from difcon_jax.match.fit import FitSettings
+from difcon_jax.match.pawley import choose_space_group, pawley_fit
+from difcon_jax.match.retrieve import Restraints, parse_elements
+from difcon_jax.match.search import IdentifySettings, SearchIndex, search_profile
+from tests.helpers.match import N_BINS, TT_MAX, measured, simulate, write_cifs
+
+GRID = Grid(N_BINS, 0.0, TT_MAX, 1.54184)
+FIT = FitSettings(coarse_factor=2, window=40, coarse_window=40, keep=6)
+SETTINGS = IdentifySettings(candidates=50, fit=FIT, max_phases=1)
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cifs")
+    write_cifs(folder)
+    db, skipped = build_database([str(folder)], str(folder / "db.npz"))
+    assert skipped == []
+    return SearchIndex.of(read_database(str(folder / "db.npz")), GRID)
+
+
+def _search(index, y, w, **kw):
+    return search_profile(y, w, None, None, index, None, GRID, dataclasses.replace(SETTINGS, **kw))
+
+
+def test_database_holds_identity_cell_and_reflections(index):
+    db = index.db
+    i = list(db.code).index("corundum_hex")
+    assert db.space_group[i] == 167 and mask_elements(db.elements[i]) == ["O", "Al"]
+    np.testing.assert_allclose(db.cell[i], (4.7589, 4.7589, 12.991, 90, 90, 120), rtol=1e-5)
+    live = db.f2m[i] > 0
+    assert live.sum() > 10 and db.f2m[i].max() == 1 and np.abs(db.hkl[i][live]).sum(1).min() > 0
+    assert db.cell_mass[i] == pytest.approx(6 * (2 * 26.9815 + 3 * 15.999), rel=1e-3)  # Z = 6 Al2O3
+
+
+@pytest.mark.parametrize("group,free", [(225, 1), (194, 2), (136, 2), (62, 3), (14, 4), (2, 6), (167, 2)])
+def test_metric_basis_has_the_crystal_systems_freedom(group, free):
+    ops = gemmi.find_spacegroup_by_number(group).operations()
+    rots = np.array([np.array(op.rot) // gemmi.Op.DEN for op in ops.sym_ops])
+    basis = metric_basis(rots)
+    assert (np.abs(basis).sum(1) > 1e-6).sum() == free
+
+
+def test_fit_recovers_a_strained_cell_and_ranks_the_parent_first_among_same_group_decoys(index):
+    # NaCl, cell 2 % larger, zero shift 0.04°, texture r = 0.8; KBr-like, AgCl-like and (Na,K)Cl share Fm-3m
+    y, w = measured(simulate("NaCl", (1.02,) * 3, zero=0.04, po_r=0.8))
+    found = _search(index, y, w)
+    best = found["phases"][0]
+    assert best["code"] == "NaCl" and best["space_group"]["number"] == 225
+    assert best["cell"][0] == pytest.approx(5.6402 * 1.02, rel=1e-3)
+    assert best["rwp"] < 0.15 and 0.5 < best["reduced_chi2"] < 2.0
+    assert all(c["rwp"] > 1.3 * best["rwp"] and c["reduced_chi2"] > 1.8 * best["reduced_chi2"] for c in found["candidates"][1:])
+
+
+def test_fit_recovers_an_anisotropic_strain_with_the_tetragonal_constraints(index):
+    y, w = measured(simulate("rutile", (1.025, 1.025, 0.985), zero=-0.03))
+    best = _search(index, y, w)["phases"][0]
+    assert best["code"] == "rutile"
+    np.testing.assert_allclose(best["cell"][:3], (4.5937 * 1.025, 4.5937 * 1.025, 2.9587 * 0.985), rtol=1e-3)
+    assert best["cell"][0] == best["cell"][1] and best["cell_sigma"][0] > 0
+
+
+def test_two_phase_mixture_finds_both_phases(index):
+    q, c = simulate("quartz"), simulate("calcite")
+    y, w = measured(0.7 * q / q.sum() + 0.3 * c / c.sum())  # 70/30 by diffracted intensity
+    found = _search(index, y, w, max_phases=3)
+    names = [p["code"] for p in found["phases"]]
+    assert names[:2] == ["quartz", "calcite"]
+    assert found["phases"][0]["intensity_fraction"] == pytest.approx(0.7, abs=0.08)
+    assert found["rwp"] < 0.2 and found["unexplained_peaks"] == []
+
+
+def test_unexplained_peaks_are_reported(index):
+    y, w = measured(simulate("NaCl"))
+    y[np.argmin(np.abs(np.arange(N_BINS) * TT_MAX / N_BINS - 40.0)) + np.arange(-2, 3)] += 0.5  # a foreign line
+    found = _search(index, y, w)
+    assert found["phases"][0]["code"] == "NaCl"
+    assert any(abs(t - 40.0) < 0.2 for t in found["unexplained_peaks"])
+
+
+def test_no_match_when_nothing_fits(index):
+    y, w = measured(simulate("ZnO_wurtzite"))  # neither it nor its near-isostructural twin (hcp Mg) is listed
+    keep = np.array([c not in ("ZnO_wurtzite", "Mg_hcp") for c in index.db.code])
+    sub = SearchIndex(index.db.subset(keep), index.fingerprints[keep])
+    found = _search(sub, y, w)
+    assert not found["match"] and found["phases"] == []
+    best = found["candidates"][0]
+    assert best["rwp_lines"] > SETTINGS.match_rwp or best["explained"] < SETTINGS.min_explained
+
+
+def test_pawley_fit_of_nacl_recovers_a_and_prefers_the_right_extinction_group():
+    y, w = measured(simulate("NaCl", (1.01,) * 3), noise=0.003)
+    fits = {g: pawley_fit(y, w, GRID, (5.6402,) * 3 + (90,) * 3, g, FIT) for g in (225, 221, 229, 227)}
+    assert fits[225]["cell"][0] == pytest.approx(5.6402 * 1.01, rel=2e-4) and fits[225]["reduced_chi2"] < 2
+    # Im-3m and Fd-3m forbid lines NaCl has; Pm-3m allows every line (so fits as well, with more of them)
+    assert fits[229]["rwp"] > 1.5 * fits[225]["rwp"] and fits[227]["rwp"] > 1.5 * fits[225]["rwp"]
+    assert fits[221]["rwp"] == pytest.approx(fits[225]["rwp"], rel=0.05)
+    assert choose_space_group(fits) == 225
+
+
+def test_restraints_select_by_chemistry(index):
+    db = index.db
+    codes = lambda r: set(db.code[r.allowed(db)])  # noqa: E731
+    assert codes(Restraints(must=("Ca", "C"))) == {"calcite"}
+    assert "NaCl" in codes(Restraints(only=("Na", "Cl"))) and "NaKCl_mixed" not in codes(Restraints(only=("Na", "Cl")))
+    assert not codes(Restraints(exclude=("O",))) & {"quartz", "calcite", "corundum_hex"}
+    with pytest.raises(InputError, match="'Xx' is not a chemical element symbol"):
+        parse_elements("Fe,Xx")
+    with pytest.raises(InputError):
+        element_mask(["Q"])
+
+
+def test_bad_library_files_get_one_line(tmp_path):
+    with pytest.raises(ValueError, match="is a folder"):
+        read_database(str(tmp_path))
+    bad = tmp_path / "x.npz"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="not a reference database") as e:
+        read_database(str(bad))
+    assert "\n" not in str(e.value)
+    np.savez(tmp_path / "y.npz", a=np.zeros(3))
+    with pytest.raises(ValueError, match="not a reference database"):
+        read_database(str(tmp_path / "y.npz"))
+    # a build never replaces a folder or a file that is not a reference database
+    with pytest.raises(ValueError, match="is a folder"):
+        build_database([str(tmp_path)], str(tmp_path))
+    with pytest.raises(ValueError, match="exists and is not a reference database"):
+        build_database([str(tmp_path)], str(bad))
+    assert bad.read_bytes() == b"not a zip"
+
+
+def test_non_finite_profiles_are_refused_in_one_line(index):
+    y, w = measured(simulate("NaCl"))
+    y[100] = np.nan
+    with pytest.raises(InputError, match="non-finite values") as e:
+        _search(index, y, w)
+    assert "\n" not in str(e.value)

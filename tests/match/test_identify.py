@@ -1,0 +1,69 @@
+"""``difcon-jax identify``, ``library build`` and predict's verified phase, end to end on files written here."""
+
+import json
+
+import numpy as np
+import pytest
+
+from difcon_jax.cli import main
+from tests.helpers.match import CENTRES, simulate, write_cifs
+
+
+def _xy(path, y, low=5.0):
+    keep = CENTRES >= low
+    path.write_text("\n".join(f"{a:.3f} {20 + 1000 * b:.2f}" for a, b in zip(CENTRES[keep], y[keep] / y.max())))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    d = tmp_path_factory.mktemp("lib")
+    write_cifs(d)
+    assert main(["library", "build", "--cif-dir", str(d), "--out", str(d / "db.npz"), "--workers", "1"]) == 0
+    return str(d / "db.npz")
+
+
+def test_identify_names_the_phase_refines_it_and_draws_the_fit(tmp_path, capsys, library):
+    f = _xy(tmp_path / "calcite.xy", simulate("calcite", (1.015, 1.015, 1.01), zero=0.03))
+    flat = tmp_path / "flat.xy"
+    flat.write_text("\n".join(f"{a:.2f} 100" for a in np.arange(5, 90, 0.02)))
+    png = tmp_path / "fit.png"
+    rc = main(["identify", f, str(flat), "--library", library, "--wavelength", "1.5418", "--json", "--plot", str(png)])
+    out, err = capsys.readouterr()
+    assert rc == 1 and "flat.xy:" in err and "Traceback" not in err  # the bad file named, the good one answered
+    (r,) = json.loads(out)
+    best = r["phases"][0]
+    assert best["code"] == "calcite" and r["symmetry"]["space_group"]["symbol"] == "R-3c"
+    assert best["cell"][0] == pytest.approx(4.9896 * 1.015, rel=2e-3) and best["cell"][2] == pytest.approx(17.061 * 1.01, rel=2e-3)
+    assert r["network"]["space_group"][0]["p"] > 0 and png.stat().st_size > 10_000
+    main(["identify", f, "--library", library, "--wavelength", "1.5418"])
+    text = capsys.readouterr().out
+    assert "phase 1: CCaO3 [calcite]" in text and "R-3c (#167)" in text and "network alone:" in text
+    assert "symmetry: trigonal, R-3c (#167)" in text
+    # without calcium no candidate fits: "no match", and the network's answer keeps its own crystal system
+    main(["identify", f, "--library", library, "--wavelength", "1.5418", "--exclude-elements", "Ca", "--json"])
+    (r,) = json.loads(capsys.readouterr().out)
+    from difcon_jax.crystal.symmetry import CRYSTAL_SYSTEMS, crystal_system_of
+
+    assert not r["match"] and r["symmetry"]["source"].startswith("network")
+    assert r["symmetry"]["crystal_system"] == CRYSTAL_SYSTEMS[crystal_system_of(r["symmetry"]["space_group"]["number"])]
+
+
+def test_identify_refuses_bad_libraries_and_elements_in_one_line(tmp_path, capsys, library):
+    f = _xy(tmp_path / "nacl.xy", simulate("NaCl"))
+    for args, needle in ((["--library", str(tmp_path)], "is a folder"),
+                         (["--library", library, "--elements", "Na,Xx"], "'Xx' is not a chemical element symbol"),
+                         (["--library", library, "--elements", "Og"], "no reference entry satisfies")):
+        assert main(["identify", f, "--wavelength", "1.5418", *args]) == 2
+        err = capsys.readouterr().err
+        assert needle in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_predict_shows_the_verified_phase_from_the_packaged_minerals(tmp_path, capsys):
+    f = _xy(tmp_path / "calcite.xy", simulate("calcite"))
+    assert main(["predict", f, "--wavelength", "1.5418", "--json"]) == 0
+    (r,) = json.loads(capsys.readouterr().out)
+    assert r["space_group"][0]["p"] > 0  # the network's own answer stays
+    assert r["verified"]["name"] == "Calcite" and r["verified"]["space_group"]["number"] == 167
+    assert main(["predict", f, "--wavelength", "1.5418", "--no-verify", "--json"]) == 0
+    assert "verified" not in json.loads(capsys.readouterr().out)[0]

@@ -1,0 +1,201 @@
+"""Training: one end-to-end step, data parallel (4 fake devices) = 1 device, 2 processes = 1 process,
+kill -9 then resume, corrupt checkpoints, config errors."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+import pytest
+
+from tests.helpers.train import ROOT, tiny_overrides
+
+jax.config.update("jax_disable_most_optimizations", True)
+
+
+@pytest.fixture
+def table(tiny_table):
+    return tiny_table
+
+
+def _env(**extra):
+    env = dict(os.environ)
+    env.pop("XLA_FLAGS", None)
+    env.update({"PYTHONPATH": ROOT + os.pathsep + env.get("PYTHONPATH", ""), "JAX_PLATFORMS": "cpu",
+                "JAX_DISABLE_MOST_OPTIMIZATIONS": "true", **extra})  # compile time dominates tiny runs
+    return env
+
+
+def test_one_step_end_to_end_every_mode(table, tmp_path):
+    from difcon_jax.config import default_config_path, load_config
+    from difcon_jax.data.prepare import prepare_table
+    from difcon_jax.evaluate.evaluators import run_evaluators, simulated_axes
+    from difcon_jax.inference.model_dir import load_model
+    from difcon_jax.inference.predictor import Predictor
+    from difcon_jax.train.loop import train
+
+    for mode in ("cnn_static", "cnn_aug", "difcon", "simclr"):
+        cfg = load_config(default_config_path("quickstart"), tiny_overrides(table, steps=1, mode=mode))
+        last = train(cfg, str(tmp_path / mode)).metrics
+        assert np.isfinite(last["loss"]) and set(last) >= {"acc_cs", "acc_eg", "acc_sg", "loss_repr"}
+        lines = open(tmp_path / mode / "metrics.jsonl").read().splitlines()
+        record = json.loads(lines[-1])
+        assert record["step"] == 1 and record["steps_per_s"] > 0 and record["lr"] == 0.0  # warm-up starts at 0
+    cfg, model, params = load_model(str(tmp_path / "difcon"))
+    rep = run_evaluators(simulated_axes(cfg, prepare_table(cfg, str(tmp_path / "difcon"))), Predictor.of(cfg, model, params))
+    assert rep["invariance"]["n"] == 8 and 0 <= rep["invariance"]["acc_sg"] <= 1
+
+
+def _worker(workdir, table, steps, env):
+    r = subprocess.run([sys.executable, "-m", "tests.helpers.train_worker", str(workdir), table, str(steps)],
+                       env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def test_four_devices_match_one_device(table, tmp_path):
+    one = _worker(tmp_path / "one", table, 3, _env())
+    four = _worker(tmp_path / "four", table, 3, _env(XLA_FLAGS="--xla_force_host_platform_device_count=4"))
+    assert one["devices"] == 1 and four["devices"] == 4
+    np.testing.assert_allclose(four["first"], one["first"], rtol=1e-4, atol=1e-6)
+    assert four["sum"] == pytest.approx(one["sum"], rel=1e-5)
+
+
+def test_two_processes_match_one(table, tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    procs = []
+    for pid in range(2):
+        env = _env(DIFCON_COORDINATOR=f"127.0.0.1:{port}", DIFCON_NUM_PROCESSES="2", DIFCON_PROCESS_ID=str(pid))
+        procs.append(subprocess.Popen([sys.executable, "-m", "tests.helpers.train_worker", str(tmp_path / "mp"),
+                                       table, "3"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outs = [p.communicate(timeout=300) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, err[-3000:]
+    multi = json.loads(outs[0][0].strip().splitlines()[-1])
+    single = _worker(tmp_path / "sp", table, 3, _env())
+    assert multi["processes"] == 2 and multi["devices"] == 2
+    np.testing.assert_allclose(multi["first"], single["first"], rtol=1e-4, atol=1e-6)
+
+
+def _train_cmd(table, workdir, steps):
+    args = [f"--config.{o}" for o in tiny_overrides(table, steps)]
+    return [sys.executable, "-m", "difcon_jax", "train", "--workdir", str(workdir), "--skip-eval"] + args
+
+
+def test_kill_9_then_resume(table, tmp_path):
+    wd = tmp_path / "run"
+    p = subprocess.Popen(_train_cmd(table, wd, 10_000), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    ck = wd / "checkpoints"
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        done = [d for d in (os.listdir(ck) if ck.exists() else []) if d.isdigit()]
+        if len(done) >= 2:
+            break
+        time.sleep(0.5)
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    steps = sorted(int(d) for d in os.listdir(ck) if d.isdigit())
+    assert steps, "no checkpoint before the kill"
+    r = subprocess.run(_train_cmd(table, wd, steps[-1] + 2), env=_env(), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "resumed from step" in r.stderr
+    resumed = int(r.stderr.split("resumed from step ")[1].split()[0])
+    assert resumed >= steps[-1] - 1  # the newest (possibly half-written when killed) or the one before
+    assert json.loads(open(wd / "metrics.jsonl").read().splitlines()[-1])["step"] == steps[-1] + 2
+
+
+def test_corrupt_checkpoint_and_bad_config(table, tmp_path):
+    wd = tmp_path / "c"
+    r = subprocess.run(_train_cmd(table, wd, 1), env=_env(), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    for root, _, files in os.walk(wd / "checkpoints" / "1"):
+        for f in files:
+            if "manifest" in f or f.endswith(".ocdbt") or "d" == root.split(os.sep)[-1]:
+                with open(os.path.join(root, f), "wb") as fh:
+                    fh.write(b"garbage")
+    r = subprocess.run(_train_cmd(table, wd, 2), env=_env(), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 3 and "unreadable checkpoint" in r.stderr and "Traceback" not in r.stderr
+    r = subprocess.run(_train_cmd(table, tmp_path / "x", 1) + ["--config.model.widht=3"], env=_env(),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "no config key 'model.widht'" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_predict_and_evaluate_cli(table, tmp_path, capsys):
+    from difcon_jax.cli import main
+
+    wd = tmp_path / "model"
+    assert main(["train", "--workdir", str(wd)] + [f"--config.{o}" for o in tiny_overrides(table, steps=1)]) == 0
+    out, _ = capsys.readouterr()
+    assert "equivariance" in out and "invariance" in out
+    summary = json.loads((wd / "eval_summary.json").read_text())
+    assert summary["invariance"]["n"] == 8 and summary["calibration"]["temperature"] > 0
+    exp = tmp_path / "exp"
+    exp.mkdir()
+    x = np.arange(10, 80, 0.02)
+    rows = ["file,space_group,crystal_system"]
+    for i, sg in enumerate((225, 62, 14)):
+        y = 5 + sum(900 * np.exp(-0.5 * ((x - c) / 0.06) ** 2) for c in (20 + 3 * i, 33, 47 + i))
+        (exp / f"p{i}.xy").write_text("\n".join(f"{a:.2f} {b:.1f}" for a, b in zip(x, y)))
+        rows.append(f"p{i}.xy,{sg},x")
+    (exp / "broken.xy").write_text("1\n2\n")
+    rows.append("broken.xy,1,triclinic")
+    (exp / "labels.csv").write_text("\n".join(rows) + "\n")
+
+    from tests.helpers import vendor_files
+
+    y = 5 + sum(900 * np.exp(-0.5 * ((x - c) / 0.06) ** 2) for c in (21, 30, 44))
+    (exp / "scan.raw").write_bytes(vendor_files.bruker_raw4(x, y, 0.709319, 0.713609))
+    (exp / "cut.brml").write_bytes(vendor_files.bruker_brml(x, y, 1.5406, 1.5444)[:500])
+    files = [str(exp / f) for f in ("p0.xy", "broken.xy", "p1.xy", "cut.brml", "scan.raw")]
+    rc = main(["predict", *files, "--model", str(wd), "--json", "--top-k", "2", "--wavelength", "1.5406",
+               "--plot", str(tmp_path / "pred.png")])
+    out, err = capsys.readouterr()
+    assert rc == 1 and "broken.xy: one column only" in err and "Traceback" not in err
+    assert "cut.brml: not a readable Bruker BRML file" in err and err.count("difcon-jax: ") == 2
+    res = json.loads(out)
+    assert [r["file"] for r in res] == [files[0], files[2], files[4]]
+    assert res[2]["wavelength_source"] == "file" and abs(res[2]["wavelength"] - 0.71075) < 1e-4  # Mo Kα mean
+    r = res[0]
+    assert set(r) >= {"file", "crystal_system", "extinction_group", "space_group", "uncertain"}
+    assert len(r["space_group"]) == 2 and {"number", "symbol", "p"} == set(r["space_group"][0])
+    assert (tmp_path / "pred.png").stat().st_size > 1000
+
+    rc = main(["evaluate", "--workdir", str(wd), "--experimental", str(exp), "--wavelength", "1.5406"])
+    out, err = capsys.readouterr()
+    assert rc == 0 and "| exp | 3 |" in out and "skipped" in err
+    rep = json.loads((wd / "evaluation" / "report.json").read_text())
+    assert rep["difcon"]["exp"]["n"] == 3
+    assert all((wd / "evaluation" / f"confusion_{lv}_exp.png").exists() for lv in ("cs", "eg", "sg"))
+    sim = rep["difcon"]["similarity"]
+    assert -1 <= sim["mean_between"] <= 1 and 0 <= sim["nearest_view_same_structure"] <= 1
+    assert (wd / "evaluation" / "similarity.png").exists() and "Representation similarity" in out
+
+
+def test_packaged_model_predicts_and_export_round_trip(table, tmp_path, capsys):
+    from difcon_jax.cli import main
+    from difcon_jax.config import default_config_path, load_config
+    from difcon_jax.inference.model_dir import export_model, load_model
+    from difcon_jax.train.loop import train
+
+    x = np.arange(10, 90, 0.02)
+    y = 3 + sum(500 * np.exp(-0.5 * ((x - c) / 0.05) ** 2) for c in (27.4, 31.7, 45.5, 56.5))
+    f = tmp_path / "nacl_like.xy"
+    f.write_text("# wavelength: 1.5406\n" + "\n".join(f"{a:.2f} {b:.1f}" for a, b in zip(x, y)))
+    assert main(["predict", str(f), "--json"]) == 0  # no --model: the packaged DIFCON model
+    res = json.loads(capsys.readouterr().out)
+    assert res[0]["wavelength_source"] == "file" and abs(sum(c["p"] for c in res[0]["crystal_system"])) <= 1.0001
+
+    wd = tmp_path / "m"
+    train(load_config(default_config_path("quickstart"), tiny_overrides(table, steps=1)), str(wd))
+    export_model(str(wd), str(tmp_path / "exported"))
+    _, _, p1 = load_model(str(wd))
+    _, _, p2 = load_model(str(tmp_path / "exported"))
+    for a, b in zip(jax.tree_util.tree_leaves(p1), jax.tree_util.tree_leaves(p2)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
