@@ -77,6 +77,9 @@ def get_config():
     # "training" scores training structures under the training augmentation (fit, beside the held-out axes).
     c.eval.axes = ("equivariance", "invariance", "training")
     c.eval.every_steps = 0
+    # held-out structures rendered by the independent lab simulator (`evaluate` always reports this axis and
+    # the textbook phases; list them in eval.axes to have training report them too)
+    c.eval.cross_simulator_structures = 500
     # the invariance axis: the model's own augmentation with these held-out sources and ranges (the grid and
     # input path stay the model's); embedded so a saved config.json carries its test ranges with it
     held_out = augment_invariance.get_config()

@@ -3,6 +3,7 @@ bounded reads of user files (regular files only, size checked before reading).""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import stat
@@ -79,22 +80,31 @@ def atomic_write_json(path: str, obj) -> str:
     return atomic_write_text(path, json.dumps(obj, indent=1, default=list) + "\n")
 
 
-def atomic_savefig(fig, path: str, dpi: int = 100) -> str:
-    """Save a matplotlib figure to ``path`` atomically (the folder is created), then close it."""
-    import matplotlib.pyplot as plt
-
+@contextlib.contextmanager
+def atomic_target(path: str, suffix: str):
+    """``with atomic_target(path, ".tmp.npz") as tmp:`` write ``tmp``; on success it replaces ``path`` (the folder
+    is created; the file gets plain permissions), on any failure it is removed and ``path`` is untouched."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp.png", dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=suffix, dir=folder)
     os.close(fd)
     open_permissions(tmp)
     try:
-        fig.savefig(tmp, dpi=dpi)
+        yield tmp
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def atomic_savefig(fig, path: str, dpi: int = 100) -> str:
+    """Save a matplotlib figure to ``path`` atomically (the folder is created), then close it."""
+    import matplotlib.pyplot as plt  # plotting is optional work: matplotlib loads when a figure is saved
+
+    try:
+        with atomic_target(path, ".tmp.png") as tmp:
+            fig.savefig(tmp, dpi=dpi)
     finally:
         plt.close(fig)
     return path
@@ -102,17 +112,6 @@ def atomic_savefig(fig, path: str, dpi: int = 100) -> str:
 
 def atomic_savez(path: str, **arrays) -> str:
     """``np.savez`` (plain arrays, no pickle) to ``path`` atomically (the folder is created); returns ``path``."""
-
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp.npz", dir=folder)
-    os.close(fd)
-    open_permissions(tmp)
-    try:
+    with atomic_target(path, ".tmp.npz") as tmp:
         np.savez(tmp, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return path

@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from difcon_jax.augment.noise_stream import hash_normal
 from difcon_jax.augment.profiles import caglioti_fwhm, measured_bins
@@ -123,8 +124,9 @@ def march_dollase(key, peaks: Peaks, params) -> Peaks:
     in expectation (tested).
     """
     r = params["po_r"]
+    xp = np if isinstance(peaks.po_cos2, np.ndarray) else jnp  # host callers (the lab renderer) stay in NumPy
     p = (r * r * peaks.po_cos2 + (1 - peaks.po_cos2) / r) ** -1.5
-    factor = (p * peaks.po_weight).sum(-1) / jnp.maximum(peaks.po_weight.sum(-1), 1e-12)
+    factor = (p * peaks.po_weight).sum(-1) / xp.maximum(peaks.po_weight.sum(-1), 1e-12)
     return peaks._replace(intensity=peaks.intensity * factor)
 
 

@@ -1,6 +1,7 @@
 """Peak profiles and rendering on the 2θ grid (device side, one example; batch with ``jax.vmap``).
 
-Grid: ``n_bins`` bins over [tt_min, tt_max] (default 12,000 over 0–120°: bin j centred at 0.005 + 0.01·j).
+Grid: ``n_bins`` bins over [tt_min, tt_max] of the model's :class:`difcon_jax.grid.Grid` (Table 1: 12,000 over
+0–120°, bin j centred at 0.005 + 0.01·j), seen by the renderer as cells of ``stride`` bins (:class:`RenderGrid`).
 
 Profile: the asymmetric (split) pseudo-Voigt. With FWHM H and asymmetry ρ the low-angle half has half-width
 h_L = (H/2)(1 + ρ) and the high-angle half h_R = (H/2)(1 − ρ), so the FWHM stays H, the maximum stays at
@@ -30,12 +31,14 @@ def caglioti_fwhm(two_theta, U, V, W, P=0.0, fwhm_min=0.0, fwhm_max=jnp.inf):
     """Caglioti FWHM (degrees 2θ): H² = U tan²θ + V tanθ + W + P / cos²θ (P: the GSAS size term).
 
     With V < 0 the quadratic can go negative at some angles; H² is clamped at ``fwhm_min²`` (and H at
-    ``fwhm_max``) so the profile stays defined. ``two_theta`` in degrees; U, V, W, P in degrees².
+    ``fwhm_max``) so the profile stays defined. ``two_theta`` in degrees; U, V, W, P in degrees². A NumPy
+    ``two_theta`` gives a NumPy answer (no device round trip), anything else a JAX one.
     """
-    th = jnp.radians(two_theta) / 2
-    t = jnp.tan(th)
-    h2 = U * t * t + V * t + W + P / jnp.cos(th) ** 2
-    return jnp.clip(jnp.sqrt(jnp.maximum(h2, fwhm_min**2)), fwhm_min, fwhm_max)
+    xp = np if isinstance(two_theta, np.ndarray) else jnp  # host callers (the lab renderer) stay in NumPy
+    th = xp.radians(two_theta) / 2
+    t = xp.tan(th)
+    h2 = U * t * t + V * t + W + P / xp.cos(th) ** 2
+    return xp.clip(xp.sqrt(xp.maximum(h2, fwhm_min**2)), fwhm_min, fwhm_max)
 
 
 def _unit_cdf(u, eta):
@@ -66,8 +69,7 @@ def split_pseudo_voigt(x, fwhm, eta, rho):
 class RenderGrid:
     """Static description of the output grid (closed over by the factories, never traced)."""
 
-    def __init__(self, n_bins: int = 12000, tt_min: float = 0.0, tt_max: float = 120.0, stride: int = 32,
-                 fwhm_max: float = 0.6):
+    def __init__(self, n_bins: int, tt_min: float, tt_max: float, stride: int = 32, fwhm_max: float = 0.6):
         if n_bins % stride:
             raise ValueError(f"n_bins {n_bins} must be a multiple of the render stride {stride}")
         self.n_bins, self.tt_min, self.tt_max, self.stride = n_bins, tt_min, tt_max, stride

@@ -94,6 +94,7 @@ def _log_to_stderr() -> None:
         handler.setFormatter(_OneLine())
         root.addHandler(handler)
     root.setLevel(logging.INFO)
+    root.propagate = False  # libraries (pyxtal, absl) configure the root logger: one line per record, ours
 
 
 if __name__ == "__main__":

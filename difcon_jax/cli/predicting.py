@@ -11,7 +11,8 @@ from difcon_jax.cli.common import check_plot_folder, report_file_errors
 from difcon_jax.data.prepare import prepare_table
 from difcon_jax.errors import InputError
 from difcon_jax.evaluate.confusion import write_confusions
-from difcon_jax.evaluate.evaluators import measured_folders, run_evaluators, similarity_evaluator, simulated_axes
+from difcon_jax.evaluate.evaluators import (INDEPENDENT_AXES, measured_folders, run_evaluators, similarity_evaluator,
+                                             simulated_axes)
 from difcon_jax.evaluate.report import write_report
 from difcon_jax.evaluate.similarity import similarity_png
 from difcon_jax.inference.model_dir import PACKAGED_MODEL
@@ -69,9 +70,12 @@ def cmd_evaluate(args) -> int:
         print(f"difcon-jax: skipped {reason}", file=sys.stderr)
     similarity = None
     if not args.experimental_only:
+        if args.table:  # another table's held-out structures (the split is a hash of formula|SG: held out here too)
+            cfg.data.table = args.table
         table = prepare_table(cfg, args.workdir)
         similarity = similarity_evaluator(cfg, table)
-        evaluators = simulated_axes(cfg, table, tuple(cfg.eval.axes)) + evaluators + [similarity]
+        axes = tuple(cfg.eval.axes) + tuple(a for a in INDEPENDENT_AXES if a not in cfg.eval.axes)
+        evaluators = simulated_axes(cfg, table, axes) + evaluators + [similarity]
     sets = run_evaluators(evaluators, predictor)
     out = args.out or os.path.join(args.workdir, "evaluation")
     os.makedirs(out, exist_ok=True)
@@ -108,5 +112,7 @@ def add_parsers(sub) -> None:
     e.add_argument("--experimental-only", action="store_true",
                    help="score only the --experimental folders (any model folder, e.g. the packaged one; no test axes)")
     e.add_argument("--wavelength", type=float, default=None)
+    e.add_argument("--table", default=None, metavar="DIR",
+                   help="peak table for the simulated axes instead of the model's own (e.g. for a packaged model)")
     e.add_argument("--out", default=None, help="report folder (default WORKDIR/evaluation)")
     e.set_defaults(func=cmd_evaluate)

@@ -8,6 +8,11 @@ ones; training runs them every ``cfg.eval.every_steps`` steps, and ``train``, ``
 * ``invariance`` — training structures, the held-out sources and ranges of ``cfg.eval.invariance``;
 * ``training`` — training structures, training augmentation: how well the model fits what it was taught
   (an underfitting model and an overfitting one need opposite remedies);
+* ``cross_simulator`` — held-out structures (``cfg.eval.cross_simulator_structures`` of them) rendered by an
+  independent simulator (:mod:`difcon_jax.evaluate.lab_renderer`: TCH profiles, axial asymmetry, Kβ, points
+  at a random step, Poisson counts) and read through the measured-file path: the renderer's style gap;
+* ``textbook`` — the classic phases of :mod:`difcon_jax.evaluate.textbook` rendered by that simulator with and
+  without Kα2;
 * a labelled folder of measured patterns (as ``predict`` shows them, and the network alone);
 * ``similarity`` — the paper's Fig. 4 summary (representations of S structures × A augmentations).
 """
@@ -24,12 +29,17 @@ import numpy as np
 
 from difcon_jax.augment.render import render_set
 from difcon_jax.data.split import Split
+from difcon_jax.evaluate.lab_renderer import render_lab_pattern
 from difcon_jax.evaluate.report import score
 from difcon_jax.evaluate.similarity import similarity_summary, similarity_views
+from difcon_jax.evaluate.textbook import textbook_sticks
 from difcon_jax.patterns.labelled import load_labelled
+from difcon_jax.patterns.preprocess import to_model_input
 
 log = logging.getLogger(__name__)
-SIMULATED_AXES = ("equivariance", "invariance", "training")
+SIMULATED_AXES = ("equivariance", "invariance", "training", "cross_simulator", "textbook")
+#: axes ``evaluate`` reports whatever the config lists (independent of our renderer)
+INDEPENDENT_AXES = ("cross_simulator", "textbook")
 
 
 @dataclasses.dataclass
@@ -73,7 +83,8 @@ def invariance_augment(cfg):
 
 
 def simulated_axes(cfg, table, names=SIMULATED_AXES, seed: int = 1234) -> list[LabelledSet]:
-    """The simulated axes ``names`` with ``cfg.eval.num_structures`` structures each, rendered once."""
+    """The simulated axes ``names`` (``cfg.eval.num_structures`` structures each; the cross-simulator axis
+    ``cfg.eval.cross_simulator_structures``), rendered once."""
     unknown = sorted(set(names) - set(SIMULATED_AXES))
     if unknown:
         raise ValueError(f"eval.axes: unknown axis {', '.join(unknown)} (known: {', '.join(SIMULATED_AXES)})")
@@ -85,8 +96,47 @@ def simulated_axes(cfg, table, names=SIMULATED_AXES, seed: int = 1234) -> list[L
              "training": (np.sort(np.random.default_rng(seed + 1).permutation(np.flatnonzero(split == Split.TRAIN))[:n]),
                           cfg.augment)}
     sg = np.asarray(table.space_group)
-    return [LabelledSet(name, render_set(table, drawn[name][0], drawn[name][1], seed, batch), sg[drawn[name][0]],
-                        rows=drawn[name][0]) for name in names]
+    out = []
+    for name in names:
+        if name == "cross_simulator":
+            out.append(cross_simulator_set(cfg, table, seed + 2))
+        elif name == "textbook":
+            out.append(textbook_set(cfg, seed + 3))
+        else:
+            rows, aug = drawn[name]
+            out.append(LabelledSet(name, render_set(table, rows, aug, seed, batch), sg[rows], rows=rows))
+    return out
+
+
+def cross_simulator_set(cfg, table, seed: int) -> LabelledSet:
+    """Held-out structures' sticks rendered by the independent lab simulator (80 % with Kα2), then read as
+    measured files: ``cfg.eval.cross_simulator_structures`` of them."""
+    rng = np.random.default_rng(seed)
+    rows = np.flatnonzero(np.asarray(table.split) == Split.EQUIVARIANCE_TEST)
+    rows = np.sort(rng.permutation(rows)[:int(cfg.eval.cross_simulator_structures)])
+    xs = []
+    for r in rows:
+        m = np.asarray(table.mask[r])
+        lab = render_lab_pattern(rng, np.asarray(table.two_theta[r])[m], np.asarray(table.intensity[r])[m],
+                                 np.asarray(table.po_cos2[r])[m], np.asarray(table.po_weight[r])[m],
+                                 lambda_ref=float(cfg.augment.lambda_ref), ka2=bool(rng.random() < 0.8))
+        xs.append(to_model_input(lab, cfg.augment))
+    x = np.stack(xs) if xs else np.zeros((0, cfg.augment.n_bins), np.float32)
+    return LabelledSet("cross_simulator", x, np.asarray(table.space_group)[rows], rows=rows)
+
+
+def textbook_set(cfg, seed: int) -> LabelledSet:
+    """Every textbook phase rendered by the independent lab simulator twice: with and without Kα2."""
+    rng = np.random.default_rng(seed)
+    lam = float(cfg.augment.lambda_ref)
+    sticks = textbook_sticks(float(cfg.augment.two_theta_max) + 5.0, lam)
+    xs, sgs = [], []
+    for ka2 in (True, False):
+        for name, sg, tt, intensity in sticks:
+            xs.append(to_model_input(render_lab_pattern(rng, tt, intensity, lambda_ref=lam, ka2=ka2, source=name),
+                                     cfg.augment))
+            sgs.append(sg)
+    return LabelledSet("textbook", np.stack(xs), np.asarray(sgs))
 
 
 def measured_folders(cfg, folders=(), wavelength: float | None = None, network_only: bool = True):

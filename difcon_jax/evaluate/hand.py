@@ -9,8 +9,6 @@ system, extinction group, space group), scikit-learn.
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
-from scipy.signal import find_peaks
 
 from difcon_jax.crystal.symmetry import num_extinction_groups
 from difcon_jax.grid import Grid
@@ -47,6 +45,9 @@ def profile_features(profiles: np.ndarray, grid: Grid, smooth_deg: float = 0.05,
     invariance set). The two settings were chosen on simulated patterns of *training* structures with fresh
     augmentation draws (``python benchmarks/hand_peak_finder.py``), never on test sets or measurements.
     """
+    from scipy.ndimage import gaussian_filter1d  # scipy.signal costs ~1 s to import: only when HAND runs
+    from scipy.signal import find_peaks
+
     step = grid.step
     sigma = smooth_deg / step
     pos = []

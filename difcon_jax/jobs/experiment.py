@@ -19,10 +19,8 @@ from difcon_jax.evaluate.report import write_report
 from difcon_jax.evaluate.similarity import similarity_png
 from difcon_jax.files import atomic_write_json, atomic_write_text
 from difcon_jax.grid import Grid
-from difcon_jax.inference.model_dir import load_model
 from difcon_jax.inference.predictor import Predictor
-from difcon_jax.jobs.run import calibrate_and_index, scores_during_training
-from difcon_jax.train.loop import train
+from difcon_jax.jobs.run import train_and_evaluate
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +35,10 @@ def run_experiment(workdir: str, config_path: str, overrides: list[str], modes: 
     table_dir = base.data.table or os.path.join(workdir, "data")
     table = prepare_table(base, workdir)  # synthesises WORKDIR/data once (cfg.data.table empty)
     overrides = list(overrides) + [f"data.table={table_dir!r}"]
-    evaluators = simulated_axes(base, table, tuple(base.eval.axes))
+    simulated = simulated_axes(base, table, tuple(base.eval.axes))
     measured, failed = measured_folders(base, experimental, wavelength, network_only=int(base.eval.library_views) > 0)
     for f, reason in failed:
         log.warning("skipped %s", reason)
-    evaluators += measured
     results, timing = {}, {}
 
     t0 = time.time()
@@ -49,7 +46,7 @@ def run_experiment(workdir: str, config_path: str, overrides: list[str], modes: 
     hand = HandModel().fit(stick_features(table, train_rows), np.asarray(table.crystal_system)[train_rows],
                            np.asarray(table.extinction_group)[train_rows], np.asarray(table.space_group)[train_rows])
     grid = Grid.of(base.augment)
-    results["HAND"] = run_evaluators(evaluators, lambda x, blend=True: hand.predict(profile_features(x, grid)))
+    results["HAND"] = run_evaluators(simulated + measured, lambda x, blend=True: hand.predict(profile_features(x, grid)))
     timing["HAND"] = round(time.time() - t0, 1)
 
     similarity = similarity_evaluator(base, table)
@@ -58,10 +55,9 @@ def run_experiment(workdir: str, config_path: str, overrides: list[str], modes: 
         t0 = time.time()
         name, wd = names.get(mode, mode), os.path.join(workdir, mode)
         cfg = load_config(config_path, overrides + [f"mode={mode!r}"])
-        train(cfg, wd, scores_during_training(cfg, table, [e for e in evaluators if e.rows is not None]))
-        cfg, model, params = load_model(wd)
-        calib, library = calibrate_and_index(cfg, model, params, table, wd)
-        results[name] = run_evaluators(evaluators + [similarity], Predictor.of(cfg, model, params, calib, library))
+        summary = train_and_evaluate(cfg, wd, evaluators=simulated)  # the `train` command's own path
+        results[name] = {e.name: summary[e.name] for e in simulated}
+        results[name].update(run_evaluators(measured + [similarity], Predictor.load(wd)))
         similarity_png(similarity.matrix, results[name]["similarity"], f"{name}: cosine similarity (Fig. 4)",
                        os.path.join(workdir, f"similarity_{name}.png"))
         timing[name] = round(time.time() - t0, 1)

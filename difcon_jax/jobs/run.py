@@ -87,12 +87,13 @@ def scores_during_training(cfg, table, evaluators=None):
     return on_eval
 
 
-def train_and_evaluate(cfg, workdir: str, evaluate: bool = True) -> dict:
-    """Train ``cfg`` in ``workdir`` and (process 0) calibrate, index and score it on ``cfg.eval.axes``;
-    returns the summary."""
+def train_and_evaluate(cfg, workdir: str, evaluate: bool = True, evaluators=None) -> dict:
+    """Train ``cfg`` in ``workdir`` and (process 0) calibrate, index and score it on ``cfg.eval.axes`` (or on
+    ``evaluators`` already rendered, as the Table 2 experiment shares them between models); writes
+    eval_summary.json and returns the summary."""
     on_eval = None
     if int(cfg.eval.every_steps) > 0 and jax.process_index() == 0:
-        on_eval = scores_during_training(cfg, prepare_table(cfg, workdir))
+        on_eval = scores_during_training(cfg, prepare_table(cfg, workdir), evaluators)
     last = train(cfg, workdir, on_eval).metrics
     report = {"mode": cfg.mode, "steps": int(cfg.num_steps), "train_metrics": last}
     if not evaluate or jax.process_index() != 0:
@@ -101,6 +102,7 @@ def train_and_evaluate(cfg, workdir: str, evaluate: bool = True) -> dict:
     table = prepare_table(cfg2, workdir)
     calib, library = calibrate_and_index(cfg2, model, params, table, workdir)
     predictor = Predictor.of(cfg2, model, params, calib, library)
-    report.update(calibration=calib, **run_evaluators(simulated_axes(cfg2, table, tuple(cfg2.eval.axes)), predictor))
+    evaluators = evaluators if evaluators is not None else simulated_axes(cfg2, table, tuple(cfg2.eval.axes))
+    report.update(calibration=calib, **run_evaluators(evaluators, predictor))
     report["summary_path"] = write_summary(workdir, report)
     return report

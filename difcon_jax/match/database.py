@@ -48,7 +48,7 @@ from difcon_jax.data.peak_table import PeakTable
 from difcon_jax.data.sources import check_sources, iter_cif_items
 from difcon_jax.deadline import OverTime, time_limit
 from difcon_jax.errors import InputError
-from difcon_jax.files import open_permissions
+from difcon_jax.files import atomic_target
 from difcon_jax.inference.library import build_library
 from difcon_jax.match.pattern_model import cell_to_metric
 
@@ -279,10 +279,8 @@ def write_database(path: str, db: ReferenceDB) -> str:
     meta = {"format": FORMAT, "version": VERSION, "two_theta_max": TWO_THETA_MAX, "wavelength": DB_WAVELENGTH,
             **db.meta}
     arrays["meta_json"] = np.array(json.dumps(meta))
-    tmp = f"{path}.tmp{os.getpid()}.npz"
-    np.savez_compressed(tmp, **arrays)
-    open_permissions(tmp)
-    os.replace(tmp, path)
+    with atomic_target(path, ".tmp.npz") as tmp:
+        np.savez_compressed(tmp, **arrays)
     return path
 
 

@@ -13,7 +13,6 @@ import dataclasses
 
 import jax
 import numpy as np
-from scipy.signal import find_peaks
 
 from difcon_jax.crystal.symmetry import space_group_symbol
 from difcon_jax.errors import InputError
@@ -126,6 +125,8 @@ def weight_fractions(phases: list[dict], db: ReferenceDB) -> list[float]:
 def unexplained_peaks(y, model, weight, grid: Grid, sigma: float) -> list[float]:
     """2θ (degrees, grid scale) of measured peaks the model leaves unexplained: prominence ≥ max(5σ, 3 % of
     the maximum) and less than half of the peak's height in the model."""
+    from scipy.signal import find_peaks  # scipy.signal costs ~1 s to import: only when a fit is judged
+
     yy = np.where(weight > 0, y, 0.0)
     pk, _ = find_peaks(yy, prominence=max(5 * sigma, 0.03 * float(yy.max())))
     miss = pk[(model[pk] < 0.5 * yy[pk]) & (yy[pk] - model[pk] > 5 * sigma)]

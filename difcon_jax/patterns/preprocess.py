@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from pybaselines import Baseline
 
 from difcon_jax.augment.background import subtract_background_host
 from difcon_jax.config import default_config_path, load_config
@@ -55,6 +54,8 @@ def coverage(m: Measured, aug) -> tuple[float, float]:
 def remove_background(two_theta: np.ndarray, y: np.ndarray, window_deg: float = 1.5) -> np.ndarray:
     """SNIP background (pybaselines) on the measured points with a half-window of ``window_deg`` degrees 2θ,
     subtracted and clipped at 0 (the legacy path of models trained before the shared removal)."""
+    from pybaselines import Baseline  # only models trained before the shared removal need it (and scipy.signal)
+
     step = float(np.median(np.diff(two_theta)))
     half = int(max(3, min(len(y) // 4, round(window_deg / max(step, 1e-6)))))
     base, _ = Baseline(two_theta).snip(y, max_half_window=half, decreasing=True, smooth_half_window=1)

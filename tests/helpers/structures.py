@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-import gemmi
+from difcon_jax.crystal.cif_writer import cif_text
 
 # Corundum's rhombohedral cell, exactly equivalent to the hexagonal one (a = 4.7589, c = 12.991 Å).
 _A_R = math.sqrt(3 * 4.7589**2 + 12.991**2) / 3
@@ -90,22 +90,7 @@ STRUCTURES = [
 
 def make_cif(name: str, setting: str, cell, sites, with_ops: bool = True, b_iso: float | None = None) -> str:
     """CIF text for a structure; symmetry as explicit operations of ``setting`` (plus its H-M symbol)."""
-    sg = gemmi.find_spacegroup_by_name(setting)
-    assert sg is not None, setting
-    lines = [f"data_{name}"]
-    for tag, v in zip(("a", "b", "c", "alpha", "beta", "gamma"), cell):
-        lines.append(f"_cell_{'length' if tag in 'abc' else 'angle'}_{tag} {v}")
-    lines.append(f"_symmetry_space_group_name_H-M '{sg.xhm()}'")
-    if with_ops:
-        lines += ["loop_", "_symmetry_equiv_pos_as_xyz"] + [f"'{op.triplet()}'" for op in sg.operations()]
-    cols = ["label", "type_symbol", "fract_x", "fract_y", "fract_z", "occupancy"]
-    if b_iso is not None:
-        cols.append("B_iso_or_equiv")
-    lines += ["loop_"] + [f"_atom_site_{c}" for c in cols]
-    for i, (el, x, y, z, occ) in enumerate(sites):
-        row = f"{el}{i + 1} {el} {x:.6f} {y:.6f} {z:.6f} {occ}"
-        lines.append(row + (f" {b_iso}" if b_iso is not None else ""))
-    return "\n".join(lines) + "\n"
+    return cif_text(name, setting, cell, sites, with_ops, b_iso)
 
 
 def cif_of(name: str, **kw) -> str:

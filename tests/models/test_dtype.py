@@ -9,7 +9,9 @@ from difcon_jax.train.loop import build
 
 
 def test_named_modules_and_bf16_compute_with_f32_params():
-    cfg = load_config(default_config_path("quickstart"), ["model.blocks=(2, 1, 1, 1)", "augment.n_bins=1600"])
+    cfg = load_config(default_config_path("quickstart"), ["model.blocks=(2, 1, 1, 1)", "augment.n_bins=1600",
+                                                          "model.widths=(8, 8, 8, 8)", "model.stem_features=8",
+                                                          "model.projector_dims=(16, 16)", "model.head_hidden=8"])
     model, _ = build(cfg)
     x = jax.random.uniform(jax.random.key(0), (2, cfg.augment.n_bins))
     params = model.init(jax.random.key(1), x)["params"]
