@@ -29,7 +29,7 @@ def get_config():
     # Background removal (SNIP) on every training view, the same function measured patterns go through
     # (difcon_jax/augment/background.py): half-window in degrees (0 = off), on cells of background_cell_deg.
     # SNIP keeps what is narrower than its window: 0.5° leaves 2–6 % of a 5–8° wide amorphous hump and
-    # 95–98 % of a 0.1° peak's area (1.0° would leave 14–28 % of the hump; tests/test_background.py).
+    # 95–98 % of a 0.1° peak's area (1.0° would leave 14–28 % of the hump; tests/augment/test_background.py).
     c.background_removal_deg = 0.5
     c.background_cell_deg = 0.1
     # > 0 only for models trained before the shared removal (config.upgrade sets it): measured points get

@@ -9,7 +9,7 @@
 # the AMCSD, COD and mp_cod sources). Packages the accelerator image lacks (ml-collections, clu, gemmi,
 # spglib, pybaselines) are installed from wheels in .device_wheels/ when that folder is carried
 # (`pip download --no-deps -d .device_wheels ml-collections clu gemmi spglib pybaselines`).
-# DIFCON_DRY_RUN=1 runs the same steps on the CPU with a tiny network (tests/test_device_script.py).
+# DIFCON_DRY_RUN=1 runs the same steps on the CPU with a tiny network (tests/launch/test_device_train.py).
 set -euo pipefail
 TABLE=${1:?peak table directory}
 STEPS=${2:-}

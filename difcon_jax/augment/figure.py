@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -19,12 +20,10 @@ from difcon_jax.files import atomic_savefig
 def augmentation_figure(cif_path: str, out_png: str, cfg, k: int = 8, seed: int = 0, max_peaks: int = 256,
                         title: str | None = None) -> str:
     """Render ``cif_path`` clean and under ``k`` augmentations drawn from ``cfg``; write ``out_png``."""
-    import jax
-    import matplotlib
+    import matplotlib  # plotting is optional work: matplotlib loads (file backend) only when a figure is made
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
 
     st = read_cif(cif_path)
     sp = stick_pattern(st, float(cfg.lambda_ref), float(cfg.two_theta_max))

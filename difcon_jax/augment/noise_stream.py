@@ -9,7 +9,7 @@ before each hash, so streams of different keys are not shifted copies of each ot
 two 16-bit uniforms; the normal quantile of each (a 65,536-entry table) is a standard normal, truncated at
 |z| ≤ 4.42 (the 16-bit grid; a true normal exceeds that with probability 10⁻⁵). ~10× cheaper than
 ``jax.random.normal``;
-moments, correlations and the tail are tested in tests/test_noise_stream.py. Device side, one example.
+moments, correlations and the tail are tested in tests/augment/test_noise_stream.py. Device side, one example.
 """
 
 from __future__ import annotations

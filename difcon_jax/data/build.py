@@ -20,6 +20,7 @@ import time
 from typing import Callable, Iterable
 
 import numpy as np
+from tqdm import tqdm
 
 from difcon_jax.crystal.find_symmetry import declares_no_symmetry, find_symmetry, with_found_symmetry
 from difcon_jax.crystal.stick import stick_pattern
@@ -142,9 +143,6 @@ def _run(tasks: Iterable, fn: Callable, workers: int, desc: str, total: int | No
          chunk_items: int = 4096) -> Iterable:
     """Apply ``fn`` to ``tasks`` in order; tasks are consumed ``chunk_items`` at a time so a stream (archive
     members) never sits in memory whole."""
-
-    from tqdm import tqdm
-
     bar = tqdm(total=total, desc=desc, unit="structure", file=sys.stderr, disable=None, smoothing=0.05)
     it = iter(tasks)
     if workers <= 1:

@@ -15,7 +15,7 @@ def tiny_overrides(table: str, steps: int = 2, mode: str = "difcon", batch: int 
         "log_every=1", "ckpt_every=1", "augment.n_bins=1500", "augment.render_stride=4",
         "model.widths=(8, 16)", "model.blocks=(1, 1)", "model.stem_features=8", "model.stem_stride=4",
         "model.projector_dims=(32, 32)", "model.head_hidden=16", "data.max_peaks=32",
-        "optim.warmup_steps=1", "eval.num_structures=8", "eval.batch_size=8",
+        "optim.warmup_steps=1", "eval.num_structures=8", "eval.batch_size=8", "eval.cross_simulator_structures=8",
     ]
 
 

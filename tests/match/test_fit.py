@@ -1,5 +1,5 @@
 """Search-match: the reference database, the whole-pattern fits (Rietveld-like and Pawley), mixtures and
-restraints, on patterns rendered independently in tests/match_helpers.py."""
+restraints, on patterns rendered independently in tests/helpers/match.py."""
 
 import dataclasses
 
