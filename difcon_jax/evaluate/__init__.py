@@ -1,1 +1,2 @@
-"""Evaluation on the paper's test axes (equivariance: held-out structures; invariance: held-out ranges)."""
+"""Evaluation: the evaluators of the test axes (equivariance, invariance, training structures, cross-simulator,
+textbook, measured folders), scores and reports, calibration fitting, HAND, the independent lab simulator."""

@@ -200,3 +200,21 @@ def test_packaged_model_predicts_and_export_round_trip(table, tmp_path, capsys):
     _, _, p2 = load_model(str(tmp_path / "exported"))
     for a, b in zip(jax.tree_util.tree_leaves(p1), jax.tree_util.tree_leaves(p2)):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_warm_start_takes_another_runs_parameters(table, tmp_path):
+    from difcon_jax.config import default_config_path, load_config
+    from difcon_jax.errors import ConfigError
+    from difcon_jax.train.loop import train
+
+    first = train(load_config(default_config_path("quickstart"), tiny_overrides(table, steps=2)), str(tmp_path / "a"))
+    # the warm-up's first step has rate 0: a warm-started run's parameters after it are the first run's
+    cfg = load_config(default_config_path("quickstart"),
+                      tiny_overrides(table, steps=1) + [f"init_from={str(tmp_path / 'a')!r}"])
+    second = train(cfg, str(tmp_path / "b"))
+    for a, b in zip(jax.tree_util.tree_leaves(first.state.params), jax.tree_util.tree_leaves(second.state.params)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    other = load_config(default_config_path("quickstart"), tiny_overrides(table, steps=1)
+                        + ["model.head_hidden=8", f"init_from={str(tmp_path / 'a')!r}"])
+    with pytest.raises(ConfigError, match="warm start needs the same shapes"):
+        train(other, str(tmp_path / "c"))
