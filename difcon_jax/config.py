@@ -17,9 +17,9 @@ import os
 
 import ml_collections
 
-import difcon_jax.configs as _packaged
-
-CONFIG_DIR = os.path.dirname(os.path.abspath(_packaged.__file__))
+#: configs/ as installed (the package ``difcon_jax.configs``, mapped by pyproject.toml): located, not imported —
+#: a config module is imported only when it is loaded
+CONFIG_DIR = os.path.abspath(importlib.util.find_spec("difcon_jax.configs").submodule_search_locations[0])
 
 
 def config_names() -> list[str]:

@@ -50,6 +50,8 @@ def import_graph():
                 # `from pkg import submodule` depends on the submodule; `from pkg import name` on pkg itself
                 subs = [f"{node.module}.{a.name}" for a in node.names if _is_module(f"{node.module}.{a.name}")]
                 names = subs if len(subs) == len(node.names) else [node.module] + subs
+                if node.module == FACADE:  # `from difcon_jax import x` reads as an import of the root package
+                    names.append(FACADE)
             elif isinstance(node, ast.Import):
                 names = [a.name for a in node.names if a.name.startswith("difcon_jax")]
             for name in names:
@@ -81,6 +83,13 @@ def test_imports_run_one_way_down():
     assert not upward, upward
     unknown = sorted({_part(m) for m in edges} - set(LEVEL) - {FACADE})
     assert not unknown, f"modules outside LAYERS: {unknown}"
+
+
+def test_nothing_imports_the_facade():
+    """The package root stands above every layer (it re-exports ``identify``): a module importing it
+    (``from difcon_jax import checkpoint``) would make a package cycle through the root."""
+    edges, _ = import_graph()
+    assert sorted(a for a, bs in edges.items() if FACADE in bs and a != FACADE) == []
 
 
 def test_no_import_cycle():

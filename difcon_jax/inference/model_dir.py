@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import traverse_util
 
-from difcon_jax import checkpoint as ckpt
+import difcon_jax.checkpoint as ckpt
 from difcon_jax.config import upgrade
 from difcon_jax.crystal.symmetry import num_extinction_groups
 from difcon_jax.errors import CheckpointError

@@ -7,7 +7,7 @@ a forward pass. Measured patterns are only scored here, never trained on or cali
 
 from __future__ import annotations
 
-from difcon_jax import checkpoint as ckpt
+import difcon_jax.checkpoint as ckpt
 from difcon_jax.data.prepare import prepare_table
 from difcon_jax.evaluate.evaluators import measured_folders, run_evaluators, simulated_axes
 from difcon_jax.files import atomic_savefig, atomic_write_json

@@ -17,13 +17,13 @@ import jax
 import numpy as np
 
 from difcon_jax.crystal.radiation import WAVELENGTHS
-from difcon_jax.crystal.symmetry import CRYSTAL_SYSTEMS, crystal_system_of, space_group_symbol
+from difcon_jax.crystal.symmetry import CRYSTAL_SYSTEMS, crystal_system_of, extinction_group_table, space_group_symbol
 from difcon_jax.errors import InputError
 from difcon_jax.grid import Grid
 from difcon_jax.inference.forward import predict
 from difcon_jax.inference.library import REFERENCES_FILE
 from difcon_jax.inference.model_dir import PACKAGED_MODEL
-from difcon_jax.inference.predict_files import read_model_input
+from difcon_jax.inference.predict_files import describe, read_model_input
 from difcon_jax.inference.predictor import Predictor
 from difcon_jax.match.database import read_database
 from difcon_jax.match.decide import VoteSettings, space_group_votes
@@ -92,14 +92,6 @@ class Identifier:
         return predict(self.predictor.model, self.predictor.params, np.asarray(profile, np.float32)[None])["representation"]
 
 
-def _network_answer(pr: dict, i: int, top: int) -> dict:
-    sg = np.argsort(-pr["space_group"][i])[:top]
-    cs = np.argsort(-pr["crystal_system"][i])[:top]
-    return {"crystal_system": [{"label": CRYSTAL_SYSTEMS[j], "p": round(float(pr["crystal_system"][i][j]), 4)} for j in cs],
-            "space_group": [{"number": int(j) + 1, "symbol": space_group_symbol(int(j) + 1),
-                             "p": round(float(pr["space_group"][i][j]), 4)} for j in sg]}
-
-
 def _public(rec: dict) -> dict:
     return {k: v for k, v in rec.items() if not k.startswith("_")}
 
@@ -115,12 +107,13 @@ def identify_profiles(ident: Identifier, x: np.ndarray, weights: np.ndarray, res
     if not allowed.any():
         raise InputError("--elements", "no reference entry satisfies the element restraints")
     pr = ident.network(x)
+    eg_table = extinction_group_table()
     out = []
     for i in range(len(x)):
         h = pr["representation"][i:i + 1] if ident.use_representations else None
         found = search_profile(x[i], weights[i], h, ident.embed if ident.use_representations else None, ident.index,
                                allowed, ident.grid, settings, (anodes or ["Cu"] * len(x))[i])
-        net = _network_answer(pr, i, top)
+        net = describe(pr, i, top, eg_table)  # the network's own answer, as predict shows it
         if found["match"]:
             votes = space_group_votes(found["candidates"], pr["space_group"][i], votes_settings)
             order = np.argsort(-votes)[:top]

@@ -18,7 +18,7 @@ import numpy as np
 from clu import metrics as clu_metrics
 from tqdm import tqdm
 
-from difcon_jax import checkpoint as ckpt
+import difcon_jax.checkpoint as ckpt
 from difcon_jax.augment import device_table
 from difcon_jax.data.prepare import prepare_table
 from difcon_jax.data.split import Split
