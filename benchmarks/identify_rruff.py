@@ -27,22 +27,26 @@ def main() -> None:
     p.add_argument("--model", default=None)
     p.add_argument("--limit", type=int, default=0)
     p.add_argument("--out", default=None)
+    p.add_argument("--top", type=int, default=10, help="space groups kept per distribution in the records")
     a = p.parse_args()
     rows = list(csv.DictReader(open(os.path.join(a.folder, "labels.csv"))))
     rows = rows[:a.limit] if a.limit else rows
     label = {os.path.join(a.folder, r["file"]): int(r["space_group"]) for r in rows}
     t = time.time()
-    results, errors = identify(list(label), model=a.model)
+    results, errors = identify(list(label), model=a.model, top=a.top)
     seconds = (time.time() - t) / max(len(results), 1)
     recs = []
     for r in results:
         y = label[r["file"]]
         sym = r["symmetry"]
-        top5 = [v["number"] for v in sym.get("votes", r["network"]["space_group"])][:5]
+        top5 = [v["number"] for v in sym["ranking"]][:5]
         net = r["network"]["space_group"][0]["number"]
         recs.append({"file": os.path.basename(r["file"]), "y": y, "answer": sym["space_group"]["number"], "top5": top5,
                      "match": r["match"], "network": net, "phase": r["phases"][0]["name"] if r["phases"] else None,
-                     "rwp": r["rwp"]})
+                     "rwp": r["rwp"],
+                     # the distributions behind the answer, for reading offline which one to trust where
+                     "network_p": [[v["number"], v["p"]] for v in r["network"]["space_group"]],
+                     "votes_p": [[v["number"], v["p"]] for v in sym.get("votes", sym.get("unverified_votes", []))]})
     acc = lambda sel, f: float(np.mean([f(r) for r in sel])) if sel else float("nan")  # noqa: E731
     matched = [r for r in recs if r["match"]]
     unmatched = [r for r in recs if not r["match"]]

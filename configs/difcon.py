@@ -46,6 +46,8 @@ def get_config():
     c.model.stem_kernel = 15
     c.model.stem_stride = 4
     c.model.kernel = 7
+    c.model.attention_layers = 0  # global self-attention blocks after the ResNet stages (models/resnet1d.py)
+    c.model.attention_heads = 4
     c.model.projector_dims = (2048, 2048, 2048)
     c.model.head_hidden = 512
     c.model.dtype = "float32"  # encoder compute dtype; "bfloat16" on GPU/TPU (params and losses stay float32)

@@ -59,6 +59,9 @@ def _print_result(r: dict) -> None:
         print(f"  unexplained peaks (2θ): {', '.join(f'{t:.2f}' for t in r['unexplained_peaks'][:12])}")
     print(f"  symmetry: {sym['crystal_system']}, {sym['space_group']['symbol']} (#{sym['space_group']['number']}) "
           f"— {sym['source']}")
+    if sym.get("unverified_votes"):
+        print("  the failed fits' vote (unverified): " + ", ".join(f"{v['symbol']} {v['p']:.2f}"
+                                                               for v in sym["unverified_votes"][:3]))
     net = r["network"]
     print("  network alone: " + ", ".join(f"{c['label']} {c['p']:.2f}" for c in net["crystal_system"][:2]) + "; "
           + ", ".join(f"{s['symbol']} {s['p']:.2f}" for s in net["space_group"][:3]))

@@ -7,6 +7,11 @@ Candidates that fit almost as well as the best share its vote (two polymorph ent
 solid-solution member and its end member); the network breaks near ties and keeps a say where the library
 has nothing close. τ, β, γ were chosen on half of rruff_dev and checked on the other half (a recipe choice,
 written down in results/identify/README.md); no threshold is set on measurements.
+
+When no candidate passes the match test, the answer is argmax (1 − w)·p_network + w·p_vote
+(:func:`no_match_ranking`): the failed fits still know something (the right mineral's neighbours fit
+better than strangers) but are not evidence enough to name a phase. w = 0.8 was chosen on rruff_dev's halves
+(benchmarks/identify_fallback.py; results/identify/README.md).
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ class VoteSettings:
     tau: float = 0.02
     network_weight: float = 0.5
     network_top_bonus: float = 0.2
+    #: w of :func:`no_match_ranking` (0: the network alone answers when nothing matches)
+    no_match_vote_weight: float = 0.8
 
 
 def space_group_votes(candidates: list[dict], p_net_sg: np.ndarray, settings: VoteSettings = VoteSettings()):
@@ -36,3 +43,9 @@ def space_group_votes(candidates: list[dict], p_net_sg: np.ndarray, settings: Vo
             p[g] += wi + settings.network_weight * float(p_net_sg[g])
     p[int(np.argmax(p_net_sg))] += settings.network_top_bonus
     return p / p.sum()
+
+
+def no_match_ranking(votes: np.ndarray, p_net_sg: np.ndarray, settings: VoteSettings = VoteSettings()) -> np.ndarray:
+    """float[230]: (1 − w)·p_network + w·votes, the symmetry answer's ranking when nothing matched."""
+    w = settings.no_match_vote_weight
+    return (1 - w) * np.asarray(p_net_sg, np.float64) + w * votes

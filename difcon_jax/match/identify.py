@@ -3,7 +3,8 @@
 The network gives each pattern a representation and its own symmetry probabilities; the reference database
 gives candidates (:class:`~difcon_jax.match.search.SearchIndex`); whole-pattern fits decide
 (:func:`~difcon_jax.match.search.search_profile`). The answer's symmetry is the fitted candidates' vote
-(:mod:`difcon_jax.match.decide`) when a phase matches, else the network's (marked as such). Every good file is answered; bad ones get one line each.
+(:mod:`difcon_jax.match.decide`) when a phase matches, else the network's blended with the failed fits'
+vote (marked unverified). Every good file is answered; bad ones get one line each.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from difcon_jax.inference.model_dir import PACKAGED_MODEL
 from difcon_jax.inference.predict_files import describe, read_model_input
 from difcon_jax.inference.predictor import Predictor
 from difcon_jax.match.database import read_database
-from difcon_jax.match.decide import VoteSettings, space_group_votes
+from difcon_jax.match.decide import VoteSettings, no_match_ranking, space_group_votes
 from difcon_jax.match.retrieve import Restraints, parse_elements
 from difcon_jax.match.search import IdentifySettings, SearchIndex, search_profile
 
@@ -92,6 +93,12 @@ class Identifier:
         return predict(self.predictor.model, self.predictor.params, np.asarray(profile, np.float32)[None])["representation"]
 
 
+def _top_groups(p: np.ndarray, top: int) -> list[dict]:
+    """The ``top`` most probable space groups of p float[230] (index = number − 1) with p > 0."""
+    return [{"number": int(j) + 1, "symbol": space_group_symbol(int(j) + 1), "p": round(float(p[j]), 4)}
+            for j in np.argsort(-p, kind="stable")[:top] if p[j] > 0]
+
+
 def _public(rec: dict) -> dict:
     return {k: v for k, v in rec.items() if not k.startswith("_")}
 
@@ -114,19 +121,16 @@ def identify_profiles(ident: Identifier, x: np.ndarray, weights: np.ndarray, res
         found = search_profile(x[i], weights[i], h, ident.embed if ident.use_representations else None, ident.index,
                                allowed, ident.grid, settings, (anodes or ["Cu"] * len(x))[i])
         net = describe(pr, i, top, eg_table)  # the network's own answer, as predict shows it
-        if found["match"]:
-            votes = space_group_votes(found["candidates"], pr["space_group"][i], votes_settings)
-            order = np.argsort(-votes)[:top]
-            sg = int(order[0]) + 1
-            symmetry = {"source": "fitted candidates and network", "crystal_system": CRYSTAL_SYSTEMS[crystal_system_of(sg)],
-                        "space_group": {"number": sg, "symbol": space_group_symbol(sg)},
-                        "votes": [{"number": int(j) + 1, "symbol": space_group_symbol(int(j) + 1),
-                                   "p": round(float(votes[j]), 4)} for j in order if votes[j] > 0]}
-        else:
-            best = net["space_group"][0]
-            symmetry = {"source": "network (no match in the library)",
-                        "crystal_system": CRYSTAL_SYSTEMS[crystal_system_of(best["number"])],
-                        "space_group": {"number": best["number"], "symbol": best["symbol"]}}
+        votes = space_group_votes(found["candidates"], pr["space_group"][i], votes_settings)
+        ranking = votes if found["match"] else no_match_ranking(votes, pr["space_group"][i], votes_settings)
+        sg = int(np.argmax(ranking)) + 1
+        symmetry = {"source": "fitted candidates and network" if found["match"] else
+                    "network and the failed fits' vote (no match in the library: unverified)",
+                    "crystal_system": CRYSTAL_SYSTEMS[crystal_system_of(sg)],
+                    "space_group": {"number": sg, "symbol": space_group_symbol(sg)},
+                    "ranking": _top_groups(ranking, top),
+                    # with no match the fits' vote is shown apart, marked unverified
+                    "votes" if found["match"] else "unverified_votes": _top_groups(votes, top)}
         out.append({"phases": [_public(p) for p in found["phases"]],
                     "candidates": [_public(c) for c in found["candidates"][:top]],
                     "match": found["match"], "rwp": found["rwp"], "unexplained_peaks": found["unexplained_peaks"],

@@ -41,12 +41,50 @@ class ResBlock1D(nn.Module):
         return shortcut + y
 
 
+def position_features(length: int, num: int = 8) -> jnp.ndarray:
+    """Fixed sinusoidal features float[length, 2·num] of each token's place on the 2θ grid (0 … 1 over the
+    pattern): convolutions and a mean pool cannot tell where a peak is, only what is near it, and a
+    d-spacing is a place."""
+    t = (jnp.arange(length, dtype=jnp.float32) + 0.5) / length
+    freqs = jnp.pi * 2.0 ** jnp.arange(num, dtype=jnp.float32)
+    return jnp.concatenate([jnp.sin(t[:, None] * freqs), jnp.cos(t[:, None] * freqs)], axis=-1)
+
+
+class GlobalAttentionBlock(nn.Module):
+    """Pre-norm transformer block over the encoder's last feature map [B, L, C]: every place of the pattern
+    attends to every other, so peaks far apart (the ratios of d-spacings that decide a space group) meet in
+    one layer. Queries and keys see :func:`position_features`; the residual stream does not.
+
+    The output projections start at zero, so a new block is the identity: a network trained without it
+    warm-starts into one with it and gives the same answers at step 0.
+    """
+
+    heads: int = 4
+    mlp_ratio: int = 2
+    dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, x):
+        c = x.shape[-1]
+        pos = position_features(x.shape[-2]).astype(self.dtype)
+        pos = jnp.broadcast_to(pos, x.shape[:-1] + pos.shape[-1:])
+        y = jnp.concatenate([nn.LayerNorm(dtype=self.dtype, name="norm1")(x), pos], axis=-1)
+        y = nn.MultiHeadDotProductAttention(num_heads=self.heads, qkv_features=c, out_features=c, dtype=self.dtype,
+                                            out_kernel_init=nn.initializers.zeros, name="attention")(y)
+        x = x + y
+        y = nn.gelu(nn.Dense(self.mlp_ratio * c, dtype=self.dtype, name="mlp_in")(nn.LayerNorm(dtype=self.dtype,
+                                                                                                  name="norm2")(x)))
+        return x + nn.Dense(c, dtype=self.dtype, kernel_init=nn.initializers.zeros, name="mlp_out")(y)
+
+
 class ResNet1D(nn.Module):
     """Encoder: profile float[B, N] → representation float[B, widths[-1]] (float32 whatever ``dtype``).
 
     Early downsampling (a strided stem conv then max-pool) takes the N bins to N/(stem_stride·2) before
-    the residual stages; each later stage halves the length again. GELU as in the paper's Fig. 5. Modules
-    are named (``stem_conv``, ``stage{i}_block{j}``, ``final_norm``): the names are the exported params' keys.
+    the residual stages; each later stage halves the length again. GELU as in the paper's Fig. 5.
+    ``attention_layers`` :class:`GlobalAttentionBlock` s (``attention{i}``) then relate the whole pattern
+    before the mean pool (0: the plain ResNet). Modules are named (``stem_conv``, ``stage{i}_block{j}``,
+    ``final_norm``): the names are the exported params' keys.
     """
 
     widths: Sequence[int] = (32, 64, 128, 256)
@@ -55,6 +93,8 @@ class ResNet1D(nn.Module):
     stem_kernel: int = 15
     stem_stride: int = 4
     kernel: int = 7
+    attention_layers: int = 0
+    attention_heads: int = 4
     dtype: Any = jnp.float32
 
     @nn.compact
@@ -68,6 +108,8 @@ class ResNet1D(nn.Module):
             for j in range(n):
                 x = ResBlock1D(w, stride=2 if (j == 0 and i > 0) else 1, kernel=self.kernel, dtype=self.dtype,
                                name=f"stage{i}_block{j}")(x)
+        for i in range(self.attention_layers):
+            x = GlobalAttentionBlock(heads=self.attention_heads, dtype=self.dtype, name=f"attention{i}")(x)
         x = nn.gelu(nn.GroupNorm(num_groups=_groups(x.shape[-1]), dtype=self.dtype, name="final_norm")(x))
         return jnp.mean(x.astype(jnp.float32), axis=1)
 

@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from clu import metrics as clu_metrics
+from flax import traverse_util
 from tqdm import tqdm
 
 import difcon_jax.checkpoint as ckpt
@@ -80,12 +81,31 @@ def initial_state(cfg, model, tx, mngr, key):
     state = init_state(cfg, model, tx, key)
     if cfg.init_from:
         _, _, params = load_model(cfg.init_from)
-        if jax.tree_util.tree_structure(params) != jax.tree_util.tree_structure(state.params) or any(
-                a.shape != b.shape for a, b in zip(jax.tree_util.tree_leaves(params), jax.tree_util.tree_leaves(state.params))):
-            raise ConfigError(f"init_from {cfg.init_from}: its model differs from cfg.model (warm start needs the same shapes)")
+        params, added = warm_start_params(state.params, params, cfg.init_from)
         state = state.replace(params=params, opt_state=tx.init(params))
-        log.info("warm start from the parameters of %s", cfg.init_from)
+        log.info("warm start from the parameters of %s%s", cfg.init_from,
+                 f"; new, freshly initialised: {', '.join(added)}" if added else "")
     return state
+
+
+def warm_start_params(fresh, loaded, source: str):
+    """(parameters, names of the new modules): ``fresh`` with every array that ``loaded`` has put in its place.
+
+    A module ``loaded`` lacks (say an attention block added to a trained encoder) keeps its fresh
+    initialisation; an array whose shape differs, or one the new model has no place for, is a ConfigError
+    naming it — a warm start grows a model, it never silently drops or reshapes what was learned.
+    """
+    new_flat, old_flat = traverse_util.flatten_dict(fresh, sep="/"), traverse_util.flatten_dict(loaded, sep="/")
+    dropped = sorted(set(old_flat) - set(new_flat))
+    reshaped = [k for k in old_flat if k in new_flat and old_flat[k].shape != new_flat[k].shape]
+    if dropped or reshaped:
+        what = [f"{k} {old_flat[k].shape} → {new_flat[k].shape}" for k in reshaped[:3]] + \
+               [f"{k} has no place in cfg.model" for k in dropped[:3]]
+        raise ConfigError(f"init_from {source}: its model differs from cfg.model ({'; '.join(what)}); a warm start "
+                          "keeps every trained array and may only add modules")
+    added = sorted({k.rsplit("/", 1)[0] for k in new_flat if k not in old_flat})
+    merged = {k: jnp.asarray(old_flat.get(k, v), v.dtype) for k, v in new_flat.items()}
+    return traverse_util.unflatten_dict(merged, sep="/"), added
 
 
 def _check_finite(metrics: dict, done: int, mngr) -> None:

@@ -46,6 +46,18 @@ def test_identify_names_the_phase_refines_it_and_draws_the_fit(tmp_path, capsys,
     from difcon_jax.crystal.symmetry import CRYSTAL_SYSTEMS, crystal_system_of
 
     assert not r["match"] and r["symmetry"]["source"].startswith("network")
+    # the failed fits still vote, shown apart as unverified: groups of fitted candidates, never the answer's source
+    fitted = {c["space_group"]["number"] for c in r["candidates"]}
+    votes = r["symmetry"]["unverified_votes"]
+    assert votes and {v["number"] for v in votes} <= fitted | {r["network"]["space_group"][0]["number"]}
+    assert 0.99 <= sum(v["p"] for v in votes) <= 1.01 or len(votes) == 5
+    # the answer: argmax of 0.2·p_network + 0.8·vote, reproduced here from the two lists shown
+    blend = {}
+    for v in r["network"]["space_group"]:
+        blend[v["number"]] = blend.get(v["number"], 0) + 0.2 * v["p"]
+    for v in votes:
+        blend[v["number"]] = blend.get(v["number"], 0) + 0.8 * v["p"]
+    assert r["symmetry"]["space_group"]["number"] == r["symmetry"]["ranking"][0]["number"] == max(blend, key=blend.get)
     assert r["symmetry"]["crystal_system"] == CRYSTAL_SYSTEMS[crystal_system_of(r["symmetry"]["space_group"]["number"])]
 
 

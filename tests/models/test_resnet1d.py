@@ -82,3 +82,26 @@ def test_model_is_built_from_the_config_fields_by_name():
     m.widht = (8,)
     with pytest.raises(ValueError, match="unknown field.*widht"):
         build_model(m, 112)
+
+
+def test_attention_block_knows_where_a_peak_is():
+    """The plain ResNet's mean pool cannot tell a peak at 30° from one at 50° (shifted by a multiple of its
+    total stride, the pooled features are the same); with a trained (non-zero) global attention block the
+    place changes the representation — the position features reach it."""
+    from flax import traverse_util
+
+    from difcon_jax.models.resnet1d import build_model
+
+    base = dict(widths=(4, 8), blocks=(1, 1), stem_features=4, projector_dims=(8,), head_hidden=8)
+    plain, grown = build_model(base, 5), build_model(dict(base, attention_layers=1), 5)
+    n, stride = 1024, 16  # stem 4 · pool 2 · one strided stage 2
+    x = jnp.zeros((2, n)).at[0, 384].set(1.0).at[1, 384 + 16 * stride].set(1.0)
+    p_plain = plain.init(jax.random.key(0), x)["params"]
+    r = plain.apply({"params": p_plain}, x)["representation"]
+    np.testing.assert_allclose(r[0], r[1], atol=1e-5)
+    flat = traverse_util.flatten_dict(grown.init(jax.random.key(0), x)["params"], sep="/")
+    keys = jax.random.split(jax.random.key(3), len(flat))
+    flat = {k: (0.3 * jax.random.normal(kk, v.shape) if k.endswith(("out/kernel", "mlp_out/kernel")) else v)
+            for (k, v), kk in zip(flat.items(), keys)}
+    r = grown.apply({"params": traverse_util.unflatten_dict(flat, sep="/")}, x)["representation"]
+    assert float(jnp.abs(r[0] - r[1]).max()) > 1e-3

@@ -216,5 +216,33 @@ def test_warm_start_takes_another_runs_parameters(table, tmp_path):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     other = load_config(default_config_path("quickstart"), tiny_overrides(table, steps=1)
                         + ["model.head_hidden=8", f"init_from={str(tmp_path / 'a')!r}"])
-    with pytest.raises(ConfigError, match="warm start needs the same shapes"):
+    with pytest.raises(ConfigError, match=r"head_trunk/bias \(16,\) → \(8,\).* keeps every trained array"):
         train(other, str(tmp_path / "c"))
+
+
+def test_warm_start_grows_a_model_and_keeps_its_answers():
+    """A trained network warm-started into one with a global attention block: every trained array is kept,
+    the block is new, and the grown model's outputs equal the trained one's (the block starts as the
+    identity); a model that would drop an array is refused."""
+    import jax.numpy as jnp
+
+    from difcon_jax.errors import ConfigError
+    from difcon_jax.models.resnet1d import build_model
+    from difcon_jax.train.loop import warm_start_params
+
+    base = dict(widths=(4, 8), blocks=(1, 1), stem_features=4, projector_dims=(8,), head_hidden=8)
+    small, grown = build_model(base, 5), build_model(dict(base, attention_layers=1), 5)
+    x = jax.random.normal(jax.random.key(0), (2, 256))
+    trained = small.init(jax.random.key(1), x)["params"]
+    fresh = grown.init(jax.random.key(2), x)["params"]
+    params, added = warm_start_params(fresh, trained, "trained")
+    assert added == ["encoder/attention0/attention/key", "encoder/attention0/attention/out",
+                     "encoder/attention0/attention/query", "encoder/attention0/attention/value",
+                     "encoder/attention0/mlp_in", "encoder/attention0/mlp_out", "encoder/attention0/norm1",
+                     "encoder/attention0/norm2"]
+    np.testing.assert_array_equal(params["cs_head"]["kernel"], trained["cs_head"]["kernel"])
+    a, b = small.apply({"params": trained}, x), grown.apply({"params": params}, x)
+    np.testing.assert_allclose(a["crystal_system"], b["crystal_system"], atol=1e-6)
+    assert float(jnp.abs(a["representation"] - b["representation"]).max()) < 1e-6
+    with pytest.raises(ConfigError, match="attention0.* has no place in cfg.model"):
+        warm_start_params(trained, params, "grown")
