@@ -53,7 +53,7 @@ def position_features(length: int, num: int = 8) -> jnp.ndarray:
 class GlobalAttentionBlock(nn.Module):
     """Pre-norm transformer block over the encoder's last feature map [B, L, C]: every place of the pattern
     attends to every other, so peaks far apart (the ratios of d-spacings that decide a space group) meet in
-    one layer. Queries and keys see :func:`position_features`; the residual stream does not.
+    one layer. The attention (queries, keys, values) sees :func:`position_features`; the residual stream does not.
 
     The output projections start at zero, so a new block is the identity: a network trained without it
     warm-starts into one with it and gives the same answers at step 0.
