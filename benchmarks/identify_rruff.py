@@ -63,7 +63,7 @@ def main() -> None:
     if a.out:
         os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
         with open(a.out, "w") as fh:
-            json.dump({"summary": summary, "records": recs}, fh, indent=1)
+            json.dump({"summary": summary, "records": recs}, fh, separators=(",", ":"))  # compact: committed
     print(json.dumps(summary))
 
 
