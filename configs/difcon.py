@@ -50,12 +50,14 @@ def get_config():
     c.model.attention_heads = 4
     c.model.projector_dims = (2048, 2048, 2048)
     c.model.head_hidden = 512
+    c.model.lattice_head = False  # regress the Niggli-reduced primitive cell too (needs a table with reduced cells)
     c.model.dtype = "float32"  # encoder compute dtype; "bfloat16" on GPU/TPU (params and losses stay float32)
 
     c.loss = ml_collections.ConfigDict()
     c.loss.w_cs = 1.0
     c.loss.w_eg = 1.0
     c.loss.w_sg = 1.0
+    c.loss.w_cell = 1.0  # lattice head's L1 (train/losses.lattice_loss), when model.lattice_head
     c.loss.w_repr = 0.1  # Barlow Twins weight in the joint phase
     c.loss.tau = 5e-3  # Eq. 7 off-diagonal weight
     c.loss.temperature = 0.1  # SimCLR only

@@ -63,8 +63,13 @@ def _print_result(r: dict) -> None:
         print("  the failed fits' vote (unverified): " + ", ".join(f"{v['symbol']} {v['p']:.2f}"
                                                                for v in sym["unverified_votes"][:3]))
     net = r["network"]
-    print("  network alone: " + ", ".join(f"{c['label']} {c['p']:.2f}" for c in net["crystal_system"][:2]) + "; "
-          + ", ".join(f"{s['symbol']} {s['p']:.2f}" for s in net["space_group"][:3]))
+    # the network's own answer as predict shows it (its heads blended with the library's nearest neighbours)
+    print("  network (as predict shows it): " + ", ".join(f"{c['label']} {c['p']:.2f}" for c in net["crystal_system"][:2])
+          + "; " + ", ".join(f"{s['symbol']} {s['p']:.2f}" for s in net["space_group"][:3]))
+    if "lattice_estimate" in net and not r["phases"]:  # a novel phase: the network's cell is all there is
+        c = net["lattice_estimate"]
+        print(f"  lattice estimate (network, reduced primitive cell, unrefined): a {c['a']:.2f} b {c['b']:.2f} "
+              f"c {c['c']:.2f} Å, α {c['alpha']:.1f} β {c['beta']:.1f} γ {c['gamma']:.1f}°, V {c['volume']:.0f} Å³")
     others = [c for c in r["candidates"] if not r["phases"] or c["code"] != r["phases"][0]["code"]]
     if others:
         print("  other candidates: " + "; ".join(f"{c['name']} {c['space_group']['symbol']} Rwp {c['rwp']:.3f}"

@@ -28,6 +28,10 @@ def _print_prediction(r: dict, verify: bool) -> None:
     eg = ", ".join(f"[{e['symbol']}] {e['p']:.3f}" for e in r["extinction_group"])
     print(f"{r['file']}{'  (uncertain)' if r['uncertain'] else ''}\n  crystal system: {cs}\n"
           f"  extinction group: {eg}\n  space group: {sg}")
+    if "lattice_estimate" in r:
+        c = r["lattice_estimate"]
+        print(f"  lattice estimate (reduced primitive cell, network): a {c['a']:.2f} b {c['b']:.2f} c {c['c']:.2f} Å, "
+              f"α {c['alpha']:.1f} β {c['beta']:.1f} γ {c['gamma']:.1f}°, V {c['volume']:.0f} Å³")
     v = r.get("verified")
     if v:
         print(f"  verified phase: {v['name']} [{v['code']}] {v['formula']}, {v['space_group']['symbol']} "

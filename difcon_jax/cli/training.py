@@ -38,7 +38,8 @@ def cmd_train(args) -> int:
             r = report.get(axis, {})
             if r.get("n"):
                 print(f"{axis:12s} n={r['n']:5d}  CS {r['acc_cs']:.3f}  EG {r['acc_eg']:.3f}  SG {r['acc_sg']:.3f}"
-                      f"  SG top-5 {r['top5_sg']:.3f}")
+                      f"  SG top-5 {r['top5_sg']:.3f}"
+                      + (f"  cell edge error {r['cell_edge_rel_err_median']:.3f}" if "cell_n" in r else ""))
         print(f"wrote {report['summary_path']}")
     return 0
 

@@ -23,6 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from difcon_jax.crystal.find_symmetry import declares_no_symmetry, find_symmetry, with_found_symmetry
+from difcon_jax.crystal.reduced_cell import reduced_cell
 from difcon_jax.crystal.stick import stick_pattern
 from difcon_jax.crystal.structure import Structure, StructureLimits, structure_from_cif_bytes
 from difcon_jax.crystal.symmetry import crystal_system_of, extinction_group_of, num_extinction_groups
@@ -72,6 +73,14 @@ class BuildResult:
         return f"built {self.built} structures, skipped {len(self.skipped)} (see {self.report}){extra}"
 
 
+def _reduced_cell_or_nan(st: Structure) -> np.ndarray:
+    """float32[6]: the lattice-head target; NaN (the row kept, its cell loss masked) where spglib fails."""
+    try:
+        return reduced_cell(st).astype(np.float32)
+    except ValueError:
+        return np.full(6, np.nan, np.float32)
+
+
 def structure_record(st: Structure, options: BuildOptions) -> dict:
     """One peak-table row for a structure (host-side NumPy)."""
     sp = stick_pattern(st, options.wavelength, options.two_theta_max, options.two_theta_min)
@@ -84,6 +93,7 @@ def structure_record(st: Structure, options: BuildOptions) -> dict:
             "split": split_of(split_key(st.reduced_formula, st.space_group), options.test_fraction,
                               options.validation_fraction),
             "dropped_fraction": dropped, "source_id": st.source, "formula": st.formula,
+            "reduced_cell": _reduced_cell_or_nan(st),
             "reduced_formula": st.reduced_formula, "volume_per_atom": st.volume / max(float(st.occupancy.sum()), 1e-9),
             "notes": list(st.notes)}
 
@@ -229,6 +239,7 @@ def _finish(results: Iterable, out: str, options: BuildOptions, meta: dict, t0: 
             "dropped_fraction": np.array([r["dropped_fraction"] for r in rows], np.float32),
             "source_id": np.array([r["source_id"] for r in rows], dtype=str),
             "formula": np.array([r["formula"] for r in rows], dtype=str),
+            "reduced_cell": np.stack([r["reduced_cell"] for r in rows]),
         })
         write_peak_table(out, arrays, {
             "wavelength": options.wavelength, "two_theta_min": options.two_theta_min,

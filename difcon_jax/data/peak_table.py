@@ -17,6 +17,7 @@ split.npy             int8[N]        0 train, 1 equivariance test, 2 validation 
 dropped_fraction.npy  float32[N]     share of total intensity lost by keeping only the P strongest
 source_id.npy         <U[N]          file path or ``synth:<seed>:<index>``
 formula.npy           <U[N]          cell formula
+reduced_cell.npy      float32[N, 6]  optional: Niggli-reduced primitive cell a ≤ b ≤ c (Å), α, β, γ (degrees)
 meta.json                            format version, N, P, wavelength, 2θ range, builder arguments
 ===================== ============== ==========================================================
 
@@ -41,6 +42,8 @@ FORMAT = "difcon-jax/peak-table"
 VERSION = 1
 ARRAYS = ("two_theta", "intensity", "mask", "po_cos2", "po_weight", "space_group", "crystal_system", "extinction_group", "split",
           "dropped_fraction", "source_id", "formula")
+#: Arrays a table may lack (tables written before they existed stay readable); None when absent.
+OPTIONAL_ARRAYS = ("reduced_cell",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +63,7 @@ class PeakTable:
     source_id: np.ndarray
     formula: np.ndarray
     meta: dict
+    reduced_cell: np.ndarray | None = None  # float32[N, 6] (crystal.reduced_cell), or None
 
     def __len__(self) -> int:
         return int(self.two_theta.shape[0])
@@ -70,7 +74,8 @@ class PeakTable:
 
     def subset(self, index) -> "PeakTable":
         """Rows ``index`` (bool mask or int array) as an in-memory table."""
-        return PeakTable(**{k: np.asarray(getattr(self, k)[index]) for k in ARRAYS}, meta=dict(self.meta))
+        optional = {k: np.asarray(getattr(self, k)[index]) for k in OPTIONAL_ARRAYS if getattr(self, k) is not None}
+        return PeakTable(**{k: np.asarray(getattr(self, k)[index]) for k in ARRAYS}, meta=dict(self.meta), **optional)
 
 
 def pad_peaks(two_theta: np.ndarray, intensity: np.ndarray, max_peaks: int, po_cos2=None, po_weight=None):
@@ -130,7 +135,7 @@ def write_peak_table(path: str | os.PathLike, arrays: dict[str, np.ndarray], met
     tmp = tempfile.mkdtemp(prefix=os.path.basename(path) + ".tmp-", dir=parent)
     open_permissions(tmp)  # mkdtemp makes 0700; the table should be as readable as any folder
     try:
-        for k in ARRAYS:
+        for k in ARRAYS + tuple(k for k in OPTIONAL_ARRAYS if arrays.get(k) is not None):
             a = np.asarray(arrays[k])
             if len(a) != n:
                 raise ValueError(f"array {k} has {len(a)} rows, expected {n}")
@@ -173,8 +178,15 @@ def load_peak_table(path: str | os.PathLike, mmap: bool = True) -> PeakTable:
             arrays[k] = np.load(os.path.join(path, k + ".npy"), mmap_mode="r" if mmap else None, allow_pickle=False)
         except (OSError, ValueError) as e:
             raise ValueError(f"{path}: cannot read {k}.npy ({e})") from None
-        if len(arrays[k]) != meta["num_structures"]:
-            raise ValueError(f"{path}: {k}.npy has {len(arrays[k])} rows, meta says {meta['num_structures']}")
+    for k in OPTIONAL_ARRAYS:
+        if os.path.exists(os.path.join(path, k + ".npy")):
+            try:
+                arrays[k] = np.load(os.path.join(path, k + ".npy"), mmap_mode="r" if mmap else None, allow_pickle=False)
+            except (OSError, ValueError) as e:
+                raise ValueError(f"{path}: cannot read {k}.npy ({e})") from None
+    for k, a in arrays.items():
+        if len(a) != meta["num_structures"]:
+            raise ValueError(f"{path}: {k}.npy has {len(a)} rows, meta says {meta['num_structures']}")
     return PeakTable(**arrays, meta=meta)
 
 
@@ -192,6 +204,9 @@ def merge_tables(paths: list[str], out: str) -> PeakTable:
                 a = np.pad(a, pad)
             parts.append(a)
         arrays[k] = np.concatenate(parts)
+    for k in OPTIONAL_ARRAYS:  # kept only when every part has it
+        if all(getattr(t, k) is not None for t in tables):
+            arrays[k] = np.concatenate([np.asarray(getattr(t, k)) for t in tables])
     first = tables[0].meta
     write_peak_table(out, arrays, {k: first[k] for k in ("wavelength", "two_theta_min", "two_theta_max",
                                                          "test_fraction", "validation_fraction") if k in first}

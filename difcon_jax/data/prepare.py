@@ -3,6 +3,7 @@ none, cut to the config's peak count, and checked against the model's grid (wave
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 
@@ -50,7 +51,7 @@ def strongest_peaks(table: PeakTable, p: int) -> PeakTable:
         a = np.asarray(a)
         return np.take_along_axis(a, order if a.ndim == 2 else order[..., None], axis=1)
 
-    fields = {k: getattr(table, k) for k in ("space_group", "crystal_system", "extinction_group", "split",
-                                            "dropped_fraction", "source_id", "formula")}
-    return PeakTable(two_theta=take(table.two_theta), intensity=take(table.intensity), mask=take(table.mask),
-                     po_cos2=take(table.po_cos2), po_weight=take(table.po_weight), meta=dict(table.meta), **fields)
+    # per-structure arrays (labels, ids, the optional reduced cells) ride along unchanged
+    return dataclasses.replace(table, two_theta=take(table.two_theta), intensity=take(table.intensity),
+                               mask=take(table.mask), po_cos2=take(table.po_cos2), po_weight=take(table.po_weight),
+                               meta=dict(table.meta))

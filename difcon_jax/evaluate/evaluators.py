@@ -30,7 +30,7 @@ import numpy as np
 from difcon_jax.augment.render import render_set
 from difcon_jax.data.split import Split
 from difcon_jax.evaluate.lab_renderer import render_lab_pattern
-from difcon_jax.evaluate.report import score
+from difcon_jax.evaluate.report import cell_errors, score
 from difcon_jax.evaluate.similarity import similarity_summary, similarity_views
 from difcon_jax.evaluate.textbook import textbook_sticks
 from difcon_jax.patterns.labelled import load_labelled
@@ -51,11 +51,16 @@ class LabelledSet:
     space_group: np.ndarray
     blend: bool = False
     rows: np.ndarray | None = None  # peak-table rows of a simulated set
+    reduced_cell: np.ndarray | None = None  # float[M, 6] true reduced cells (Å, degrees), when the table has them
 
     def __call__(self, predictor: Callable) -> dict:
         if not len(self.space_group):
             return {"n": 0}
-        return score(predictor(self.profiles, blend=self.blend), self.space_group)
+        probs = predictor(self.profiles, blend=self.blend)
+        out = score(probs, self.space_group)
+        if "reduced_cell" in probs and self.reduced_cell is not None:  # the lattice head's error
+            out.update(cell_errors(probs["reduced_cell"], self.reduced_cell))
+        return out
 
 
 @dataclasses.dataclass
@@ -104,7 +109,8 @@ def simulated_axes(cfg, table, names=SIMULATED_AXES, seed: int = 1234) -> list[L
             out.append(textbook_set(cfg, seed + 3))
         else:
             rows, aug = drawn[name]
-            out.append(LabelledSet(name, render_set(table, rows, aug, seed, batch), sg[rows], rows=rows))
+            out.append(LabelledSet(name, render_set(table, rows, aug, seed, batch), sg[rows], rows=rows,
+                                   reduced_cell=_cells(table, rows)))
     return out
 
 
@@ -122,7 +128,12 @@ def cross_simulator_set(cfg, table, seed: int) -> LabelledSet:
                                  lambda_ref=float(cfg.augment.lambda_ref), ka2=bool(rng.random() < 0.8))
         xs.append(to_model_input(lab, cfg.augment))
     x = np.stack(xs) if xs else np.zeros((0, cfg.augment.n_bins), np.float32)
-    return LabelledSet("cross_simulator", x, np.asarray(table.space_group)[rows], rows=rows)
+    return LabelledSet("cross_simulator", x, np.asarray(table.space_group)[rows], rows=rows,
+                       reduced_cell=_cells(table, rows))
+
+
+def _cells(table, rows) -> np.ndarray | None:
+    return None if table.reduced_cell is None else np.asarray(table.reduced_cell[rows], np.float64)
 
 
 def textbook_set(cfg, seed: int) -> LabelledSet:

@@ -23,6 +23,29 @@ def expected_calibration_error(conf: np.ndarray, correct: np.ndarray, bins: int 
     return float(ece)
 
 
+def cell_errors(pred: np.ndarray, true: np.ndarray) -> dict:
+    """How far the lattice head's reduced cells pred float[M, 6] are from the true ones float[M, 6] (a, b, c in
+    Å, α, β, γ in degrees; rows with a NaN true cell left out): medians of the relative edge error
+    |Δa|/a over the three edges and of |ΔV|/V, the share of patterns whose volume is within 5 % and whose
+    three edges are all within 2 %, and the median angle error (degrees)."""
+    pred, true = np.asarray(pred, np.float64), np.asarray(true, np.float64)
+    ok = np.isfinite(true).all(1)
+    pred, true = pred[ok], true[ok]
+    if not len(true):
+        return {}
+
+    def volume(c):
+        cos = np.cos(np.radians(c[:, 3:]))
+        return c[:, :3].prod(1) * np.sqrt(np.clip(1 - (cos ** 2).sum(1) + 2 * cos.prod(1), 0, None))
+
+    edge = np.abs(pred[:, :3] - true[:, :3]) / true[:, :3]
+    vol = np.abs(volume(pred) - volume(true)) / volume(true)
+    return {"cell_n": int(len(true)), "cell_edge_rel_err_median": float(np.median(edge)),
+            "cell_volume_rel_err_median": float(np.median(vol)), "cell_volume_within_5pct": float(np.mean(vol < 0.05)),
+            "cell_edges_within_2pct": float(np.mean((edge < 0.02).all(1))),
+            "cell_angle_err_median_deg": float(np.median(np.abs(pred[:, 3:] - true[:, 3:])))}
+
+
 def score(probs: dict, space_group: np.ndarray) -> dict:
     """Accuracies (top-1/top-5), per-crystal-system accuracy, ECE, SG/CS inconsistency, coverage curve and
     confusion matrices: crystal system dense 7×7, extinction and space group sparse ``[[true, pred, n], ...]``."""
@@ -73,6 +96,14 @@ def write_report(out_dir: str, results: dict) -> tuple[str, str]:
             lines.append(f"| {model} | {name} | {r['n']} | {r['acc_cs']:.3f} | {r['acc_eg']:.3f} | {r['acc_sg']:.3f} | "
                          f"{r['top5_sg']:.3f} | {r.get('ece_sg', float('nan')):.3f} | "
                          f"{r.get('sg_inconsistent_with_cs', float('nan')):.3f} |")
+    cells = [(m, name, r) for m, sets in results.items() for name, r in sets.items() if r.get("cell_n")]
+    if cells:
+        lines += ["", "Lattice head (Niggli-reduced primitive cell; medians over the set):", "",
+                  "| model | set | n | edge error | volume error | volume within 5 % | all edges within 2 % | angle error (°) |",
+                  "|---|---|---|---|---|---|---|---|"]
+        lines += [f"| {m} | {name} | {r['cell_n']} | {r['cell_edge_rel_err_median']:.3f} | "
+                  f"{r['cell_volume_rel_err_median']:.3f} | {r['cell_volume_within_5pct']:.3f} | "
+                  f"{r['cell_edges_within_2pct']:.3f} | {r['cell_angle_err_median_deg']:.1f} |" for m, name, r in cells]
     sims = [(m, s["similarity"]) for m, s in results.items() if "similarity" in s]
     if sims:
         lines += ["", "Representation similarity (Fig. 4; held-out structures × augmentations):", "",

@@ -12,16 +12,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from difcon_jax.models.heads import space_group_log_probs
+from difcon_jax.models.heads import decode_reduced_cell, space_group_log_probs
 
 
 @functools.partial(jax.jit, static_argnums=0)
 def _forward(model, params, x):
     """The heads' raw logits for profiles float[B, n_bins]: crystal_system [B, 7], extinction_group [B, n_eg],
-    space_group (7 × [B, n_c]), and the representation [B, D]."""
+    space_group (7 × [B, n_c]), the representation [B, D] and, from a lattice head, reduced_cell [B, 6]
+    (a, b, c in Å, α, β, γ in degrees)."""
     out = model.apply({"params": params}, x)
+    cell = {"reduced_cell": decode_reduced_cell(out["reduced_cell"])} if "reduced_cell" in out else {}
     return {"crystal_system": out["crystal_system"], "extinction_group": out["extinction_group"],
-            "space_group": tuple(out["space_group"]), "representation": out["representation"]}
+            "space_group": tuple(out["space_group"]), "representation": out["representation"], **cell}
 
 
 @jax.jit
@@ -31,9 +33,10 @@ def probabilities(logits: dict, temperature=1.0) -> dict:
     t = jnp.asarray(temperature, jnp.float32)
     cs, eg = logits["crystal_system"] / t, logits["extinction_group"] / t
     sg = tuple(s / t for s in logits["space_group"])
+    cell = {"reduced_cell": logits["reduced_cell"]} if "reduced_cell" in logits else {}
     return {"crystal_system": jax.nn.softmax(cs, -1), "extinction_group": jax.nn.softmax(eg, -1),
             "space_group": jnp.exp(space_group_log_probs(cs, sg)), "representation": logits["representation"],
-            "logits_cs": cs, "logits_eg": eg}
+            "logits_cs": cs, "logits_eg": eg, **cell}
 
 
 def predict_logits(model, params, profiles, max_batch: int = 256) -> dict:
@@ -54,7 +57,8 @@ def predict_logits(model, params, profiles, max_batch: int = 256) -> dict:
 
 def predict(model, params, profiles, max_batch: int = 256, temperature: float = 1.0) -> dict[str, np.ndarray]:
     """Probabilities for profiles float[B, n_bins]: crystal_system [B, 7], extinction_group [B, n_eg],
-    space_group [B, 230] (index = number − 1, p(CS)·p(SG|CS)), representation [B, D]. Every head's
+    space_group [B, 230] (index = number − 1, p(CS)·p(SG|CS)), representation [B, D] and, when the model
+    has a lattice head, reduced_cell [B, 6] (Å, degrees; not a probability, untouched). Every head's
     logits are divided by ``temperature`` (temperature scaling, fitted on simulated data)."""
     logits = predict_logits(model, params, profiles, max_batch)
     return {k: np.asarray(v) for k, v in probabilities(logits, temperature).items()}

@@ -53,7 +53,8 @@ def _top(p: np.ndarray, k: int):
 
 
 def describe(pr: dict, i: int, top_k: int, eg_table) -> dict:
-    """Top-k crystal systems, extinction groups and space groups of row ``i`` of predict's probabilities."""
+    """Top-k crystal systems, extinction groups and space groups of row ``i`` of predict's probabilities, and
+    the lattice estimate (Niggli-reduced primitive cell) when the model has a lattice head."""
     cs_i, cs_p = _top(pr["crystal_system"][i], top_k)
     eg_i, eg_p = _top(pr["extinction_group"][i], top_k)
     sg_i, sg_p = _top(pr["space_group"][i], top_k)
@@ -63,7 +64,17 @@ def describe(pr: dict, i: int, top_k: int, eg_table) -> dict:
                              for j, p in zip(eg_i, eg_p)],
         "space_group": [{"number": int(j) + 1, "symbol": space_group_symbol(int(j) + 1), "p": round(float(p), 4)}
                         for j, p in zip(sg_i, sg_p)],
+        **({"lattice_estimate": lattice_estimate(pr["reduced_cell"][i])} if "reduced_cell" in pr else {}),
     }
+
+
+def lattice_estimate(cell) -> dict:
+    """The lattice head's reduced cell as a dict: a, b, c (Å), alpha, beta, gamma (degrees), volume (Å³)."""
+    a, b, c, al, be, ga = (float(v) for v in cell)
+    cos = np.cos(np.radians([al, be, ga]))
+    volume = a * b * c * float(np.sqrt(max(1 - (cos ** 2).sum() + 2 * cos.prod(), 0.0)))
+    return {k: round(v, 3 if k in "abc" else 2) for k, v in
+            zip(("a", "b", "c", "alpha", "beta", "gamma", "volume"), (a, b, c, al, be, ga, volume))}
 
 
 def predict_files(files: list[str], model_dir: str | None = None, wavelength: float | None = None,

@@ -83,6 +83,7 @@ def scores_during_training(cfg, table, evaluators=None):
     def on_eval(step, params):
         predictor = Predictor.of(cfg, model, params)  # uncalibrated (T = 1): calibration comes after training
         return {name: {k: round(r.get(k, 0.0), 4) for k in ("acc_cs", "acc_sg", "top5_sg")}
+                | ({"cell_err": round(r["cell_edge_rel_err_median"], 4)} if "cell_n" in r else {})
                 for name, r in run_evaluators(evaluators, predictor).items()}
     return on_eval
 

@@ -11,7 +11,7 @@ from typing import Any, Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
-from difcon_jax.models.heads import NUM_CRYSTAL_SYSTEMS, SG_PER_SYSTEM
+from difcon_jax.models.heads import NUM_CRYSTAL_SYSTEMS, REDUCED_CELL_PRIOR, SG_PER_SYSTEM
 
 
 def _groups(c: int) -> int:
@@ -134,13 +134,15 @@ class DifconModel(nn.Module):
     Returns a dict keyed like the labels and the probabilities (:data:`difcon_jax.models.heads.HEADS`):
     ``representation`` h [B, D]; ``projection`` z [B, proj[-1]]; logits ``crystal_system`` [B, 7],
     ``extinction_group`` [B, n_eg] and ``space_group``, a tuple of 7 arrays (head k over crystal system k's
-    space groups).
+    space groups); with ``lattice_head``, ``reduced_cell`` [B, 6]: the Niggli-reduced primitive cell as
+    (ln a, ln b, ln c, cos α, cos β, cos γ), a, b, c in Å (:func:`decode_reduced_cell`).
     """
 
     encoder: ResNet1D
     num_extinction_groups: int
     projector_dims: Sequence[int] = (512, 512, 512)
     head_hidden: int = 256
+    lattice_head: bool = False
 
     @nn.compact
     def __call__(self, x):
@@ -154,15 +156,23 @@ class DifconModel(nn.Module):
             "crystal_system": nn.Dense(NUM_CRYSTAL_SYSTEMS, name="cs_head")(t),
             "extinction_group": nn.Dense(self.num_extinction_groups, name="eg_head")(t),
             "space_group": tuple(nn.Dense(n, name=f"sg_head_{k}")(t) for k, n in enumerate(SG_PER_SYSTEM)),
+            **({"reduced_cell": self.reduced_cell(h)} if self.lattice_head else {}),
         }
+
+    def reduced_cell(self, h):
+        """The lattice head: its own hidden layer (a cell is not a class), started at a typical reduced cell
+        (4.5, 6, 8.5 Å, 90°) so a warm start begins with small losses."""
+        u = nn.gelu(nn.Dense(self.head_hidden, name="cell_trunk")(h))
+        return nn.Dense(6, name="cell_head", kernel_init=nn.initializers.zeros,
+                        bias_init=lambda *_: jnp.array(REDUCED_CELL_PRIOR, jnp.float32))(u)
 
 
 #: Fields of ``cfg.model`` that belong to the model around the encoder; every other field is a ResNet1D field.
-MODEL_FIELDS = ("projector_dims", "head_hidden")
+MODEL_FIELDS = ("projector_dims", "head_hidden", "lattice_head")
 
 
 def build_model(cfg_model, num_extinction_groups: int) -> DifconModel:
-    """The model of ``cfg.model``, field by field: ``projector_dims`` and ``head_hidden`` for
+    """The model of ``cfg.model``, field by field: ``projector_dims``, ``head_hidden`` and ``lattice_head`` for
     :class:`DifconModel`, the rest (widths, blocks, stem_*, kernel, dtype …) for :class:`ResNet1D` by name.
     ``dtype`` ('float32' or 'bfloat16') is the encoder's compute dtype (parameters, heads and losses stay
     float32). An unknown field is a ValueError naming it."""

@@ -33,10 +33,13 @@ log = logging.getLogger(__name__)
 
 
 def device_data(table, rows):
-    """The rows ``rows`` of a peak table as :class:`DeviceData` (peaks and int32 labels) for the device."""
+    """The rows ``rows`` of a peak table as :class:`DeviceData` (peaks, int32 labels, reduced cells — NaN
+    when the table has none) for the device."""
     sub = table.subset(rows)
+    cells = sub.reduced_cell if sub.reduced_cell is not None else np.full((len(sub), 6), np.nan, np.float32)
     return DeviceData(device_table(sub), jnp.asarray(sub.crystal_system, jnp.int32),
-                      jnp.asarray(sub.extinction_group, jnp.int32), jnp.asarray(sub.space_group, jnp.int32))
+                      jnp.asarray(sub.extinction_group, jnp.int32), jnp.asarray(sub.space_group, jnp.int32),
+                      jnp.asarray(cells, jnp.float32))
 
 
 def build(cfg):
@@ -144,6 +147,9 @@ def train(cfg, workdir: str, on_eval: Callable[[int, Any], dict] | None = None) 
     train_rows = np.flatnonzero(np.asarray(table.split) == Split.TRAIN)
     if len(train_rows) == 0:
         raise InputError(cfg.data.table or workdir, "the peak table has no training structures")
+    if cfg.model.get("lattice_head", False) and table.reduced_cell is None:
+        raise InputError(cfg.data.table or workdir, "the peak table has no reduced cells for the lattice head "
+                         "(built before they were stored: rebuild it, or set --config.model.lattice_head=False)")
     mesh = parallel.make_mesh()
     rep, sharded = parallel.shardings(mesh)
     data = parallel.replicate(device_data(table, train_rows), mesh)

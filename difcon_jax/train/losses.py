@@ -1,11 +1,12 @@
-"""Losses: weighted cross-entropy per head, Barlow Twins (paper Eq. 6–7) and SimCLR NT-Xent."""
+"""Losses: weighted cross-entropy per head, Barlow Twins (paper Eq. 6–7), SimCLR NT-Xent and the lattice
+head's L1 loss."""
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
 
-from difcon_jax.models.heads import space_group_log_probs
+from difcon_jax.models.heads import encode_reduced_cell, space_group_log_probs
 
 
 def cross_entropy(logits, labels) -> jax.Array:
@@ -55,3 +56,16 @@ def classification_losses(out, labels, weights) -> tuple[jax.Array, dict]:
         "acc_sg": jnp.mean(jnp.argmax(sg_logp, -1) + 1 == labels["space_group"]),
     }
     return loss, metrics
+
+
+def lattice_loss(pred, cell) -> tuple[jax.Array, dict]:
+    """L1 between the lattice head's ``pred`` [B, 6] (ln a, ln b, ln c, cos α, cos β, cos γ) and the true
+    reduced cells ``cell`` [B, 6] (Å, degrees); rows with a NaN cell (spglib failed) are left out. L1, not
+    L2: a pattern that cannot fix one edge should not drag the others. Returns (loss, metrics) with
+    ``cell_err``, the mean |Δ ln length| (≈ the relative error of a, b, c)."""
+    target = encode_reduced_cell(jnp.nan_to_num(cell, nan=1.0))
+    valid = jnp.all(jnp.isfinite(cell), axis=-1).astype(jnp.float32)
+    n = jnp.maximum(valid.sum(), 1.0)
+    err = jnp.abs(pred - target)
+    loss = jnp.sum(valid * err.mean(-1)) / n
+    return loss, {"loss_cell": loss, "cell_err": jnp.sum(valid * err[:, :3].mean(-1)) / n}

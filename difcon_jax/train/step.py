@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import optax
 
 from difcon_jax.augment import Peaks, gather, make_augment_batch, make_simulate_batch, make_two_views, sample_params
-from difcon_jax.train.losses import barlow_twins_loss, classification_losses, nt_xent_loss
+from difcon_jax.train.losses import barlow_twins_loss, classification_losses, lattice_loss, nt_xent_loss
 
 
 class Mode(NamedTuple):
@@ -49,12 +49,14 @@ def mode_of(cfg) -> Mode:
 
 
 class DeviceData(NamedTuple):
-    """The training table on the device: peaks plus labels (int32[N] each)."""
+    """The training table on the device: peaks plus labels (int32[N] each) and the reduced cells float32[N, 6]
+    (Å, degrees; NaN where unknown) that the lattice head learns."""
 
     peaks: Peaks
     crystal_system: jax.Array
     extinction_group: jax.Array
     space_group: jax.Array
+    reduced_cell: jax.Array
 
 
 @flax.struct.dataclass
@@ -119,6 +121,7 @@ def make_train_step(cfg, model, tx):
     two_view = mode.views == "two"
     both_views = bool(cfg.loss.classify_both_views)
     pretrain_steps = int(cfg.loss.pretrain_steps) if cfg.loss.schedule == "pretrain_finetune" else 0
+    with_cell = bool(cfg.model.get("lattice_head", False))
 
     def loss_fn(params, x_a, x_b, labels, step):
         if two_view:
@@ -134,6 +137,10 @@ def make_train_step(cfg, model, tx):
             out_b = jax.tree_util.tree_map(lambda t: t[x_a.shape[0]:], out)
             cls_b, _ = classification_losses(out_b, labels, w)
             cls_loss = 0.5 * (cls_loss + cls_b)
+        if with_cell:  # a supervised head: counted with the classification heads (off while pretraining)
+            cell_loss, cell_metrics = lattice_loss(out_a["reduced_cell"], labels["reduced_cell"])
+            cls_loss = cls_loss + cfg.loss.w_cell * cell_loss
+            metrics.update(cell_metrics)
         in_pretrain = step < pretrain_steps
         w_cls = jnp.where(in_pretrain, 0.0, 1.0)
         w_repr = jnp.where(in_pretrain, 1.0, cfg.loss.w_repr) if two_view else 0.0
@@ -148,6 +155,8 @@ def make_train_step(cfg, model, tx):
         labels = {"crystal_system": jnp.take(table.crystal_system, index),
                   "extinction_group": jnp.take(table.extinction_group, index),
                   "space_group": jnp.take(table.space_group, index)}
+        if with_cell:
+            labels["reduced_cell"] = jnp.take(table.reduced_cell, index, axis=0)
         grads, metrics = jax.grad(loss_fn, has_aux=True)(state.params, x_a, x_b, labels, state.step)
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)

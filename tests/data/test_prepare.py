@@ -49,3 +49,7 @@ def test_strongest_peaks_keeps_order_and_the_strongest(tmp_path):
         kept = s.intensity[i][s.mask[i]]
         assert np.all(np.diff(s.two_theta[i][s.mask[i]]) > 0)
         assert np.isclose(kept.min(), np.sort(full)[-4:].min()) or s.mask[i].sum() == t.mask[i].sum()
+    # the per-structure arrays ride along: labels, ids and the lattice head's reduced cells
+    np.testing.assert_array_equal(s.space_group, t.space_group)
+    np.testing.assert_array_equal(s.reduced_cell, t.reduced_cell)
+    assert s.reduced_cell is not None and s.reduced_cell.shape == (len(t), 6)

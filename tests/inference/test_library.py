@@ -1,11 +1,15 @@
 """Tempered sampling over space groups, thin-group filling with pyxtal, table merging, the reference library."""
 
+import os
+import shutil
+
 import numpy as np
 import pytest
 
 from difcon_jax.crystal.symmetry import crystal_system_array
 from difcon_jax.data import load_peak_table
 from difcon_jax.data.build import BuildOptions, build_from_cifs, fill_thin_groups, thin_group_targets
+from difcon_jax.data.peak_table import merge_tables
 from difcon_jax.inference.library import knn_space_group_probs, mix_probabilities
 from difcon_jax.train.parallel import batch_indices, sampling_cdf
 from tests.helpers.structures import cif_of
@@ -48,6 +52,14 @@ def test_fill_thin_groups_adds_pyxtal_crystals_only_where_thin(small_table, tmp_
     assert list(t.source_id[:len(base)]) == list(base.source_id)  # real structures first, unchanged
     assert all(s.startswith("synth:") for s in t.source_id[len(base):])
     assert t.meta["builder"] == "merge" and (tmp_path / "filled.report.tsv").exists()
+    # every part stores reduced cells, so the merge keeps them, row for row
+    np.testing.assert_array_equal(t.reduced_cell[:len(base)], base.reduced_cell)
+    assert np.isfinite(t.reduced_cell).all() and (t.reduced_cell[:, :3] > 1).all()
+    # a table written before cells were stored still opens (no cells), and merges without them
+    old = shutil.copytree(small_table, tmp_path / "old")
+    os.remove(old / "reduced_cell.npy")
+    assert load_peak_table(old).reduced_cell is None
+    assert merge_tables([str(old), str(tmp_path / "filled")], str(tmp_path / "m")).reduced_cell is None
 
 
 def test_knn_votes_and_consistent_mixing():

@@ -38,7 +38,7 @@ def test_identify_names_the_phase_refines_it_and_draws_the_fit(tmp_path, capsys,
     assert r["network"]["space_group"][0]["p"] > 0 and png.stat().st_size > 10_000
     main(["identify", f, "--library", library, "--wavelength", "1.5418"])
     text = capsys.readouterr().out
-    assert "phase 1: CCaO3 [calcite]" in text and "R-3c (#167)" in text and "network alone:" in text
+    assert "phase 1: CCaO3 [calcite]" in text and "R-3c (#167)" in text and "network (as predict shows it):" in text
     assert "symmetry: trigonal, R-3c (#167)" in text
     # without calcium no candidate fits: "no match", and the network's answer keeps its own crystal system
     main(["identify", f, "--library", library, "--wavelength", "1.5418", "--exclude-elements", "Ca", "--json"])

@@ -131,12 +131,15 @@ def test_corrupt_checkpoint_and_bad_config(table, tmp_path):
 def test_predict_and_evaluate_cli(table, tmp_path, capsys):
     from difcon_jax.cli import main
 
-    wd = tmp_path / "model"
-    assert main(["train", "--workdir", str(wd)] + [f"--config.{o}" for o in tiny_overrides(table, steps=1)]) == 0
+    wd = tmp_path / "model"  # with the lattice head: its estimate is predicted and its error evaluated
+    overrides = tiny_overrides(table, steps=1) + ["model.lattice_head=True"]
+    assert main(["train", "--workdir", str(wd)] + [f"--config.{o}" for o in overrides]) == 0
     out, _ = capsys.readouterr()
-    assert "equivariance" in out and "invariance" in out
+    assert "equivariance" in out and "invariance" in out and "cell edge error" in out
     summary = json.loads((wd / "eval_summary.json").read_text())
     assert summary["invariance"]["n"] == 8 and summary["calibration"]["temperature"] > 0
+    assert summary["training"]["cell_n"] == summary["training"]["n"]
+    assert 0 <= summary["equivariance"]["cell_volume_within_5pct"] <= 1
     exp = tmp_path / "exp"
     exp.mkdir()
     x = np.arange(10, 80, 0.02)
@@ -166,11 +169,13 @@ def test_predict_and_evaluate_cli(table, tmp_path, capsys):
     r = res[0]
     assert set(r) >= {"file", "crystal_system", "extinction_group", "space_group", "uncertain"}
     assert len(r["space_group"]) == 2 and {"number", "symbol", "p"} == set(r["space_group"][0])
+    c = r["lattice_estimate"]
+    assert c["a"] > 0 and 0 < c["alpha"] < 180 and c["volume"] > 0
     assert (tmp_path / "pred.png").stat().st_size > 1000
 
     rc = main(["evaluate", "--workdir", str(wd), "--experimental", str(exp), "--wavelength", "1.5406"])
     out, err = capsys.readouterr()
-    assert rc == 0 and "| exp | 3 |" in out and "skipped" in err
+    assert rc == 0 and "| exp | 3 |" in out and "skipped" in err and "Lattice head" in out
     rep = json.loads((wd / "evaluation" / "report.json").read_text())
     assert rep["difcon"]["exp"]["n"] == 3
     assert all((wd / "evaluation" / f"confusion_{lv}_exp.png").exists() for lv in ("cs", "eg", "sg"))

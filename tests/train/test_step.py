@@ -59,3 +59,38 @@ def test_zero_learning_rate_leaves_parameters(setup):
     assert float(learning_rate_schedule(cfg)(0)) == 0.0 and np.isfinite(float(metrics["loss"]))
     for a, b in zip(_leaves(state.params), _leaves(new.params)):
         np.testing.assert_array_equal(a, b)
+
+
+def test_lattice_loss_is_relative_and_skips_unknown_cells():
+    from difcon_jax.models.heads import decode_reduced_cell, encode_reduced_cell
+    from difcon_jax.train.losses import lattice_loss
+
+    cells = jnp.array([[3.0, 4.0, 5.0, 90.0, 90.0, 120.0], [10.0, 12.0, 30.0, 70.0, 80.0, 85.0],
+                       [np.nan] * 6])
+    exact = encode_reduced_cell(jnp.nan_to_num(cells, nan=1.0))
+    np.testing.assert_allclose(decode_reduced_cell(exact)[:2], cells[:2], rtol=1e-5)
+    loss, m = lattice_loss(exact, cells)
+    assert float(loss) == 0.0
+    off = exact.at[:, :3].add(np.log(1.05))  # every edge 5 % long; the unknown third row does not count
+    loss, m = lattice_loss(off, cells)
+    assert float(m["cell_err"]) == pytest.approx(np.log(1.05), rel=1e-5)
+    assert float(loss) == pytest.approx(np.log(1.05) / 2, rel=1e-5)
+
+
+def test_lattice_head_trains_on_the_tables_reduced_cells(setup, tiny_table):
+    """With ``model.lattice_head`` the step learns the table's reduced cells: the loss and its error are
+    reported, and a few steps on one batch lower them."""
+    cfg = load_config(default_config_path("quickstart"),
+                      tiny_overrides(tiny_table, steps=30, batch=4) + ["model.lattice_head=True", "optim.learning_rate=3e-3"])
+    _, _, _, _, batch = setup
+    assert bool(jnp.isfinite(batch["table"].reduced_cell).all())  # the tiny table stores its cells
+    model, tx = build(cfg)
+    state = init_state(cfg, model, tx, jax.random.key(0))
+    assert "cell_head" in state.params
+    step = jax.jit(make_train_step(cfg, model, tx))
+    errs = []
+    for i in range(30):
+        state, metrics = step(state, batch, jax.random.key(0))
+        errs.append(float(metrics["cell_err"]))
+    assert {"loss_cell", "cell_err"} <= set(metrics)
+    assert errs[-1] < 0.75 * errs[0]
