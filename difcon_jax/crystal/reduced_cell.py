@@ -31,6 +31,13 @@ def cell_parameters(lattice: np.ndarray) -> np.ndarray:
     return np.array([*lengths, angle(b, c), angle(a, c), angle(a, b)])
 
 
+def cell_volume(cell) -> np.ndarray:
+    """float64[...]: the volume (Å³) of cells float[..., 6] (a, b, c in Å; α, β, γ in degrees)."""
+    cell = np.asarray(cell, np.float64)
+    cos = np.cos(np.radians(cell[..., 3:]))
+    return cell[..., :3].prod(-1) * np.sqrt(np.clip(1 - (cos ** 2).sum(-1) + 2 * cos.prod(-1), 0.0, None))
+
+
 def centring_translations(rotations: np.ndarray, translations: np.ndarray, tol: float = 1e-4) -> np.ndarray:
     """float64[K, 3]: the distinct lattice translations (mod 1, the origin first) among operations
     (rotations int[M, 3, 3], translations float[M, 3], fractions of the cell edges)."""

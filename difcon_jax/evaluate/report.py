@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 
+from difcon_jax.crystal.reduced_cell import cell_volume
 from difcon_jax.crystal.symmetry import CRYSTAL_SYSTEMS, crystal_system_array, extinction_group_array
 from difcon_jax.evaluate.confusion import sparse_confusion
 from difcon_jax.files import atomic_write_json, atomic_write_text
@@ -33,13 +34,8 @@ def cell_errors(pred: np.ndarray, true: np.ndarray) -> dict:
     pred, true = pred[ok], true[ok]
     if not len(true):
         return {}
-
-    def volume(c):
-        cos = np.cos(np.radians(c[:, 3:]))
-        return c[:, :3].prod(1) * np.sqrt(np.clip(1 - (cos ** 2).sum(1) + 2 * cos.prod(1), 0, None))
-
     edge = np.abs(pred[:, :3] - true[:, :3]) / true[:, :3]
-    vol = np.abs(volume(pred) - volume(true)) / volume(true)
+    vol = np.abs(cell_volume(pred) - cell_volume(true)) / cell_volume(true)
     return {"cell_n": int(len(true)), "cell_edge_rel_err_median": float(np.median(edge)),
             "cell_volume_rel_err_median": float(np.median(vol)), "cell_volume_within_5pct": float(np.mean(vol < 0.05)),
             "cell_edges_within_2pct": float(np.mean((edge < 0.02).all(1))),

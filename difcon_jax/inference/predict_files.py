@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from difcon_jax.crystal.reduced_cell import cell_volume
 from difcon_jax.crystal.symmetry import CRYSTAL_SYSTEMS, extinction_group_table, space_group_symbol
 from difcon_jax.errors import CheckpointError, InputError
 from difcon_jax.files import atomic_savefig
@@ -71,8 +72,7 @@ def describe(pr: dict, i: int, top_k: int, eg_table) -> dict:
 def lattice_estimate(cell) -> dict:
     """The lattice head's reduced cell as a dict: a, b, c (Å), alpha, beta, gamma (degrees), volume (Å³)."""
     a, b, c, al, be, ga = (float(v) for v in cell)
-    cos = np.cos(np.radians([al, be, ga]))
-    volume = a * b * c * float(np.sqrt(max(1 - (cos ** 2).sum() + 2 * cos.prod(), 0.0)))
+    volume = float(cell_volume(np.asarray(cell)))
     return {k: round(v, 3 if k in "abc" else 2) for k, v in
             zip(("a", "b", "c", "alpha", "beta", "gamma", "volume"), (a, b, c, al, be, ga, volume))}
 
