@@ -81,7 +81,7 @@ def test_lattice_head_trains_on_the_tables_reduced_cells(setup, tiny_table):
     """With ``model.lattice_head`` the step learns the table's reduced cells: the loss and its error are
     reported, and a few steps on one batch lower them."""
     cfg = load_config(default_config_path("quickstart"),
-                      tiny_overrides(tiny_table, steps=30, batch=4) + ["model.lattice_head=True", "optim.learning_rate=3e-3"])
+                      tiny_overrides(tiny_table, steps=12, batch=4) + ["model.lattice_head=True", "optim.learning_rate=1e-2"])
     _, _, _, _, batch = setup
     assert bool(jnp.isfinite(batch["table"].reduced_cell).all())  # the tiny table stores its cells
     model, tx = build(cfg)
@@ -89,7 +89,7 @@ def test_lattice_head_trains_on_the_tables_reduced_cells(setup, tiny_table):
     assert "cell_head" in state.params
     step = jax.jit(make_train_step(cfg, model, tx))
     errs = []
-    for i in range(30):
+    for i in range(12):
         state, metrics = step(state, batch, jax.random.key(0))
         errs.append(float(metrics["cell_err"]))
     assert {"loss_cell", "cell_err"} <= set(metrics)
