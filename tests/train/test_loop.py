@@ -251,3 +251,18 @@ def test_warm_start_grows_a_model_and_keeps_its_answers():
     assert float(jnp.abs(a["representation"] - b["representation"]).max()) < 1e-6
     with pytest.raises(ConfigError, match="attention0.* has no place in cfg.model"):
         warm_start_params(trained, params, "grown")
+
+
+def test_lattice_head_refuses_a_table_without_cells(table, tmp_path):
+    """A table built before reduced cells were stored: one line naming it and the way out, before any work."""
+    import shutil
+
+    from difcon_jax.config import default_config_path, load_config
+    from difcon_jax.errors import InputError
+    from difcon_jax.train.loop import train
+
+    old = shutil.copytree(table, tmp_path / "old_table")
+    os.remove(old / "reduced_cell.npy")
+    cfg = load_config(default_config_path("quickstart"), tiny_overrides(str(old), steps=1) + ["model.lattice_head=True"])
+    with pytest.raises(InputError, match="no reduced cells for the lattice head .*lattice_head=False"):
+        train(cfg, str(tmp_path / "run"))
