@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import os
 import time
@@ -19,6 +20,7 @@ import numpy as np
 
 from difcon_jax.crystal.symmetry import crystal_system_of
 from difcon_jax.match.identify import identify
+from difcon_jax.match.search import IdentifySettings
 
 
 def main() -> None:
@@ -28,12 +30,20 @@ def main() -> None:
     p.add_argument("--limit", type=int, default=0)
     p.add_argument("--out", default=None)
     p.add_argument("--top", type=int, default=10, help="space groups kept per distribution in the records")
+    p.add_argument("--half", choices=("even", "odd"), default=None,
+                   help="score only the even- or odd-numbered rows (choose a recipe on one half, check on the other)")
+    p.add_argument("--keep", type=int, default=None, help="candidates given the fine fit (default: the shipped "
+                   "FitSettings.keep)")
     a = p.parse_args()
     rows = list(csv.DictReader(open(os.path.join(a.folder, "labels.csv"))))
+    rows = rows[{"even": 0, "odd": 1}[a.half]::2] if a.half else rows
     rows = rows[:a.limit] if a.limit else rows
     label = {os.path.join(a.folder, r["file"]): int(r["space_group"]) for r in rows}
     t = time.time()
-    results, errors = identify(list(label), model=a.model, top=a.top)
+    settings = IdentifySettings()
+    if a.keep:
+        settings = dataclasses.replace(settings, fit=dataclasses.replace(settings.fit, keep=a.keep))
+    results, errors = identify(list(label), model=a.model, top=a.top, settings=settings)
     seconds = (time.time() - t) / max(len(results), 1)
     recs = []
     for r in results:
@@ -50,7 +60,8 @@ def main() -> None:
     acc = lambda sel, f: float(np.mean([f(r) for r in sel])) if sel else float("nan")  # noqa: E731
     matched = [r for r in recs if r["match"]]
     unmatched = [r for r in recs if not r["match"]]
-    summary = {"benchmark": "identify_rruff", "folder": os.path.basename(os.path.normpath(a.folder)), "n": len(recs),
+    summary = {"benchmark": "identify_rruff", "folder": os.path.basename(os.path.normpath(a.folder)),
+               "half": a.half or "all", "fine_fits": settings.fit.keep, "n": len(recs),
                "errors": len(errors),
                "cs": round(acc(recs, lambda r: crystal_system_of(r["answer"]) == crystal_system_of(r["y"])), 4),
                "sg_top1": round(acc(recs, lambda r: r["answer"] == r["y"]), 4),

@@ -11,8 +11,13 @@ from difcon_jax.cli.common import check_plot_folder, report_file_errors
 from difcon_jax.data.prepare import prepare_table
 from difcon_jax.errors import InputError
 from difcon_jax.evaluate.confusion import write_confusions
-from difcon_jax.evaluate.evaluators import (INDEPENDENT_AXES, measured_folders, run_evaluators, similarity_evaluator,
-                                             simulated_axes)
+from difcon_jax.evaluate.evaluators import (
+    INDEPENDENT_AXES,
+    measured_folders,
+    run_evaluators,
+    similarity_evaluator,
+    simulated_axes,
+)
 from difcon_jax.evaluate.report import write_report
 from difcon_jax.evaluate.similarity import similarity_png
 from difcon_jax.inference.model_dir import PACKAGED_MODEL

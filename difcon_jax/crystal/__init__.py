@@ -1,5 +1,7 @@
 """Crystal structures (CIF via gemmi, random crystals via pyxtal), symmetry labels, stick patterns."""
 
+from difcon_jax.crystal.radiation import WAVELENGTHS, resolve_radiation
+from difcon_jax.crystal.stick import StickPattern, stick_pattern
 from difcon_jax.crystal.structure import Structure, StructureLimits, read_cif, structure_from_cif_text
 from difcon_jax.crystal.symmetry import (
     CRYSTAL_SYSTEMS,
@@ -9,8 +11,6 @@ from difcon_jax.crystal.symmetry import (
     extinction_group_table,
     labels_for_number,
 )
-from difcon_jax.crystal.stick import StickPattern, stick_pattern
-from difcon_jax.crystal.radiation import WAVELENGTHS, resolve_radiation
 
 __all__ = [
     "CRYSTAL_SYSTEMS", "Structure", "StructureLimits", "StickPattern", "SymmetryLabels", "WAVELENGTHS",

@@ -26,8 +26,19 @@ import jax.numpy as jnp
 import numpy as np
 
 from difcon_jax.match.lm import levenberg_marquardt
-from difcon_jax.match.pattern_model import (IDX, N_BASE, N_STRAIN, PARAMS, Phase, cell_parameters, cell_to_metric,
-                                          line_positions, make_phase_pattern, metric, voigt_to_matrices)
+from difcon_jax.match.pattern_model import (
+    IDX,
+    N_BASE,
+    N_STRAIN,
+    PARAMS,
+    Phase,
+    cell_parameters,
+    cell_to_metric,
+    line_positions,
+    make_phase_pattern,
+    metric,
+    voigt_to_matrices,
+)
 
 
 @dataclasses.dataclass(frozen=True)

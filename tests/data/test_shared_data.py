@@ -2,7 +2,6 @@
 
 import csv
 
-
 from difcon_jax.crystal import read_cif
 from difcon_jax.errors import InputError
 

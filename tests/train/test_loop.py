@@ -59,15 +59,9 @@ def _worker(workdir, table, steps, env):
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
-def test_four_devices_match_one_device(table, tmp_path):
-    one = _worker(tmp_path / "one", table, 3, _env())
-    four = _worker(tmp_path / "four", table, 3, _env(XLA_FLAGS="--xla_force_host_platform_device_count=4"))
-    assert one["devices"] == 1 and four["devices"] == 4
-    np.testing.assert_allclose(four["first"], one["first"], rtol=1e-4, atol=1e-6)
-    assert four["sum"] == pytest.approx(one["sum"], rel=1e-5)
-
-
-def test_two_processes_match_one(table, tmp_path):
+def test_four_devices_and_two_processes_match_one_device(table, tmp_path):
+    """Data parallel over 4 fake devices, and over 2 processes (jax.distributed on the CPU), end where one
+    device ends: the one-device reference is run once for both."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -76,13 +70,17 @@ def test_two_processes_match_one(table, tmp_path):
         env = _env(DIFCON_COORDINATOR=f"127.0.0.1:{port}", DIFCON_NUM_PROCESSES="2", DIFCON_PROCESS_ID=str(pid))
         procs.append(subprocess.Popen([sys.executable, "-m", "tests.helpers.train_worker", str(tmp_path / "mp"),
                                        table, "3"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    one = _worker(tmp_path / "one", table, 3, _env())
+    four = _worker(tmp_path / "four", table, 3, _env(XLA_FLAGS="--xla_force_host_platform_device_count=4"))
     outs = [p.communicate(timeout=300) for p in procs]
     for p, (out, err) in zip(procs, outs):
         assert p.returncode == 0, err[-3000:]
     multi = json.loads(outs[0][0].strip().splitlines()[-1])
-    single = _worker(tmp_path / "sp", table, 3, _env())
+    assert one["devices"] == 1 and four["devices"] == 4
     assert multi["processes"] == 2 and multi["devices"] == 2
-    np.testing.assert_allclose(multi["first"], single["first"], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(four["first"], one["first"], rtol=1e-4, atol=1e-6)
+    assert four["sum"] == pytest.approx(one["sum"], rel=1e-5)
+    np.testing.assert_allclose(multi["first"], one["first"], rtol=1e-4, atol=1e-6)
 
 
 def _train_cmd(table, workdir, steps):
