@@ -9,8 +9,9 @@ until they are memorised; the square root sits between (a common choice for long
 Input: augment_real.py (a 0–90° grid of 0.02° bins, measured-like noise, texture and backgrounds, the shared
 SNIP removal). Classification loss on both views: the second view is a labelled example at no extra
 forward cost. The shipped network was trained without the attention block (40,000 steps), then grown
-into it (8,000 steps, ``init_from``), then given the lattice head (18,000 steps): a warm start from the
-shipped parameters needs no override, but a table built with reduced cells (any ``dataset build`` since).
+into it (8,000 steps, ``init_from``), then given the lattice head (18,000 steps), then 24,000 more steps: a
+warm start from the shipped parameters needs no override, but a table built with reduced cells (any
+``dataset build`` since).
 """
 
 from difcon_jax.configs import augment_real, difcon
