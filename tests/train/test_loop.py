@@ -70,9 +70,14 @@ def test_four_devices_and_two_processes_match_one_device(table, tmp_path):
         env = _env(DIFCON_COORDINATOR=f"127.0.0.1:{port}", DIFCON_NUM_PROCESSES="2", DIFCON_PROCESS_ID=str(pid))
         procs.append(subprocess.Popen([sys.executable, "-m", "tests.helpers.train_worker", str(tmp_path / "mp"),
                                        table, "3"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-    one = _worker(tmp_path / "one", table, 3, _env())
-    four = _worker(tmp_path / "four", table, 3, _env(XLA_FLAGS="--xla_force_host_platform_device_count=4"))
-    outs = [p.communicate(timeout=300) for p in procs]
+    try:  # the reference runs while the two processes train: one wait, not two
+        one = _worker(tmp_path / "one", table, 3, _env())
+        four = _worker(tmp_path / "four", table, 3, _env(XLA_FLAGS="--xla_force_host_platform_device_count=4"))
+        outs = [p.communicate(timeout=300) for p in procs]
+    finally:  # a failed reference run leaves no training process behind
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
     for p, (out, err) in zip(procs, outs):
         assert p.returncode == 0, err[-3000:]
     multi = json.loads(outs[0][0].strip().splitlines()[-1])
