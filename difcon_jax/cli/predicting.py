@@ -23,6 +23,7 @@ from difcon_jax.evaluate.similarity import similarity_png
 from difcon_jax.inference.model_dir import PACKAGED_MODEL
 from difcon_jax.inference.predict_files import plot_predictions, predict_files
 from difcon_jax.inference.predictor import Predictor
+from difcon_jax.inference.prior import PRIORS
 from difcon_jax.match.identify import verify_predictions
 from difcon_jax.patterns.labelled import read_labels
 
@@ -52,7 +53,8 @@ def cmd_predict(args) -> int:
         raise InputError(f"--wavelength {args.wavelength}", "outside 0.05–5 Å (X-ray wavelengths in Å)")
     check_plot_folder(args.plot)
     predictor = Predictor.load(args.model or PACKAGED_MODEL)  # read once: predict_files and the verification share it
-    results, profiles, errors = predict_files(args.files, args.model, args.wavelength, args.top_k, predictor)
+    results, profiles, errors = predict_files(args.files, args.model, args.wavelength, args.top_k, predictor,
+                                              args.prior)
     report_file_errors(errors)
     if args.verify:
         results = verify_predictions(results, profiles, args.model, predictor)
@@ -112,6 +114,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--plot", default=None, metavar="PNG")
     p.add_argument("--no-verify", dest="verify", action="store_false",
                    help="skip the whole-pattern check against the model's reference database")
+    p.add_argument("--prior", choices=PRIORS, default="library",
+                   help="space-group frequencies the answer is for: the reference library's (minerals, default), "
+                        "the training structures' (natural), or none (the heads as trained)")
     p.set_defaults(func=cmd_predict)
 
     e = sub.add_parser("evaluate", help="test axes (equivariance, invariance) and measured-pattern folders")

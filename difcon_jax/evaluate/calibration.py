@@ -5,7 +5,9 @@ One temperature T divides every head's logits (CS, EG and the 7 SG heads), so th
 stays consistent with p(CS); T minimises the summed negative log-likelihood of the three heads on a grid.
 The uncertainty threshold is the smallest top-1 space-group probability above which the simulated
 validation accuracy reaches ``target_precision`` (0.5 when none does). Real measured patterns are never
-used here.
+used here. The same file stores the training draw's space-group mass and the split's own group frequencies
+(:func:`difcon_jax.inference.prior.prior_fields`), from which predictions are corrected to a population's
+prior; the threshold is fitted on what predict shows for the validation structures' population (natural).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from difcon_jax.files import atomic_write_json
 from difcon_jax.inference.calibration import CALIBRATION_FILE
 from difcon_jax.inference.forward import predict_logits, probabilities
 from difcon_jax.inference.library import apply_library
+from difcon_jax.inference.prior import label_shift, prior_fields
 
 
 def _nll(p, labels):
@@ -46,7 +49,12 @@ def fit_calibration(cfg, model, params, table, n: int = 500, seed: int = 98765,
         loss = _nll(pr["crystal_system"], cs) + _nll(pr["extinction_group"], eg) + _nll(pr["space_group"], sg - 1)
         if loss < best[0]:
             best = (loss, float(t))
-    pr = apply_library({k: np.asarray(v) for k, v in probabilities(logits, best[1]).items()}, library)  # the threshold sees what predict shows
+    power = float(cfg.data.get("sampling_power", 1.0))
+    fields = prior_fields(np.asarray(table.space_group)[split == Split.TRAIN], power)
+    pr = {k: np.asarray(v) for k, v in probabilities(logits, best[1]).items()}
+    if fields:  # a table without training structures has no draw to correct
+        pr = label_shift(pr, np.asarray(fields["natural_frequency"]), np.asarray(fields["sampling_mass"]))
+    pr = apply_library(pr, library)  # the threshold sees what predict shows (for this population)
     conf = pr["space_group"].max(1)
     correct = pr["space_group"].argmax(1) + 1 == sg
     threshold = 0.5
@@ -56,7 +64,7 @@ def fit_calibration(cfg, model, params, table, n: int = 500, seed: int = 98765,
             threshold = float(t)
             break
     return {"temperature": best[1], "uncertain_below": threshold, "fitted_on": f"{len(rows)} simulated patterns of {source}",
-            "target_precision": target_precision, "nll_sum": round(best[0], 4)}
+            "target_precision": target_precision, "nll_sum": round(best[0], 4), **fields}
 
 
 def write_calibration(workdir: str, calib: dict) -> str:

@@ -45,19 +45,28 @@ INDEPENDENT_AXES = ("cross_simulator", "textbook")
 @dataclasses.dataclass
 class LabelledSet:
     """Profiles float32[M, n_bins] with their space groups int[M]; ``blend``: score what ``predict`` shows
-    (library mixed in) rather than the network alone."""
+    (library mixed in) rather than the network alone; ``prior``: the population the set is drawn from
+    (:mod:`difcon_jax.inference.prior`: 'natural' for structures drawn from the table's splits, 'library' for
+    measured minerals). A calibrated model is also scored without the correction (``without_prior``)."""
     name: str
     profiles: np.ndarray
     space_group: np.ndarray
     blend: bool = False
     rows: np.ndarray | None = None  # peak-table rows of a simulated set
     reduced_cell: np.ndarray | None = None  # float[M, 6] true reduced cells (Å, degrees), when the table has them
+    prior: str = "natural"
 
     def __call__(self, predictor: Callable) -> dict:
         if not len(self.space_group):
             return {"n": 0}
-        probs = predictor(self.profiles, blend=self.blend)
+        corrects = "sampling_mass" in getattr(predictor, "calibration", {})  # a Predictor with a stored prior
+        probs = predictor(self.profiles, blend=self.blend, prior=self.prior) if corrects else \
+            predictor(self.profiles, blend=self.blend)
         out = score(probs, self.space_group)
+        if corrects and self.prior != "none":
+            raw = score(predictor(self.profiles, blend=self.blend, prior="none"), self.space_group)
+            out["prior"] = self.prior
+            out["without_prior"] = {k: raw[k] for k in ("acc_cs", "acc_eg", "acc_sg", "top5_sg")}
         if "reduced_cell" in probs and self.reduced_cell is not None:  # the lattice head's error
             out.update(cell_errors(probs["reduced_cell"], self.reduced_cell))
         return out
@@ -147,7 +156,8 @@ def textbook_set(cfg, seed: int) -> LabelledSet:
             xs.append(to_model_input(render_lab_pattern(rng, tt, intensity, lambda_ref=lam, ka2=ka2, source=name),
                                      cfg.augment))
             sgs.append(sg)
-    return LabelledSet("textbook", np.stack(xs), np.asarray(sgs))
+    # classic known phases, not drawn from the table: the known-phase population of the library, as a user's are
+    return LabelledSet("textbook", np.stack(xs), np.asarray(sgs), prior="library")
 
 
 def measured_folders(cfg, folders=(), wavelength: float | None = None, network_only: bool = True):
@@ -158,9 +168,9 @@ def measured_folders(cfg, folders=(), wavelength: float | None = None, network_o
         x, sgs, bad = load_labelled(folder, cfg.augment, wavelength)
         failed += bad
         name = os.path.basename(os.path.normpath(folder))
-        sets.append(LabelledSet(name, x, sgs, blend=True))
+        sets.append(LabelledSet(name, x, sgs, blend=True, prior="library"))
         if network_only:
-            sets.append(LabelledSet(name + "_network_only", x, sgs, blend=False))
+            sets.append(LabelledSet(name + "_network_only", x, sgs, blend=False, prior="library"))
     return sets, failed
 
 

@@ -92,6 +92,10 @@ def write_report(out_dir: str, results: dict) -> tuple[str, str]:
             lines.append(f"| {model} | {name} | {r['n']} | {r['acc_cs']:.3f} | {r['acc_eg']:.3f} | {r['acc_sg']:.3f} | "
                          f"{r['top5_sg']:.3f} | {r.get('ece_sg', float('nan')):.3f} | "
                          f"{r.get('sg_inconsistent_with_cs', float('nan')):.3f} |")
+            if "without_prior" in r:  # the heads as trained, before the population's prior
+                w = r["without_prior"]
+                lines.append(f"| {model} | {name} (without the {r['prior']} prior) | {r['n']} | {w['acc_cs']:.3f} | "
+                             f"{w['acc_eg']:.3f} | {w['acc_sg']:.3f} | {w['top5_sg']:.3f} | | |")
     cells = [(m, name, r) for m, sets in results.items() for name, r in sets.items() if r.get("cell_n")]
     if cells:
         lines += ["", "Lattice head (Niggli-reduced primitive cell; medians over the set):", "",

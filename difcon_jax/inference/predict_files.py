@@ -78,9 +78,10 @@ def lattice_estimate(cell) -> dict:
 
 
 def predict_files(files: list[str], model_dir: str | None = None, wavelength: float | None = None,
-                  top_k: int = 3, predictor: Predictor | None = None):
+                  top_k: int = 3, predictor: Predictor | None = None, prior: str = "library"):
     """Returns (results, profiles, errors): one dict per readable file (the ``--json`` schema), the
-    processed profiles, and [(file, one-line reason)] for the rest. Every good file is predicted."""
+    processed profiles, and [(file, one-line reason)] for the rest. Every good file is predicted; ``prior``
+    the population the answer is for (:mod:`difcon_jax.inference.prior`), recorded in each result."""
     model_dir = model_dir or PACKAGED_MODEL
     predictor = predictor or Predictor.load(model_dir)
     aug = predictor.cfg.augment
@@ -93,7 +94,8 @@ def predict_files(files: list[str], model_dir: str | None = None, wavelength: fl
     if not good:
         return [], np.zeros((0, aug.n_bins), np.float32), errors
     x = np.stack([g.profile for _, g in good])
-    pr = predictor(x)
+    pr = predictor(x, prior=prior)
+    shown_prior = prior if "sampling_mass" in predictor.calibration else "none"  # older models store none
     finite = np.all([np.isfinite(pr[k]).all(axis=1) for k in ("crystal_system", "extinction_group", "space_group")],
                     axis=0)
     if not finite.all():  # NaN parameters or a broken calibration: no answer rather than a NaN one
@@ -103,7 +105,7 @@ def predict_files(files: list[str], model_dir: str | None = None, wavelength: fl
     results = []
     for i, (f, g) in enumerate(good):
         r = {"file": f, "wavelength": g.measured.wavelength, "wavelength_source": g.measured.wavelength_source,
-             "coverage": list(g.coverage), "grid": grid, **describe(pr, i, top_k, eg_table)}
+             "coverage": list(g.coverage), "grid": grid, "prior": shown_prior, **describe(pr, i, top_k, eg_table)}
         r["uncertain"] = bool(r["space_group"][0]["p"] < below or g.narrow)
         results.append(r)
     return results, x, errors

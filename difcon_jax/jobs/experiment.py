@@ -46,7 +46,8 @@ def run_experiment(workdir: str, config_path: str, overrides: list[str], modes: 
     hand = HandModel().fit(stick_features(table, train_rows), np.asarray(table.crystal_system)[train_rows],
                            np.asarray(table.extinction_group)[train_rows], np.asarray(table.space_group)[train_rows])
     grid = Grid.of(base.augment)
-    results["HAND"] = run_evaluators(simulated + measured, lambda x, blend=True: hand.predict(profile_features(x, grid)))
+    results["HAND"] = run_evaluators(simulated + measured,
+                                     lambda x, blend=True, prior="none": hand.predict(profile_features(x, grid)))
     timing["HAND"] = round(time.time() - t0, 1)
 
     similarity = similarity_evaluator(base, table)

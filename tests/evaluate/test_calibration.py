@@ -35,3 +35,27 @@ def test_overconfident_logits_get_a_temperature_above_one(setup, tmp_path):
     assert "simulated patterns" in calib["fitted_on"]
     write_calibration(str(tmp_path), calib)
     assert read_calibration(str(tmp_path))["temperature"] == calib["temperature"]
+
+
+def test_calibration_stores_the_training_draw_and_evaluation_reports_both(setup):
+    from difcon_jax.data.split import Split
+    from difcon_jax.evaluate.evaluators import LabelledSet
+    from difcon_jax.inference.predictor import Predictor
+    from difcon_jax.inference.prior import group_frequency
+
+    cfg, model, params, table = setup
+    cfg = cfg.copy_and_resolve_references()
+    cfg.data.sampling_power = 0.5  # tempered as difcon_cpu draws
+    calib = fit_calibration(cfg, model, params, table, n=8)
+    train_sg = np.asarray(table.space_group)[np.asarray(table.split) == Split.TRAIN]
+    np.testing.assert_allclose(calib["sampling_mass"], group_frequency(train_sg, cfg.data.sampling_power))
+    np.testing.assert_allclose(calib["natural_frequency"], group_frequency(train_sg, 1.0, 1.0))
+    x = np.random.default_rng(0).random((3, cfg.augment.n_bins)).astype(np.float32)
+    sgs = np.asarray(table.space_group)[:3]
+    pred = Predictor.of(cfg, model, params, calib)
+    out = LabelledSet("s", x, sgs)(pred)
+    assert out["prior"] == "natural" and set(out["without_prior"]) == {"acc_cs", "acc_eg", "acc_sg", "top5_sg"}
+    raw, shifted = pred(x, blend=False, prior="none"), pred(x, blend=False, prior="natural")
+    np.testing.assert_allclose(shifted["space_group"].sum(1), 1.0, rtol=1e-5)
+    assert not np.allclose(raw["space_group"], shifted["space_group"])
+    assert "without_prior" not in LabelledSet("s", x, sgs)(Predictor.of(cfg, model, params))  # uncalibrated

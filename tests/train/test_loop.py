@@ -171,6 +171,7 @@ def test_predict_and_evaluate_cli(table, tmp_path, capsys):
     assert res[2]["wavelength_source"] == "file" and abs(res[2]["wavelength"] - 0.71075) < 1e-4  # Mo Kα mean
     r = res[0]
     assert set(r) >= {"file", "crystal_system", "extinction_group", "space_group", "uncertain"}
+    assert r["prior"] == "library"  # training wrote the draw's group mass into calibration.json
     assert len(r["space_group"]) == 2 and {"number", "symbol", "p"} == set(r["space_group"][0])
     c = r["lattice_estimate"]
     assert c["a"] > 0 and 0 < c["alpha"] < 180 and c["volume"] > 0
@@ -179,6 +180,7 @@ def test_predict_and_evaluate_cli(table, tmp_path, capsys):
     rc = main(["evaluate", "--workdir", str(wd), "--experimental", str(exp), "--wavelength", "1.5406"])
     out, err = capsys.readouterr()
     assert rc == 0 and "| exp | 3 |" in out and "skipped" in err and "Lattice head" in out
+    assert "| exp (without the library prior) | 3 |" in out
     rep = json.loads((wd / "evaluation" / "report.json").read_text())
     assert rep["difcon"]["exp"]["n"] == 3
     assert all((wd / "evaluation" / f"confusion_{lv}_exp.png").exists() for lv in ("cs", "eg", "sg"))

@@ -1,0 +1,91 @@
+"""Label-shift (prior) correction of the heads' probabilities (Saerens, Latinne & Decaestecker 2002,
+Neural Comput. 14, 21): the answer for the population a pattern comes from, not for the training draw.
+
+Training draws structures ∝ n_g^(power − 1) (``data.sampling_power``, tempered so rare groups are seen), so
+space group g carries the mass m_g ∝ n_g^power of the draw and the heads learn p_train(g | x) under that
+prior. A population whose groups occur with frequencies t_g has, by Bayes,
+
+    p(g | x) ∝ p_train(g | x) · t_g / m_g.
+
+Both vectors come from structure counts, never from measurements: m from the training split (written into
+``calibration.json`` by :mod:`difcon_jax.evaluate.calibration`), t either from the same split (``natural``: the
+population of the simulated axes) or from the reference library the model searches (``library``: for the
+packaged model, the AMCSD minerals — the population a measured mineral comes from). The crystal system is the
+marginal of the corrected p(SG) (as the hierarchical heads keep it); the extinction-group head is corrected by
+the summed masses and frequencies of its groups.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from difcon_jax.crystal.symmetry import crystal_system_array, extinction_group_array, num_extinction_groups
+
+PRIORS = ("library", "natural", "none")
+#: pseudo-count per space group of a target population: a group the library lacks stays possible
+PSEUDO_COUNT = 1.0
+
+
+def group_frequency(space_groups, power: float = 1.0, pseudo: float = 0.0) -> np.ndarray:
+    """float64[230] (index = number − 1), summing to 1: (count + ``pseudo``)^``power`` per space group of the
+    numbers ``space_groups`` (1–230); ``power`` 0.5 gives the mass of a draw tempered as in training."""
+    counts = np.bincount(np.asarray(space_groups, np.int64), minlength=231)[1:231].astype(np.float64) + pseudo
+    w = np.where(counts > 0, counts, 0.0) ** float(power)
+    return w / w.sum()
+
+
+def prior_fields(train_space_groups, sampling_power: float) -> dict:
+    """The ``calibration.json`` fields of a training split: ``sampling_mass`` (m, the training draw's mass per
+    group) and ``natural_frequency`` (t of the split itself, with the pseudo-count), lists of 230 floats; {}
+    for an empty split (nothing to correct from)."""
+    if len(np.asarray(train_space_groups)) == 0:
+        return {}
+    return {"sampling_mass": [float(v) for v in group_frequency(train_space_groups, sampling_power)],
+            "natural_frequency": [float(v) for v in group_frequency(train_space_groups, 1.0, PSEUDO_COUNT)],
+            "sampling_power": float(sampling_power)}
+
+
+def label_shift(probs: dict, target: np.ndarray, mass: np.ndarray) -> dict:
+    """``probs`` (predict's dict: space_group [B, 230], crystal_system [B, 7], extinction_group [B, n_eg]) for a
+    population with group frequencies ``target`` float[230] instead of the training draw's ``mass`` float[230]
+    (module docstring). Groups the draw never showed (m = 0) keep their (zero) probability."""
+    target, mass = np.asarray(target, np.float64), np.asarray(mass, np.float64)
+    ratio = np.where(mass > 0, target / np.where(mass > 0, mass, 1.0), 0.0)
+    sg = np.asarray(probs["space_group"], np.float64) * ratio[None]
+    sg /= np.maximum(sg.sum(1, keepdims=True), 1e-300)
+    cs = np.zeros((len(sg), 7))
+    np.add.at(cs.T, crystal_system_array()[1:], sg.T)
+    eg_of = extinction_group_array()[1:]
+    t_eg, m_eg = (np.bincount(eg_of, weights=v, minlength=num_extinction_groups()) for v in (target, mass))
+    eg = np.asarray(probs["extinction_group"], np.float64) * np.where(m_eg > 0, t_eg / np.where(m_eg > 0, m_eg, 1), 0)
+    eg /= np.maximum(eg.sum(1, keepdims=True), 1e-300)
+    dtype = np.asarray(probs["space_group"]).dtype
+    return dict(probs, space_group=sg.astype(dtype), crystal_system=cs.astype(dtype), extinction_group=eg.astype(dtype))
+
+
+def check_prior_fields(calibration: dict) -> str | None:
+    """Why ``calibration``'s stored prior is unusable (one line), or None when it is fine or absent."""
+    if "sampling_mass" not in calibration:
+        return None
+    for key in ("sampling_mass", "natural_frequency"):
+        v = np.asarray(calibration.get(key, []), dtype=object)
+        try:
+            v = v.astype(np.float64)
+        except (TypeError, ValueError):
+            return f"'{key}' must be 230 numbers"
+        if v.shape != (230,) or not np.all(np.isfinite(v)) or (v < 0).any() or v.sum() <= 0:
+            return f"'{key}' must be 230 finite non-negative numbers, not all zero"
+    return None
+
+
+def prior_target(calibration: dict, library: dict | None, prior: str) -> np.ndarray | None:
+    """t for ``prior`` ('library': the library's group frequencies, the split's own without a library;
+    'natural': the training split's; 'none'), or None when there is nothing to correct (prior 'none', or a
+    calibration written before the sampling mass was stored)."""
+    if prior not in PRIORS:
+        raise ValueError(f"prior {prior!r}: one of {', '.join(PRIORS)}")
+    if prior == "none" or "sampling_mass" not in calibration:
+        return None
+    if prior == "library" and library is not None:
+        return group_frequency(library["space_group"], 1.0, PSEUDO_COUNT)
+    return np.asarray(calibration["natural_frequency"], np.float64)
