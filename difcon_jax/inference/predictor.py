@@ -1,7 +1,7 @@
 """A loaded model as one callable: profiles → probabilities as ``predict`` shows them (temperature-scaled,
 corrected to the population's space-group prior, blended with the model's reference library), or the
-network's own. Every evaluation and every user-facing
-prediction goes through it, so all of them score the same thing."""
+network's own. Every evaluation and every user-facing prediction goes through it, so all of them score the
+same thing."""
 
 from __future__ import annotations
 
