@@ -86,7 +86,8 @@ class Identifier:
         return cls(predictor, SearchIndex.of(db, predictor.grid), use_h)
 
     def network(self, x: np.ndarray) -> dict:
-        """Temperature-scaled probabilities (with the database's kNN votes when it carries them)."""
+        """Temperature-scaled probabilities for the library's population (:mod:`difcon_jax.inference.prior`),
+        with the database's kNN votes when it carries them."""
         return self.predictor(x, blend=self.predictor.library is not None)
 
     def embed(self, profile: np.ndarray) -> np.ndarray:
