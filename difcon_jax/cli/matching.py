@@ -11,8 +11,9 @@ import sys
 from difcon_jax.cli.common import check_plot_folder, report_file_errors
 from difcon_jax.crystal.symmetry import crystal_system_of
 from difcon_jax.errors import InputError
+from difcon_jax.evaluate.calibration import record_library_frequency
 from difcon_jax.files import atomic_write_text
-from difcon_jax.inference.library import read_library
+from difcon_jax.inference.library import LIBRARY_FILE, REFERENCES_FILE, read_library
 from difcon_jax.inference.model_dir import load_model
 from difcon_jax.match.database import build_database, embed_database, write_database
 from difcon_jax.match.identify import identify, params_digest
@@ -108,6 +109,12 @@ def cmd_library_build(args) -> int:
         db.meta["knn"] = ({"k": int(own["k"]), "tau": float(own["tau"]), "alpha": float(own["alpha"])} if own
                           else {"k": 10, "tau": 0.02, "alpha": 0.5})
         write_database(args.out, db)
+        own_file = os.path.join(os.path.abspath(args.model), REFERENCES_FILE)
+        if os.path.abspath(args.out) == own_file and not os.path.exists(os.path.join(args.model, LIBRARY_FILE)):
+            # the model's own library now (read_library reads a library.npz first)
+            path = record_library_frequency(args.model, db.space_group)
+            if path:
+                print(f"wrote {path}: the library's space-group frequencies (the prior of 'library' answers)")
     if skipped:
         report = args.out + ".skipped.tsv"
         atomic_write_text(report, "item\treason\n" + "".join(f"{i}\t{r}\n" for i, r in skipped))

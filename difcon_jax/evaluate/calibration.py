@@ -2,7 +2,8 @@
 structures only (split 2: held out from training and disjoint from the equivariance test set).
 
 One temperature T divides every head's logits (CS, EG and the 7 SG heads), so the hierarchical p(SG)
-stays consistent with p(CS); T minimises the summed negative log-likelihood of the three heads on a grid.
+stays consistent with p(CS); T minimises the summed negative log-likelihood of the three heads on a grid,
+scored after the correction to the validation structures' own population (what predict shows them).
 The uncertainty threshold is the smallest top-1 space-group probability above which the simulated
 validation accuracy reaches ``target_precision`` (0.5 when none does). Real measured patterns are never
 used here. The same file stores the training draw's space-group mass and the split's own group frequencies
@@ -19,10 +20,10 @@ import numpy as np
 from difcon_jax.augment.render import render_set
 from difcon_jax.data.split import Split
 from difcon_jax.files import atomic_write_json
-from difcon_jax.inference.calibration import CALIBRATION_FILE
+from difcon_jax.inference.calibration import CALIBRATION_FILE, read_calibration
 from difcon_jax.inference.forward import predict_logits, probabilities
 from difcon_jax.inference.library import apply_library
-from difcon_jax.inference.prior import label_shift, prior_fields
+from difcon_jax.inference.prior import label_shift, library_fields, prior_fields
 
 
 def _nll(p, labels):
@@ -43,18 +44,22 @@ def fit_calibration(cfg, model, params, table, n: int = 500, seed: int = 98765,
     x = render_set(table, rows, cfg.augment, seed, batch=int(cfg.eval.batch_size))
     cs, eg, sg = (np.asarray(getattr(table, k))[rows] for k in ("crystal_system", "extinction_group", "space_group"))
     logits = predict_logits(model, params, x)  # one forward pass; each candidate T only rescales the logits
-    best = (np.inf, 1.0)
-    for t in np.exp(np.linspace(np.log(0.25), np.log(8.0), 41)):
+    power = float(cfg.data.get("sampling_power", 1.0))
+    fields = prior_fields(np.asarray(table.space_group)[split == Split.TRAIN], power)
+
+    def shown(t):  # the network's probabilities at temperature t, for the validation structures' population
         pr = {k: np.asarray(v) for k, v in probabilities(logits, float(t)).items()}
+        if fields:  # a table without training structures has no draw to correct
+            pr = label_shift(pr, np.asarray(fields["natural_frequency"]), np.asarray(fields["sampling_mass"]))
+        return pr
+
+    best = (np.inf, 1.0)
+    for t in np.exp(np.linspace(np.log(0.25), np.log(8.0), 41)):  # T calibrates what is shown: after the prior
+        pr = shown(t)
         loss = _nll(pr["crystal_system"], cs) + _nll(pr["extinction_group"], eg) + _nll(pr["space_group"], sg - 1)
         if loss < best[0]:
             best = (loss, float(t))
-    power = float(cfg.data.get("sampling_power", 1.0))
-    fields = prior_fields(np.asarray(table.space_group)[split == Split.TRAIN], power)
-    pr = {k: np.asarray(v) for k, v in probabilities(logits, best[1]).items()}
-    if fields:  # a table without training structures has no draw to correct
-        pr = label_shift(pr, np.asarray(fields["natural_frequency"]), np.asarray(fields["sampling_mass"]))
-    pr = apply_library(pr, library)  # the threshold sees what predict shows (for this population)
+    pr = apply_library(shown(best[1]), library)  # the threshold sees what predict shows (for this population)
     conf = pr["space_group"].max(1)
     correct = pr["space_group"].argmax(1) + 1 == sg
     threshold = 0.5
@@ -71,3 +76,14 @@ def write_calibration(workdir: str, calib: dict) -> str:
     """Write ``calibration.json`` into ``workdir`` atomically (read back by
     :func:`difcon_jax.inference.calibration.read_calibration`); returns its path."""
     return atomic_write_json(os.path.join(workdir, CALIBRATION_FILE), calib)
+
+
+def record_library_frequency(model_dir: str, library_space_groups) -> str | None:
+    """Store the space-group frequencies of the reference library a model folder now carries in its
+    ``calibration.json`` (``library_frequency``: the population its 'library' answers are for, kept when the
+    reference file is left out); returns the path, or None when the folder has no calibration to extend."""
+    if not os.path.exists(os.path.join(model_dir, CALIBRATION_FILE)):
+        return None
+    calib = read_calibration(model_dir)
+    calib.update(library_fields(library_space_groups))
+    return write_calibration(model_dir, calib)

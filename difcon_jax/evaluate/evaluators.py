@@ -59,11 +59,11 @@ class LabelledSet:
     def __call__(self, predictor: Callable) -> dict:
         if not len(self.space_group):
             return {"n": 0}
-        corrects = "sampling_mass" in getattr(predictor, "calibration", {})  # a Predictor with a stored prior
-        probs = predictor(self.profiles, blend=self.blend, prior=self.prior) if corrects else \
+        applied = predictor.prior_applied(self.prior) if hasattr(predictor, "prior_applied") else "none"
+        probs = predictor(self.profiles, blend=self.blend, prior=self.prior) if applied != "none" else \
             predictor(self.profiles, blend=self.blend)
         out = score(probs, self.space_group)
-        if corrects and self.prior != "none":
+        if applied != "none":  # a Predictor with a stored prior for this population
             raw = score(predictor(self.profiles, blend=self.blend, prior="none"), self.space_group)
             out["prior"] = self.prior
             out["without_prior"] = {k: raw[k] for k in ("acc_cs", "acc_eg", "acc_sg", "top5_sg")}

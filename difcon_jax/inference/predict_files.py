@@ -95,7 +95,7 @@ def predict_files(files: list[str], model_dir: str | None = None, wavelength: fl
         return [], np.zeros((0, aug.n_bins), np.float32), errors
     x = np.stack([g.profile for _, g in good])
     pr = predictor(x, prior=prior)
-    shown_prior = prior if "sampling_mass" in predictor.calibration else "none"  # older models store none
+    shown_prior = predictor.prior_applied(prior)  # 'none' where the model has nothing to correct with
     finite = np.all([np.isfinite(pr[k]).all(axis=1) for k in ("crystal_system", "extinction_group", "space_group")],
                     axis=0)
     if not finite.all():  # NaN parameters or a broken calibration: no answer rather than a NaN one

@@ -44,6 +44,11 @@ class Predictor(NamedTuple):
     def grid(self) -> Grid:
         return Grid.of(self.cfg.augment)
 
+    def prior_applied(self, prior: str) -> str:
+        """The name of the correction ``self(…, prior=prior)`` makes: ``prior``, or 'none' when this model has
+        nothing to correct with (no stored training mass; 'library' without a library or its frequencies)."""
+        return prior if prior_target(self.calibration, self.library, prior) is not None else "none"
+
     def __call__(self, profiles: np.ndarray, blend: bool = True, prior: str = "library") -> dict:
         """Probabilities for profiles float[B, n_bins] (see :func:`difcon_jax.inference.forward.predict`),
         corrected to the space-group frequencies of ``prior`` (:mod:`difcon_jax.inference.prior`: 'library' —

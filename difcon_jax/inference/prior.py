@@ -10,9 +10,12 @@ prior. A population whose groups occur with frequencies t_g has, by Bayes,
 Both vectors come from structure counts, never from measurements: m from the training split (written into
 ``calibration.json`` by :mod:`difcon_jax.evaluate.calibration`), t either from the same split (``natural``: the
 population of the simulated axes) or from the reference library the model searches (``library``: for the
-packaged model, the AMCSD minerals — the population a measured mineral comes from). The crystal system is the
-marginal of the corrected p(SG) (as the hierarchical heads keep it); the extinction-group head is corrected by
-the summed masses and frequencies of its groups.
+packaged model, the AMCSD minerals — the population a measured mineral comes from). ``library build`` stores
+the library's frequencies in the model's ``calibration.json`` too (``library_frequency``), so the answer for
+a measured pattern is the same with the reference file or without it; a model with neither answers 'library'
+uncorrected (the heads as trained: the tempered draw is nearer the minerals than the natural frequencies are).
+The crystal system is the marginal of the corrected p(SG) (as the hierarchical heads keep it); the
+extinction-group head is corrected by the summed masses and frequencies of its groups.
 """
 
 from __future__ import annotations
@@ -45,6 +48,14 @@ def prior_fields(train_space_groups, sampling_power: float) -> dict:
             "sampling_power": float(sampling_power)}
 
 
+def library_fields(library_space_groups) -> dict:
+    """The ``calibration.json`` field of a reference library: ``library_frequency`` (t of its structures, with
+    the pseudo-count), a list of 230 floats; {} for an empty library."""
+    if len(np.asarray(library_space_groups)) == 0:
+        return {}
+    return {"library_frequency": [float(v) for v in group_frequency(library_space_groups, 1.0, PSEUDO_COUNT)]}
+
+
 def label_shift(probs: dict, target: np.ndarray, mass: np.ndarray) -> dict:
     """``probs`` (predict's dict: space_group [B, 230], crystal_system [B, 7], extinction_group [B, n_eg]) for a
     population with group frequencies ``target`` float[230] instead of the training draw's ``mass`` float[230]
@@ -67,7 +78,8 @@ def check_prior_fields(calibration: dict) -> str | None:
     """Why ``calibration``'s stored prior is unusable (one line), or None when it is fine or absent."""
     if "sampling_mass" not in calibration:
         return None
-    for key in ("sampling_mass", "natural_frequency"):
+    optional = ("library_frequency",) if "library_frequency" in calibration else ()
+    for key in ("sampling_mass", "natural_frequency") + optional:
         v = np.asarray(calibration.get(key, []), dtype=object)
         try:
             v = v.astype(np.float64)
@@ -79,13 +91,16 @@ def check_prior_fields(calibration: dict) -> str | None:
 
 
 def prior_target(calibration: dict, library: dict | None, prior: str) -> np.ndarray | None:
-    """t for ``prior`` ('library': the library's group frequencies, the split's own without a library;
-    'natural': the training split's; 'none'), or None when there is nothing to correct (prior 'none', or a
-    calibration written before the sampling mass was stored)."""
+    """t for ``prior`` ('library': the library's group frequencies as stored in the calibration, else counted
+    from ``library``; 'natural': the training split's; 'none'), or None when there is nothing to correct (prior
+    'none'; 'library' for a model without a library; a calibration written before the sampling mass was
+    stored)."""
     if prior not in PRIORS:
         raise ValueError(f"prior {prior!r}: one of {', '.join(PRIORS)}")
     if prior == "none" or "sampling_mass" not in calibration:
         return None
-    if prior == "library" and library is not None:
-        return group_frequency(library["space_group"], 1.0, PSEUDO_COUNT)
-    return np.asarray(calibration["natural_frequency"], np.float64)
+    if prior == "natural":
+        return np.asarray(calibration["natural_frequency"], np.float64)
+    if "library_frequency" in calibration:
+        return np.asarray(calibration["library_frequency"], np.float64)
+    return None if library is None else group_frequency(library["space_group"], 1.0, PSEUDO_COUNT)

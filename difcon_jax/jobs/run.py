@@ -19,6 +19,7 @@ from difcon_jax.evaluate.report import write_summary
 from difcon_jax.inference.library import LIBRARY_FILE, build_library, write_library
 from difcon_jax.inference.model_dir import load_model, model_of
 from difcon_jax.inference.predictor import Predictor
+from difcon_jax.inference.prior import library_fields
 from difcon_jax.train.loop import train
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,6 @@ def calibrate_and_index(cfg, model, params, table, workdir: str) -> tuple[dict, 
         library = build_library(cfg, model, params, table, rows, views=views, batch=batch)
         library.update(k=int(cfg.eval.library_k), tau=float(cfg.eval.library_tau), alpha=float(cfg.eval.library_alpha))
     calib = fit_calibration(cfg, model, params, table, n=int(cfg.eval.num_structures), library=library)
-    write_calibration(workdir, calib)
     if library is None:  # a library of an earlier run with other settings must not outlive them
         if os.path.exists(os.path.join(workdir, LIBRARY_FILE)):
             os.remove(os.path.join(workdir, LIBRARY_FILE))
@@ -68,6 +68,8 @@ def calibrate_and_index(cfg, model, params, table, workdir: str) -> tuple[dict, 
             library.update(h=np.concatenate([library["h"], more["h"]]),
                            space_group=np.concatenate([library["space_group"], more["space_group"]]))
         write_library(workdir, library, library["k"], library["tau"], library["alpha"])
+        calib.update(library_fields(library["space_group"]))  # the population 'library' answers are for
+    write_calibration(workdir, calib)
     return calib, library
 
 

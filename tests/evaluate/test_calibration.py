@@ -59,3 +59,10 @@ def test_calibration_stores_the_training_draw_and_evaluation_reports_both(setup)
     np.testing.assert_allclose(shifted["space_group"].sum(1), 1.0, rtol=1e-5)
     assert not np.allclose(raw["space_group"], shifted["space_group"])
     assert "without_prior" not in LabelledSet("s", x, sgs)(Predictor.of(cfg, model, params))  # uncalibrated
+    # measured patterns ('library'): without a library or its stored frequencies there is nothing to correct
+    # to — the heads as trained, not the training split's natural frequencies
+    assert pred.prior_applied("library") == "none"
+    assert "without_prior" not in LabelledSet("m", x, sgs, prior="library")(pred)
+    np.testing.assert_array_equal(pred(x, blend=False, prior="library")["space_group"], raw["space_group"])
+    with_lib = Predictor.of(cfg, model, params, calib, {"space_group": np.array([225, 14]), "alpha": 0.0})
+    assert with_lib.prior_applied("library") == "library"

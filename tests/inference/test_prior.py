@@ -9,7 +9,7 @@ import pytest
 from difcon_jax.crystal.symmetry import crystal_system_array, extinction_group_array, num_extinction_groups
 from difcon_jax.errors import CheckpointError
 from difcon_jax.inference.calibration import read_calibration
-from difcon_jax.inference.prior import group_frequency, label_shift, prior_fields, prior_target
+from difcon_jax.inference.prior import group_frequency, label_shift, library_fields, prior_fields, prior_target
 
 
 def _probs(sg):
@@ -59,12 +59,16 @@ def test_prior_target_choices():
     np.testing.assert_allclose(prior_target(calib, lib, "natural"), fields["natural_frequency"])
     t = prior_target(calib, lib, "library")
     assert t[224] > t[1] > t[13] > 0  # the library's counts, smoothed
-    np.testing.assert_allclose(prior_target(calib, None, "library"), fields["natural_frequency"])  # no library
+    assert prior_target(calib, None, "library") is None  # no library: the heads as trained, not the split's
+    stored = dict(calib, **library_fields(np.array([225, 14])))  # what `library build` writes into the model
+    for lib_or_none in (lib, None):  # the answer does not depend on whether the reference file is there
+        np.testing.assert_allclose(prior_target(stored, lib_or_none, "library"), stored["library_frequency"])
+    assert stored["library_frequency"][224] == stored["library_frequency"][13] > stored["library_frequency"][1]
     assert prior_target(calib, lib, "none") is None
     assert prior_target({"temperature": 1.0}, lib, "library") is None  # calibrated before priors were stored
     with pytest.raises(ValueError, match="prior 'uniform'"):
         prior_target(calib, lib, "uniform")
-    assert prior_fields(np.zeros(0, int), 0.5) == {}
+    assert prior_fields(np.zeros(0, int), 0.5) == {} and library_fields(np.zeros(0, int)) == {}
 
 
 @pytest.mark.parametrize("bad", [[0.1] * 229, ["x"] * 230, [0.0] * 230, [float("nan")] + [0.1] * 229])
@@ -75,3 +79,10 @@ def test_a_broken_stored_prior_is_one_line(tmp_path, bad):
     with pytest.raises(CheckpointError, match="calibration.json: 'sampling_mass' must be 230") as e:
         read_calibration(str(tmp_path))
     assert "\n" not in str(e.value)
+
+
+def test_a_broken_library_frequency_is_one_line(tmp_path):
+    fields = dict(prior_fields(np.array([2, 14]), 0.5), library_frequency=[1.0] * 7)
+    (tmp_path / "calibration.json").write_text(json.dumps({"temperature": 1.2, "uncertain_below": 0.6, **fields}))
+    with pytest.raises(CheckpointError, match="calibration.json: 'library_frequency' must be 230"):
+        read_calibration(str(tmp_path))

@@ -1,6 +1,7 @@
 """``difcon-jax identify``, ``library build`` and predict's verified phase, end to end on files written here."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -79,3 +80,37 @@ def test_predict_shows_the_verified_phase_from_the_packaged_minerals(tmp_path, c
     assert r["verified"]["name"] == "Calcite" and r["verified"]["space_group"]["number"] == 167
     assert main(["predict", f, "--wavelength", "1.5418", "--no-verify", "--json"]) == 0
     assert "verified" not in json.loads(capsys.readouterr().out)[0]
+
+
+def test_library_build_into_a_model_folder_records_its_prior(tmp_path, capsys):
+    """A model's own reference library sets the population its 'library' answers are for, stored in
+    ``calibration.json``, so predictions stay the same when the reference file is left out."""
+    import shutil
+
+    from difcon_jax.inference.model_dir import PACKAGED_MODEL
+    from difcon_jax.inference.predictor import Predictor
+    from difcon_jax.inference.prior import library_fields
+
+    model = tmp_path / "m"
+    model.mkdir()
+    for f in ("params.npz", "config.json", "calibration.json"):
+        shutil.copy(os.path.join(PACKAGED_MODEL, f), model / f)
+    calib = json.loads((model / "calibration.json").read_text())
+    calib.pop("library_frequency", None)
+    (model / "calibration.json").write_text(json.dumps(calib))
+    cifs = tmp_path / "cifs"
+    cifs.mkdir()
+    write_cifs(cifs, ["NaCl", "calcite"])
+    elsewhere = ["library", "build", "--cif-dir", str(cifs), "--model", str(model), "--views", "1", "--workers", "1"]
+    assert main(elsewhere + ["--out", str(tmp_path / "other.npz")]) == 0  # not the model's: nothing recorded
+    assert "library_frequency" not in json.loads((model / "calibration.json").read_text())
+    assert main(elsewhere + ["--out", str(model / "references.npz")]) == 0
+    assert "the prior of 'library' answers" in capsys.readouterr().out
+    stored = json.loads((model / "calibration.json").read_text())["library_frequency"]
+    np.testing.assert_allclose(stored, library_fields([225, 167])["library_frequency"])
+    x = np.random.default_rng(0).random((2, 12000)).astype(np.float32)
+    with_file = Predictor.load(str(model))(x, blend=False)
+    os.remove(model / "references.npz")
+    without = Predictor.load(str(model))
+    assert without.library is None and without.prior_applied("library") == "library"
+    np.testing.assert_allclose(without(x, blend=False)["space_group"], with_file["space_group"], rtol=1e-6)

@@ -161,6 +161,9 @@ def test_predict_and_evaluate_cli(table, tmp_path, capsys):
     (exp / "scan.raw").write_bytes(vendor_files.bruker_raw4(x, y, 0.709319, 0.713609))
     (exp / "cut.brml").write_bytes(vendor_files.bruker_brml(x, y, 1.5406, 1.5444)[:500])
     files = [str(exp / f) for f in ("p0.xy", "broken.xy", "p1.xy", "cut.brml", "scan.raw")]
+    from difcon_jax.evaluate.calibration import record_library_frequency
+
+    record_library_frequency(str(wd), [225, 225, 62, 14])  # as `library build` into the model folder does
     rc = main(["predict", *files, "--model", str(wd), "--json", "--top-k", "2", "--wavelength", "1.5406",
                "--plot", str(tmp_path / "pred.png")])
     out, err = capsys.readouterr()
@@ -171,7 +174,7 @@ def test_predict_and_evaluate_cli(table, tmp_path, capsys):
     assert res[2]["wavelength_source"] == "file" and abs(res[2]["wavelength"] - 0.71075) < 1e-4  # Mo Kα mean
     r = res[0]
     assert set(r) >= {"file", "crystal_system", "extinction_group", "space_group", "uncertain"}
-    assert r["prior"] == "library"  # training wrote the draw's group mass into calibration.json
+    assert r["prior"] == "library"  # training wrote the draw's group mass, the library its frequencies
     assert len(r["space_group"]) == 2 and {"number", "symbol", "p"} == set(r["space_group"][0])
     c = r["lattice_estimate"]
     assert c["a"] > 0 and 0 < c["alpha"] < 180 and c["volume"] > 0
