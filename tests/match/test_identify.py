@@ -108,8 +108,9 @@ def test_library_build_into_a_model_folder_records_its_prior(tmp_path, capsys):
     assert "the prior of 'library' answers" in capsys.readouterr().out
     stored = json.loads((model / "calibration.json").read_text())["library_frequency"]
     np.testing.assert_allclose(stored, library_fields([225, 167])["library_frequency"])
-    x = np.random.default_rng(0).random((2, 12000)).astype(np.float32)
-    with_file = Predictor.load(str(model))(x, blend=False)
+    predictor = Predictor.load(str(model))
+    x = np.random.default_rng(0).random((2, predictor.grid.n_bins)).astype(np.float32)
+    with_file = predictor(x, blend=False)
     os.remove(model / "references.npz")
     without = Predictor.load(str(model))
     assert without.library is None and without.prior_applied("library") == "library"
