@@ -20,6 +20,7 @@ import numpy as np
 
 from difcon_jax.crystal.symmetry import crystal_system_of
 from difcon_jax.match.identify import identify
+from difcon_jax.match.indexing import IndexSettings
 from difcon_jax.match.search import IdentifySettings
 
 
@@ -34,13 +35,14 @@ def main() -> None:
                    help="score only the even- or odd-numbered rows (choose a recipe on one half, check on the other)")
     p.add_argument("--keep", type=int, default=None, help="candidates given the fine fit (default: the shipped "
                    "FitSettings.keep)")
+    p.add_argument("--index", action="store_true", help="index the patterns nothing matches (identify --index)")
     a = p.parse_args()
     rows = list(csv.DictReader(open(os.path.join(a.folder, "labels.csv"))))
     rows = rows[{"even": 0, "odd": 1}[a.half]::2] if a.half else rows
     rows = rows[:a.limit] if a.limit else rows
     label = {os.path.join(a.folder, r["file"]): int(r["space_group"]) for r in rows}
     t = time.time()
-    settings = IdentifySettings()
+    settings = IdentifySettings(index=IndexSettings() if a.index else None)
     if a.keep:
         settings = dataclasses.replace(settings, fit=dataclasses.replace(settings.fit, keep=a.keep))
     results, errors = identify(list(label), model=a.model, top=a.top, settings=settings)
@@ -54,6 +56,8 @@ def main() -> None:
         recs.append({"file": os.path.basename(r["file"]), "y": y, "answer": sym["space_group"]["number"], "top5": top5,
                      "match": r["match"], "network": net, "phase": r["phases"][0]["name"] if r["phases"] else None,
                      "rwp": r["rwp"],
+                     "indexed": (f"{r['indexing']['lattice']} {r['indexing']['centring']} M20 {r['indexing']['m20']:.0f}"
+                                 if r.get("indexing") else None),
                      # the distributions behind the answer, for reading offline which one to trust where
                      "network_p": [[v["number"], v["p"]] for v in r["network"]["space_group"]],
                      "votes_p": [[v["number"], v["p"]] for v in sym.get("votes", sym.get("unverified_votes", []))]})
@@ -70,6 +74,11 @@ def main() -> None:
                "no_match_fraction": round(len(unmatched) / max(len(recs), 1), 4),
                "no_match_sg_top1": round(acc(unmatched, lambda r: r["answer"] == r["y"]), 4),
                "matched_sg_top1": round(acc(matched, lambda r: r["answer"] == r["y"]), 4),
+               # unmatched patterns given a cell by indexing (match/novel.py): how many, and their answers
+               "indexed_fraction": round(len([r for r in unmatched if r["indexed"]]) / max(len(recs), 1), 4),
+               "indexed_sg_top1": round(acc([r for r in unmatched if r["indexed"]], lambda r: r["answer"] == r["y"]), 4),
+               "indexed_cs": round(acc([r for r in unmatched if r["indexed"]],
+                                       lambda r: crystal_system_of(r["answer"]) == crystal_system_of(r["y"])), 4),
                "seconds_per_pattern": round(seconds, 3)}
     if a.out:
         os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)

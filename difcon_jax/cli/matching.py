@@ -17,6 +17,7 @@ from difcon_jax.inference.library import LIBRARY_FILE, REFERENCES_FILE, read_lib
 from difcon_jax.inference.model_dir import load_model
 from difcon_jax.match.database import build_database, embed_database, write_database
 from difcon_jax.match.identify import identify, params_digest
+from difcon_jax.match.indexing import IndexSettings
 from difcon_jax.match.plot import plot_identifications
 from difcon_jax.match.search import IdentifySettings
 
@@ -60,6 +61,18 @@ def _print_result(r: dict) -> None:
         print(f"  unexplained peaks (2θ): {', '.join(f'{t:.2f}' for t in r['unexplained_peaks'][:12])}")
     print(f"  symmetry: {sym['crystal_system']}, {sym['space_group']['symbol']} (#{sym['space_group']['number']}) "
           f"— {sym['source']}")
+    ix = r.get("indexing")
+    if ix:  # a novel phase's own cell: indexed from its peak positions, its answer Pawley-fitted
+        print(f"  indexed cell: {ix['lattice']} {ix['centring']}, "
+              f"{' '.join(f'{n}={v:.4f}' for n, v in zip('abc', ix['cell'][:3]))} Å, V {ix['volume']:.1f} Å³, "
+              f"M20 {ix['m20']:.0f}, {ix['lines_indexed']} lines indexed; {ix['allowed_groups']} groups allowed by its absences")
+        if ix.get("pawley_note"):
+            print(f"  note: {ix['pawley_note']}")
+        if "pawley" in ix:
+            pw = ix["pawley"]
+            print(f"  Pawley fit ({pw['space_group']['symbol']}, {pw['reflections']} reflections): "
+                  f"{format_cell(pw['cell'], pw['cell_sigma'], pw['space_group']['number'])}  Rwp {pw['rwp']:.3f}  "
+                  f"χ²ν {pw['reduced_chi2']:.2f}")
     if sym.get("unverified_votes"):
         print("  the failed fits' vote (unverified): " + ", ".join(f"{v['symbol']} {v['p']:.2f}"
                                                                for v in sym["unverified_votes"][:3]))
@@ -83,7 +96,8 @@ def cmd_identify(args) -> int:
     if args.candidates < 1:
         raise InputError(f"--candidates {args.candidates}", "must be at least 1")
     check_plot_folder(args.plot)
-    settings = IdentifySettings(candidates=args.candidates, max_phases=args.max_phases)
+    settings = IdentifySettings(candidates=args.candidates, max_phases=args.max_phases,
+                                **({"index": IndexSettings()} if args.index else {}))
     results, errors = identify(args.files, args.model, args.library, args.elements, args.only_elements,
                                args.exclude_elements, args.top, args.wavelength, settings)
     report_file_errors(errors)
@@ -136,6 +150,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--top", type=int, default=5, help="candidates listed per file")
     p.add_argument("--candidates", type=int, default=50, help="candidates retrieved and fitted per phase")
     p.add_argument("--max-phases", type=int, default=3)
+    p.add_argument("--index", action="store_true",
+                   help="index patterns nothing in the library matches (cubic to orthorhombic cells from the peak "
+                        "positions), keep their answer to the groups the cell's absences allow and show its Pawley fit")
     p.add_argument("--wavelength", type=float, default=None, help="Å, for files without wavelength metadata")
     p.add_argument("--json", action="store_true")
     p.add_argument("--plot", default=None, metavar="PNG")

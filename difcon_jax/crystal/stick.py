@@ -207,13 +207,23 @@ def _orbits_of_sphere(lat, recip, laue, metric, d_min):
 
 
 def _systematically_absent(structure: Structure, rep: np.ndarray, w: int) -> np.ndarray:
-    """bool[M]: reflections extinguished by the translation of an operation that fixes them (h R = h with
-    h·t not an integer)."""
-    ops_r = structure.rotations.astype(np.float64)
-    rep_f = rep.astype(np.float64)
-    c = np.array([w * w, w, 1], np.float64)  # h R = h exactly when their codes agree (one [M, 3] @ [3, K])
-    fixed = (rep_f @ (ops_r @ c).T) == (rep_f @ c)[:, None]  # [M, K]
-    phase = rep_f @ structure.translations.T  # [M, K]
+    """bool[M]: the structure's own operations' absences of reflections ``rep`` (indices below ``w`` in
+    magnitude; :func:`systematically_absent`)."""
+    return systematically_absent(rep, structure.rotations, structure.translations, w)
+
+
+def systematically_absent(hkl: np.ndarray, rotations: np.ndarray, translations: np.ndarray, w: int | None = None) -> np.ndarray:
+    """bool[M]: reflections hkl int[M, 3] extinguished by the translation of an operation that fixes them
+    (h R = h with h·t not an integer), for operations (R float[K, 3, 3], t float[K, 3]) acting on fractional
+    coordinates; with ``w`` (every component of h and h R within ±w/2) one matrix product finds the fixed ones."""
+    ops_r = np.asarray(rotations, np.float64)
+    rep_f = np.asarray(hkl, np.float64)
+    if w is None:
+        fixed = np.all(np.einsum("mi,kij->mkj", rep_f, ops_r) == rep_f[:, None, :], axis=-1)  # [M, K]
+    else:
+        c = np.array([w * w, w, 1], np.float64)  # h R = h exactly when their codes agree (one [M, 3] @ [3, K])
+        fixed = (rep_f @ (ops_r @ c).T) == (rep_f @ c)[:, None]  # [M, K]
+    phase = rep_f @ np.asarray(translations, np.float64).T  # [M, K]
     nonint = np.abs(phase - np.round(phase)) > 1e-6
     return np.any(fixed & nonint, axis=1)
 

@@ -28,6 +28,7 @@ from difcon_jax.inference.predict_files import describe, read_model_input
 from difcon_jax.inference.predictor import Predictor
 from difcon_jax.match.database import read_database
 from difcon_jax.match.decide import VoteSettings, no_match_ranking, space_group_votes
+from difcon_jax.match.novel import index_and_check
 from difcon_jax.match.retrieve import Restraints, parse_elements
 from difcon_jax.match.search import IdentifySettings, SearchIndex, search_profile
 
@@ -109,7 +110,8 @@ def identify_profiles(ident: Identifier, x: np.ndarray, weights: np.ndarray, res
                       votes_settings: VoteSettings = VoteSettings()) -> list[dict]:
     """One result per profile x[i] (float[n_bins] on the model grid, background removed) measured where
     weights[i] > 0. Keys: phases, candidates (top ``top``), match, rwp, unexplained_peaks, symmetry, network,
-    and the curves under '_' keys (for plots)."""
+    indexing (for a pattern nothing matched: its indexed cell and the Pawley fit of the answer, or None), and the
+    curves under '_' keys (for plots)."""
     settings = settings or IdentifySettings()
     allowed = (restraints or Restraints()).allowed(ident.index.db)
     if not allowed.any():
@@ -119,14 +121,23 @@ def identify_profiles(ident: Identifier, x: np.ndarray, weights: np.ndarray, res
     out = []
     for i in range(len(x)):
         h = pr["representation"][i:i + 1] if ident.use_representations else None
+        anode_i = (anodes or ["Cu"] * len(x))[i]
         found = search_profile(x[i], weights[i], h, ident.embed if ident.use_representations else None, ident.index,
-                               allowed, ident.grid, settings, (anodes or ["Cu"] * len(x))[i])
+                               allowed, ident.grid, settings, anode_i)
         net = describe(pr, i, top, eg_table)  # the network's own answer, as predict shows it
         votes = space_group_votes(found["candidates"], pr["space_group"][i], votes_settings)
         ranking = votes if found["match"] else no_match_ranking(votes, pr["space_group"][i], votes_settings)
+        indexing = None
+        if not found["match"] and settings.index is not None:  # a novel phase: its own cell and absences
+            ranking, indexing = index_and_check(x[i], weights[i], ident.grid, ranking, anode_i, settings.index)
         sg = int(np.argmax(ranking)) + 1
-        symmetry = {"source": "fitted candidates and network" if found["match"] else
-                    "network and the failed fits' vote (no match in the library: unverified)",
+        source = "fitted candidates and network" if found["match"] else \
+            "network and the failed fits' vote (no match in the library: unverified)"
+        if indexing is not None:
+            source = (f"indexed cell ({indexing['lattice']} {indexing['centring']}, M20 {indexing['m20']:.0f}) and the "
+                      "groups its absences allow, ranked by the network and the failed fits' vote (no match in the "
+                      "library)")
+        symmetry = {"source": source,
                     "crystal_system": CRYSTAL_SYSTEMS[crystal_system_of(sg)],
                     "space_group": {"number": sg, "symbol": space_group_symbol(sg)},
                     "ranking": _top_groups(ranking, top),
@@ -137,6 +148,8 @@ def identify_profiles(ident: Identifier, x: np.ndarray, weights: np.ndarray, res
                     "match": found["match"], "rwp": found["rwp"], "unexplained_peaks": found["unexplained_peaks"],
                     "note": found["note"],
                     "symmetry": symmetry, "network": net,
+                    "indexing": {k: v for k, v in indexing.items() if not k.startswith("_")} if indexing else None,
+                    "_indexing": indexing,
                     "_retrieved": found["retrieved"], "_profile": x[i], "_weight": weights[i], "_model": found["model"],
                     "_phase_models": [p["_model"] for p in found["phases"]],
                     "_ticks": [p["_ticks"] for p in found["phases"]],

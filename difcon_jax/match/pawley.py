@@ -46,7 +46,8 @@ def pawley_reflections(cell, space_group: int, two_theta_max: float, wavelength:
 def pawley_fit(y: np.ndarray, weight: np.ndarray, grid, cell, space_group: int, settings: FitSettings | None = None,
                anode: str = "Cu", max_reflections: int = 160) -> dict:
     """Pawley fit of one (cell, space group) hypothesis; ``grid`` a :class:`~difcon_jax.grid.Grid`.
-    Returns {cell, cell_sigma, rwp, reduced_chi2, reflections, free_parameters, intensities, model}."""
+    Returns {cell, cell_sigma, rwp, reduced_chi2, reflections, free_parameters, intensities, model, x (the
+    refined parameter vector, layout :data:`~difcon_jax.match.pattern_model.PARAMS`)}."""
 
     settings = settings or FitSettings()
     settings = dataclasses.replace(settings, keep=1)
@@ -72,7 +73,8 @@ def pawley_fit(y: np.ndarray, weight: np.ndarray, grid, cell, space_group: int, 
     out = jax.tree_util.tree_map(np.asarray, fine(*args, np.float32(sigma), ph, xc, lo, hi))
     return {"cell": out["cell"][0].tolist(), "cell_sigma": out["cell_sigma"][0].tolist(), "rwp": float(out["rwp"][0]),
             "reduced_chi2": float(out["cost"][0] / out["dof"][0] / sigma ** 2), "reflections": hkl,
-            "free_parameters": int(out["n_free"][0]), "intensities": out["x"][0][-r:][:n], "model": out["model"][0]}
+            "free_parameters": int(out["n_free"][0]), "intensities": out["x"][0][-r:][:n], "model": out["model"][0],
+            "x": out["x"][0]}
 
 
 def choose_space_group(fits: dict[int, dict], tolerance: float = 0.05) -> int:

@@ -45,6 +45,14 @@ def plot_identifications(results: list[dict], path: str) -> str:
                           "no match")
             ticks = best["_ticks"][(best["_ticks"] >= lo) & (best["_ticks"] <= hi)]
             ax.vlines(ticks, -0.3, -0.25, color="tab:gray", lw=0.6)
+        ix = r.get("_indexing")
+        if ix is not None and "_model" in ix:  # a novel phase: the Pawley fit of its indexed cell
+            pw = ix["pawley"]
+            ax.plot(tt[w], ix["_model"][w], lw=0.7, color="tab:blue",
+                    label=f"Pawley fit of the indexed cell ({pw['space_group']['symbol']}), Rwp {pw['rwp']:.3f}")
+            ax.plot(tt[w], (y - ix["_model"])[w] - 0.15, lw=0.5, color="tab:gray", label="difference")
+            ticks = ix["_ticks"][(ix["_ticks"] >= lo) & (ix["_ticks"] <= hi)]
+            ax.vlines(ticks, -0.38, -0.33, color="tab:blue", lw=0.6)
         for t in r["unexplained_peaks"]:
             ax.annotate("?", (t, float(np.interp(t, tt, y)) + 0.04), ha="center", color="tab:purple", fontsize=9)
         sym = r["symmetry"]

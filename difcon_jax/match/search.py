@@ -19,6 +19,7 @@ from difcon_jax.errors import InputError
 from difcon_jax.grid import Grid
 from difcon_jax.match.database import ReferenceDB, stick_table
 from difcon_jax.match.fit import FitSettings, bound_hits, make_fitter, noise_sigma, parameter_bounds, phases_from_arrays
+from difcon_jax.match.indexing import IndexSettings
 from difcon_jax.match.pattern_model import IDX, cell_to_metric, doublet_on_grid
 from difcon_jax.match.retrieve import (
     normalise,
@@ -42,6 +43,11 @@ class IdentifySettings:
     min_explained: float = 0.7  # …and it accounts for this share of the measured signal (above 3σ)
     min_gain: float = 0.15  # a further phase must lower the total Rwp by this fraction
     min_residual_peak: float = 0.05  # …and the remaining signal must hold a peak this strong (of the maximum)
+    # with settings, a pattern nothing matches is indexed (cubic to orthorhombic), its answer kept to the groups
+    # its absences allow and Pawley-fitted (match/novel.py). Off by default (``identify --index`` turns it on):
+    # on measured minerals the cells it accepts are mostly wrong (rruff_dev: SG 0.515 → 0.492, the 14 % of
+    # patterns it indexed answered right 6 % of the time; results/identify/README.md)
+    index: IndexSettings | None = None
 
 
 @dataclasses.dataclass

@@ -41,9 +41,11 @@ def test_identify_names_the_phase_refines_it_and_draws_the_fit(tmp_path, capsys,
     text = capsys.readouterr().out
     assert "phase 1: CCaO3 [calcite]" in text and "R-3c (#167)" in text and "network (as predict shows it):" in text
     assert "symmetry: trigonal, R-3c (#167)" in text
-    # without calcium no candidate fits: "no match", and the network's answer keeps its own crystal system
+    # without calcium no candidate fits: "no match"; not indexed (the default), the network's answer keeps its own
+    # crystal system
     main(["identify", f, "--library", library, "--wavelength", "1.5418", "--exclude-elements", "Ca", "--json"])
     (r,) = json.loads(capsys.readouterr().out)
+    assert r["indexing"] is None
     from difcon_jax.crystal.symmetry import CRYSTAL_SYSTEMS, crystal_system_of
 
     assert not r["match"] and r["symmetry"]["source"].startswith("network")
@@ -60,6 +62,31 @@ def test_identify_names_the_phase_refines_it_and_draws_the_fit(tmp_path, capsys,
         blend[v["number"]] = blend.get(v["number"], 0) + 0.8 * v["p"]
     assert r["symmetry"]["space_group"]["number"] == r["symmetry"]["ranking"][0]["number"] == max(blend, key=blend.get)
     assert r["symmetry"]["crystal_system"] == CRYSTAL_SYSTEMS[crystal_system_of(r["symmetry"]["space_group"]["number"])]
+
+
+def test_a_phase_the_library_lacks_is_indexed_and_pawley_fitted(tmp_path, capsys, library):
+    """Calcite with calcium excluded from the candidates and ``--index``: no library phase matches, so the pattern
+    is indexed (hexagonal axes, R-centred), its answer kept to the groups the absences allow, and the answer's
+    Pawley fit refines the cell it was simulated with."""
+    f = _xy(tmp_path / "calcite.xy", simulate("calcite", (1.015, 1.015, 1.01), zero=0.03))
+    png = tmp_path / "novel.png"
+    main(["identify", f, "--library", library, "--wavelength", "1.5418", "--exclude-elements", "Ca", "--json",
+          "--index", "--plot", str(png)])
+    (r,) = json.loads(capsys.readouterr().out)
+    ix = r["indexing"]
+    assert not r["match"] and r["symmetry"]["source"].startswith("indexed cell")
+    assert ix["lattice"] == "hexagonal" and ix["centring"] == "R" and ix["m20"] > 30
+    assert ix["cell"][0] == pytest.approx(4.9896 * 1.015, rel=2e-3) and ix["cell"][2] == pytest.approx(17.061 * 1.01, rel=2e-3)
+    assert all(143 <= g["number"] <= 194 for g in r["symmetry"]["ranking"])  # the hexagonal lattice's groups only
+    pw = ix["pawley"]
+    assert pw["space_group"] == r["symmetry"]["space_group"] and pw["space_group"]["symbol"].startswith("R")
+    assert pw["cell"][0] == pytest.approx(4.9896 * 1.015, rel=1e-3) and pw["cell"][2] == pytest.approx(17.061 * 1.01, rel=1e-3)
+    assert pw["rwp"] < 0.3 and png.stat().st_size > 10_000
+    from difcon_jax.cli.matching import _print_result  # the text the command prints for this record
+
+    _print_result(r)
+    text = capsys.readouterr().out
+    assert "indexed cell: hexagonal R" in text and "Pawley fit (R" in text
 
 
 def test_identify_refuses_bad_libraries_and_elements_in_one_line(tmp_path, capsys, library):

@@ -1,0 +1,188 @@
+"""The simulated indexing axis: held-out structures rendered by the independent laboratory simulator
+(`difcon_jax/evaluate/lab_renderer.py`: zero shift, displacement, Kα2, Kβ, axial asymmetry, TCH widths,
+texture, air scatter, Poisson counts) and read as measured files, then indexed from their peak positions alone.
+
+``--split validation`` sets the indexing thresholds (M20, ratio; results/identify/README.md), ``--split test``
+(the equivariance structures) reports. Per pattern it keeps each lattice's best cell, so thresholds can be
+chosen from one run (``--choose``).
+
+    python benchmarks/indexing_axis.py --table runs/real_fill2 --n 300 --split validation --out /tmp/ix_val.json
+    python benchmarks/indexing_axis.py --choose /tmp/ix_val.json
+
+Prints one JSON line: per true lattice the share given the right lattice and volume, a wrong one, or none, and
+how often a monoclinic or triclinic pattern is (wrongly) given a cell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+
+from difcon_jax.crystal.symmetry import crystal_system_of, space_group_symbol
+from difcon_jax.data.peak_table import load_peak_table
+from difcon_jax.data.split import Split
+from difcon_jax.evaluate.lab_renderer import render_lab_pattern
+from difcon_jax.grid import Grid
+from difcon_jax.inference.predictor import Predictor
+from difcon_jax.match.absences import allowed_space_groups, group_violations
+from difcon_jax.match.indexing import LATTICES, Indexing, IndexSettings, choose_lattice, index_all, line_q
+from difcon_jax.patterns.preprocess import to_model_input
+
+CENTRING = {"P": 1, "A": 2, "B": 2, "C": 2, "I": 2, "R": 3, "F": 4}
+
+
+def lattice_of(space_group: int) -> str | None:
+    """The lattice :mod:`difcon_jax.match.indexing` should find for a space group (None: not searched)."""
+    return ("orthorhombic" if 16 <= space_group <= 74 else "tetragonal" if space_group <= 142 else
+            "hexagonal" if space_group <= 194 else "cubic") if space_group >= 16 else None
+
+
+def conventional_volume(space_group: int, reduced_cell) -> float:
+    a, b, c, al, be, ga = reduced_cell
+    ca, cb, cg = np.cos(np.radians([al, be, ga]))
+    v = a * b * c * np.sqrt(max(1 - ca * ca - cb * cb - cg * cg + 2 * ca * cb * cg, 0.0))
+    return float(v * CENTRING[space_group_symbol(space_group)[0]])
+
+
+def summarise(records: list[dict], settings: IndexSettings) -> dict:
+    """Shares per true lattice: right lattice with the conventional volume within 1 % (or a multiple up to 4:
+    ``super``), wrong lattice, none; and given-a-cell for the lattices not searched."""
+    out = {}
+    for want in list(LATTICES) + [None]:
+        rows = [r for r in records if r["lattice"] == want]
+        if not rows:
+            continue
+        got = []
+        for r in rows:
+            found = {k: (Indexing(k, tuple(v["cell"]), v["m20"], 0, 0, 0.0, np.zeros(0)) if v else None)
+                     for k, v in r["found"].items()}
+            c = choose_lattice(found, settings)
+            if c is None:
+                got.append("none")
+            elif c.lattice != want:
+                got.append("wrong")
+            else:
+                ratio = c.volume / r["volume"]
+                got.append("right" if abs(ratio - 1) < 0.01 else "super" if abs(ratio - round(ratio)) < 0.01 * ratio else "wrong")
+        key = want or "monoclinic/triclinic"
+        out[key] = {"n": len(rows), **{k: round(got.count(k) / len(rows), 3) for k in ("right", "super", "wrong", "none")}}
+    return out
+
+
+def _answers(records: list[dict], settings: IndexSettings) -> tuple[np.ndarray, np.ndarray]:
+    """(the network's top group, the answer kept to the groups the accepted cell's absences allow) per record."""
+    net, ix = [], []
+    for r in records:
+        p = np.asarray(r["p_network"])
+        found = {k: (Indexing(k, tuple(f["cell"]), f["m20"], 0, 0, 0.0, np.zeros(0)) if f else None)
+                 for k, f in r["found"].items()}
+        c = choose_lattice(found, settings)
+        q = p
+        if c is not None:
+            ok = allowed_space_groups({int(k): (n_v, None) for k, n_v in r["violations"][c.lattice].items()},
+                                      settings.max_violations)
+            q = np.where(ok, p, 0.0) if (p * ok).sum() > 0 else p
+        net.append(int(np.argmax(p)) + 1)
+        ix.append(int(np.argmax(q)) + 1)
+    return np.array(net), np.array(ix)
+
+
+def score(records: list[dict], settings: IndexSettings = IndexSettings()) -> dict:
+    """Space group and crystal system top-1 of the network alone and kept to the accepted cells' groups,
+    over all patterns and over those given a cell; the lattices found."""
+    y = np.array([r["space_group"] for r in records])
+    cs = np.vectorize(crystal_system_of)
+    net, ix = _answers(records, settings)
+    given = np.array([choose_lattice({k: (Indexing(k, tuple(f["cell"]), f["m20"], 0, 0, 0.0, np.zeros(0)) if f else None)
+                                       for k, f in r["found"].items()}, settings) is not None for r in records])
+    return {"n": len(y), "given_a_cell": round(float(given.mean()), 4),
+            "network_sg": round(float(np.mean(net == y)), 4), "indexed_sg": round(float(np.mean(ix == y)), 4),
+            "network_cs": round(float(np.mean(cs(net) == cs(y))), 4), "indexed_cs": round(float(np.mean(cs(ix) == cs(y))), 4),
+            "given_network_sg": round(float(np.mean((net == y)[given])), 4),
+            "given_indexed_sg": round(float(np.mean((ix == y)[given])), 4),
+            "given_network_cs": round(float(np.mean((cs(net) == cs(y))[given])), 4),
+            "given_indexed_cs": round(float(np.mean((cs(ix) == cs(y))[given])), 4),
+            "lattices": summarise(records, settings)}
+
+
+def choose(records: list[dict]) -> dict:
+    """The (min_m20, m20_ratio, max_violations) with the best space-group top-1 over all patterns (those not
+    given a cell keep the network's answer), crystal system breaking ties."""
+    y = np.array([r["space_group"] for r in records])
+    cs = np.vectorize(crystal_system_of)
+    best = None
+    for m in (10, 15, 20, 30, 40, 60):
+        for ratio in (0.3, 0.5, 0.7):
+            for v in (0, 1, 2):
+                s = IndexSettings(min_m20=m, m20_ratio=ratio, max_violations=v)
+                net, ix = _answers(records, s)
+                key = (float(np.mean(ix == y)), float(np.mean(cs(ix) == cs(y))))
+                if best is None or key > best[0]:
+                    best = (key, s, net)
+    (sg, cs_acc), s, net = best
+    return {"min_m20": s.min_m20, "m20_ratio": s.m20_ratio, "max_violations": s.max_violations,
+            "network_sg": round(float(np.mean(net == y)), 4), "network_cs": round(float(np.mean(cs(net) == cs(y))), 4),
+            "indexed_sg": round(sg, 4), "indexed_cs": round(cs_acc, 4), "lattices": summarise(records, s)}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--table", help="peak table with the model's splits (e.g. runs/real_fill2)")
+    p.add_argument("--model", default="difcon_jax/pretrained/difcon_cpu")
+    p.add_argument("--n", type=int, default=300)
+    p.add_argument("--split", choices=("test", "validation"), default="validation")
+    p.add_argument("--seed", type=int, default=11)
+    p.add_argument("--out", default=None)
+    p.add_argument("--choose", default=None, help="a saved run: print the thresholds it chooses")
+    p.add_argument("--score", default=None, help="a saved run: print its scores with the shipped thresholds")
+    a = p.parse_args()
+    if a.choose:
+        print(json.dumps({"benchmark": "indexing_axis_choose", **choose(json.load(open(a.choose))["records"])}))
+        return
+    if a.score:
+        print(json.dumps({"benchmark": "indexing_axis_score", **score(json.load(open(a.score))["records"])}))
+        return
+    cfg = Predictor.load(a.model).cfg
+    grid = Grid.of(cfg.augment)
+    table = load_peak_table(a.table)
+    want = Split.EQUIVARIANCE_TEST if a.split == "test" else Split.VALIDATION
+    rng = np.random.default_rng(a.seed)
+    rows = np.sort(rng.permutation(np.flatnonzero(np.asarray(table.split) == want))[:a.n])
+    records, xs, t0 = [], [], time.time()
+    for r in rows:
+        m = np.asarray(table.mask[r])
+        lab = render_lab_pattern(rng, np.asarray(table.two_theta[r])[m], np.asarray(table.intensity[r])[m],
+                                 np.asarray(table.po_cos2[r])[m], np.asarray(table.po_weight[r])[m],
+                                 lambda_ref=grid.lambda_ref, ka2=bool(rng.random() < 0.8))
+        x = to_model_input(lab, cfg.augment)
+        lo, hi = float(lab.two_theta.min()), float(lab.two_theta.max())
+        w = ((grid.centres >= lo) & (grid.centres <= hi)).astype(np.float32)
+        sg = int(table.space_group[r])
+        found = index_all(x, w, grid)
+        violations = {}
+        for k, v in found.items():
+            if v is not None:
+                q, g = line_q(v.two_theta, v.zero, grid.lambda_ref)
+                violations[k] = {str(n): c for n, (c, _) in group_violations(v.cell, q, g * IndexSettings().tolerance, k).items()}
+        xs.append(x)
+        records.append({"row": int(r), "space_group": sg, "lattice": lattice_of(sg),
+                        "volume": conventional_volume(sg, table.reduced_cell[r]),
+                        "found": {k: (v.as_dict() | {"m20": float(v.m20)}) if v else None for k, v in found.items()},
+                        "violations": violations})
+    sec = (time.time() - t0) / max(len(rows), 1)
+    p_sg = Predictor.load(a.model)(np.stack(xs), blend=False, prior="natural")["space_group"]
+    for rec, p_row in zip(records, p_sg):
+        rec["p_network"] = [round(float(v), 5) for v in p_row]
+    summary = {"benchmark": "indexing_axis", "split": a.split, "n": len(records), "seconds_per_pattern": round(sec, 3),
+               **summarise(records, IndexSettings())}
+    if a.out:
+        with open(a.out, "w") as f:
+            json.dump({"summary": summary, "records": records}, f)
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

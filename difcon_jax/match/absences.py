@@ -1,0 +1,79 @@
+"""Which space groups an indexed cell's lines allow: the systematic absences of each extinction group checked
+against the observed lines (host side, NumPy), as a crystallographer reads an extinction symbol off an
+indexed pattern before any intensity is fitted.
+
+An observed line that the lattice indexes but no reflection allowed by a group explains is a *violation* of
+that group (a centring or glide it cannot have). Orthorhombic axes come out of indexing in no particular
+order, so each group is tried in all six axis orders (the order with the fewest violations is its setting).
+Groups are then ranked by the network (:mod:`difcon_jax.match.decide`): the absences decide what is
+possible, the network what is likely within it.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+
+import gemmi
+import numpy as np
+
+from difcon_jax.crystal.stick import systematically_absent
+from difcon_jax.crystal.symmetry import extinction_group_of
+from difcon_jax.match.pattern_model import cell_to_metric
+
+#: space-group numbers each indexed lattice can carry (rhombohedral groups on hexagonal axes)
+LATTICE_GROUPS = {"cubic": range(195, 231), "hexagonal": range(143, 195), "tetragonal": range(75, 143),
+                  "orthorhombic": range(16, 75)}
+_AXIS_ORDERS = tuple(itertools.permutations(range(3)))
+
+
+@functools.lru_cache(maxsize=None)
+def group_operations(space_group: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rotations float[K, 3, 3], translations float[K, 3]) of every operation of ``space_group``'s standard
+    setting (gemmi; centring included)."""
+    ops = list(gemmi.find_spacegroup_by_number(int(space_group)).operations())
+    rot = np.array([np.array(op.rot, np.float64) / gemmi.Op.DEN for op in ops])
+    tran = np.array([np.array(op.tran, np.float64) / gemmi.Op.DEN for op in ops])
+    return rot, tran
+
+
+def _hkl_box(cell, q_max: float) -> np.ndarray:
+    """int[M, 3]: every hkl with 0 < Q ≤ q_max (Q = 1/d², Å⁻²) for ``cell``."""
+    gstar = np.linalg.inv(cell_to_metric(cell))
+    lim = np.floor(np.sqrt(q_max * np.diag(np.linalg.inv(gstar)))).astype(int) + 1
+    h = np.stack(np.meshgrid(*[np.arange(-m, m + 1) for m in lim], indexing="ij"), -1).reshape(-1, 3)
+    q = np.einsum("pi,ij,pj->p", h, gstar, h)
+    return h[(q > 0) & (q <= q_max)]
+
+
+def group_violations(cell, q_obs: np.ndarray, dq: np.ndarray, lattice: str) -> dict[int, tuple[int, tuple]]:
+    """extinction-group representative (lowest space-group number of each class the lattice carries) →
+    (violations, axis order): how many observed lines Q ``q_obs`` (Å⁻², each with tolerance ``dq``) that the
+    lattice indexes are explained by no reflection the group allows, in its best axis order (orthorhombic:
+    of the six; others: as indexed)."""
+    q_max = float(np.max(q_obs + dq))
+    reps: dict[int, int] = {}
+    for sg in LATTICE_GROUPS[lattice]:
+        reps.setdefault(extinction_group_of(sg), sg)
+    orders = _AXIS_ORDERS if lattice == "orthorhombic" else ((0, 1, 2),)
+    out = {}
+    for order in orders:
+        c = [cell[i] for i in order] + list(cell[3:])
+        hkl = _hkl_box(c, q_max)
+        q = np.einsum("pi,ij,pj->p", hkl, np.linalg.inv(cell_to_metric(c)), hkl)
+        near = np.abs(q[:, None] - q_obs[None, :]) <= dq[None, :]  # [M, lines]
+        indexed = near.any(0)
+        hkl, near = hkl[near.any(1)], near[near.any(1)]
+        for sg in reps.values():
+            rot, tran = group_operations(sg)
+            allowed = ~systematically_absent(hkl, rot, tran)
+            v = int(np.count_nonzero(indexed & ~(near & allowed[:, None]).any(0)))
+            if sg not in out or v < out[sg][0]:
+                out[sg] = (v, order)
+    return out
+
+
+def allowed_space_groups(violations: dict[int, tuple[int, tuple]], max_violations: int = 0) -> np.ndarray:
+    """bool[230] (index = number − 1): the groups whose extinction class has at most ``max_violations``."""
+    ok_classes = {extinction_group_of(sg) for sg, (v, _) in violations.items() if v <= max_violations}
+    return np.array([extinction_group_of(n) in ok_classes for n in range(1, 231)])

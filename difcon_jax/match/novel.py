@@ -1,0 +1,64 @@
+"""A pattern the library does not hold: its cell from the peak positions (:mod:`~difcon_jax.match.indexing`),
+the space groups that cell's absences allow (:mod:`~difcon_jax.match.absences`), ranked by the network and
+the failed fits' vote, and a Pawley fit of the answer (:mod:`~difcon_jax.match.pawley`) drawn as evidence.
+
+This is the identify issue's fallback "checked by Pawley fits where a cell is available": the cell comes from
+indexing rather than from a neighbour (whose cell is not the pattern's) or the network's lattice head (15 %
+edge error). Monoclinic and triclinic cells are not searched. Used only with ``identify --index``
+(``IdentifySettings.index``): on measured minerals the accepted cells are mostly wrong
+(results/identify/README.md, "Indexing the patterns nothing matches").
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from difcon_jax.crystal.symmetry import extinction_group_of, space_group_symbol
+from difcon_jax.grid import Grid
+from difcon_jax.match.absences import allowed_space_groups, group_violations
+from difcon_jax.match.fit import FitSettings
+from difcon_jax.match.indexing import IndexSettings, index_pattern, line_q
+from difcon_jax.match.pattern_model import IDX, doublet_on_grid
+from difcon_jax.match.pawley import pawley_fit
+from difcon_jax.match.search import reflection_positions
+
+
+def index_and_check(y: np.ndarray, weight: np.ndarray, grid: Grid, ranking: np.ndarray, anode: str = "Cu",
+                    settings: IndexSettings = IndexSettings(), pawley: bool = True) -> tuple[np.ndarray, dict | None]:
+    """(ranking float[230] restricted to the groups the indexed cell allows and renormalised, record) for the
+    profile y (float[n_bins] on ``grid``, background removed, measured where ``weight`` > 0); (ranking, None)
+    unchanged when the pattern does not index or its cell allows none of the ranked groups. The record: the
+    indexing (:meth:`~difcon_jax.match.indexing.Indexing.as_dict`), ``allowed_groups`` (how many), and with
+    ``pawley`` the Pawley fit of the answer's group (cell in its standard setting, cell_sigma, rwp,
+    reduced_chi2) with its curve and ticks under '_' keys."""
+    ix = index_pattern(y, weight, grid, anode, settings)
+    if ix is None:
+        return ranking, None
+    q, g = line_q(ix.two_theta, ix.zero, grid.lambda_ref, anode)
+    violations = group_violations(ix.cell, q, g * settings.tolerance, ix.lattice)
+    ok = allowed_space_groups(violations, settings.max_violations)
+    restricted = np.where(ok, ranking, 0.0)
+    if not restricted.sum() > 0:
+        return ranking, None
+    restricted = restricted / restricted.sum()
+    sg = int(np.argmax(restricted)) + 1
+    rec = {**ix.as_dict(), "allowed_groups": int(ok.sum())}
+    if pawley:
+        rep = min(n for n in violations if extinction_group_of(n) == extinction_group_of(sg))
+        order = violations[rep][1]
+        cell = [ix.cell[i] for i in order] + list(ix.cell[3:])
+        # the indexed cell is the pattern's: the Pawley refinement may move it by a fraction of a per cent, not
+        # search ±5 % as a library neighbour's cell needs (a wrong scale would lock onto other lines)
+        fit = pawley_fit(y, weight, grid, cell, sg, FitSettings(strain_box=0.01, grid_steps=5), anode=anode)
+        if not (np.isfinite(fit["rwp"]) and np.all(np.isfinite(fit["cell"]))):
+            rec["pawley_note"] = "the Pawley fit of the indexed cell diverged (non-finite values); no fit shown"
+            return restricted, rec
+        ka1 = doublet_on_grid(grid.lambda_ref, anode)[0]
+        rec["pawley"] = {"space_group": {"number": sg, "symbol": space_group_symbol(sg)},
+                         "cell": [round(float(v), 5) for v in fit["cell"]],
+                         "cell_sigma": [round(float(v), 5) for v in fit["cell_sigma"]],
+                         "rwp": round(fit["rwp"], 4), "reduced_chi2": round(fit["reduced_chi2"], 3),
+                         "reflections": int(len(fit["reflections"]))}
+        rec["_model"] = fit["model"] - fit["x"][IDX["background"]]  # the constant background is not the phase's
+        rec["_ticks"] = reflection_positions(fit["reflections"], fit["cell"], fit["x"], ka1)
+    return restricted, rec

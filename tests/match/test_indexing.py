@@ -1,0 +1,122 @@
+"""Powder indexing and the absences of an indexed cell, on structures written in the tests (tests/helpers)."""
+
+import numpy as np
+import pytest
+
+from difcon_jax.crystal.stick import stick_pattern
+from difcon_jax.crystal.structure import structure_from_cif_text
+from difcon_jax.crystal.symmetry import extinction_group_of
+from difcon_jax.grid import Grid
+from difcon_jax.match.absences import allowed_space_groups, group_violations
+from difcon_jax.match.indexing import (
+    Indexing,
+    IndexSettings,
+    choose_lattice,
+    index_lines,
+    index_pattern,
+    line_q,
+    observed_lines,
+)
+from tests.helpers.match import ALL, N_BINS, TT_MAX, measured, simulate
+from tests.helpers.structures import make_cif
+
+GRID = Grid(N_BINS, 0.0, TT_MAX, 1.54184)
+
+
+def lines_of(name: str, n: int = 20, zero: float = 0.0, min_intensity: float = 0.5) -> np.ndarray:
+    """2θ (degrees at the Kα mean) of the ``n`` lowest-angle lines of structure ``name`` stronger than
+    ``min_intensity`` % of the strongest, shifted by ``zero``."""
+    _, setting, _, cell, sites = ALL[name]
+    sp = stick_pattern(structure_from_cif_text(make_cif(name, setting, cell, sites), name), 1.54184, 90.0)
+    keep = sp.intensity >= min_intensity / 100 * sp.intensity.max()
+    return sp.two_theta[keep][:n] + zero
+
+
+def volume(cell) -> float:
+    return Indexing("x", tuple(cell), 0, 0, 0, 0.0, np.zeros(0)).volume
+
+
+@pytest.mark.parametrize("name, lattice, conventional", [
+    ("NaCl", "cubic", (5.6402,) * 3), ("CsCl", "cubic", (4.123,) * 3), ("Si_origin2", "cubic", (5.431,) * 3),
+    ("rutile", "tetragonal", (4.5937, 4.5937, 2.9587)), ("scheelite", "tetragonal", (5.243, 5.243, 11.376)),
+    ("Mg_hcp", "hexagonal", (3.209, 3.209, 5.211)), ("corundum_hex", "hexagonal", (4.7589, 4.7589, 12.991)),
+    ("Pnma_generic", "orthorhombic", (5.44, 7.64, 5.38)), ("P212121_generic", "orthorhombic", (5.1, 6.3, 7.9)),
+])
+def test_lines_of_known_cells_are_indexed_with_their_cell(name, lattice, conventional):
+    found = {lat: index_lines(lines_of(name, zero=0.05), lat, 1.54184, anode=None)
+             for lat in ("cubic", "hexagonal", "tetragonal", "orthorhombic")}
+    best = choose_lattice(found)
+    assert best is not None and best.lattice == lattice
+    assert sorted(best.cell[:3]) == pytest.approx(sorted(conventional), rel=2e-3)
+    assert best.zero == pytest.approx(0.05, abs=0.02)  # the zero shift is refined with the cell
+    assert best.m20 > 20
+
+
+def test_monoclinic_and_triclinic_lines_get_no_cell():
+    """Monoclinic (β 93–104°) and triclinic patterns have no orthogonal cell that indexes their first twenty
+    lines. (Not every one: C2c_generic's lattice is nearly a B-centred orthorhombic one, 18.9 × 8.9 × 5.3 Å,
+    found with M20 32 — pseudo-symmetry, which the acceptance threshold set on simulated patterns weighs.)"""
+    for name in ("P21c_generic", "P21n_setting", "I2a_setting", "P-1_generic"):
+        assert choose_lattice({lat: index_lines(lines_of(name), lat, 1.54184, anode=None)
+                               for lat in ("cubic", "hexagonal", "tetragonal", "orthorhombic")}) is None
+
+
+def test_too_few_lines_are_not_indexed():
+    assert len(lines_of("Fe_bcc")) == 3  # 110, 200, 211 below 90°: a cubic cell needs four
+    assert index_lines(lines_of("Fe_bcc"), "cubic", 1.54184, anode=None) is None
+    assert index_lines(np.array([20.0, 30.0, 40.0]), "orthorhombic", 1.54184) is None
+    assert index_lines(np.array([20.0, 30.0]), "cubic", 1.54184) is None
+
+
+def test_choose_lattice_prefers_symmetry_unless_a_lower_one_indexes_far_better():
+    def ix(lattice, m20):
+        return Indexing(lattice, (4.0, 4.0, 4.0, 90.0, 90.0, 90.0), m20, 10, 10, 0.0, np.zeros(0))
+
+    s = IndexSettings(min_m20=10, m20_ratio=0.5)
+    assert choose_lattice({"cubic": ix("cubic", 60), "orthorhombic": ix("orthorhombic", 80)}, s).lattice == "cubic"
+    assert choose_lattice({"cubic": ix("cubic", 20), "tetragonal": ix("tetragonal", 200)}, s).lattice == "tetragonal"
+    assert choose_lattice({"cubic": ix("cubic", 8), "tetragonal": None}, s) is None
+
+
+def test_profiles_are_indexed_through_peak_finding_with_the_doublet():
+    """Rendered profiles (Kα1 + Kα2, pseudo-Voigt, noise): the doublet's Kα2 shoulders are not taken for lines,
+    and the right lattice and cell come back."""
+    for name, lattice, a in (("NaCl", "cubic", 5.6402), ("rutile", "tetragonal", 4.5937), ("Mg_hcp", "hexagonal", 3.209)):
+        y, w = measured(simulate(name, fwhm=0.08, zero=0.04), noise=0.002)
+        tt = observed_lines(y, w, GRID)
+        assert np.all(np.diff(tt) > 0.3), tt  # no shoulder 0.1–0.3° above its parent
+        got = index_pattern(y, w, GRID)
+        assert got is not None and got.lattice == lattice
+        assert got.cell[0] == pytest.approx(a, rel=2e-3)
+
+
+def test_a_flat_pattern_has_no_lines():
+    y = np.zeros(N_BINS, np.float32)
+    assert len(observed_lines(y, np.ones_like(y), GRID)) == 0
+    assert index_pattern(y, np.ones_like(y), GRID) is None
+
+
+def _violations(name, cell):
+    tt = lines_of(name, 30)
+    q, g = line_q(tt, 0.0, 1.54184, anode=None)
+    lattice = {225: "cubic", 221: "cubic", 229: "cubic", 62: "orthorhombic", 141: "tetragonal"}[ALL[name][2]]
+    return group_violations(cell, q, g * 0.02, lattice)
+
+
+def test_absences_allow_the_true_group_and_refuse_missing_centrings():
+    # NaCl (F): every group allows its lines; CsCl (P): F- and I-centred classes leave lines unexplained
+    nacl = allowed_space_groups(_violations("NaCl", (5.6402,) * 3 + (90.0,) * 3))
+    assert nacl[225 - 1] and nacl[221 - 1]
+    cscl = allowed_space_groups(_violations("CsCl", (4.123,) * 3 + (90.0,) * 3))
+    assert cscl[221 - 1] and not cscl[225 - 1] and not cscl[229 - 1]
+    anatase = allowed_space_groups(_violations("anatase_origin1", (3.7845, 3.7845, 9.5143, 90.0, 90.0, 90.0)))
+    assert anatase[141 - 1]
+
+
+def test_orthorhombic_absences_are_tried_in_every_axis_order():
+    """Pnma's lines, with the cell given in another axis order (as indexing finds it): Pnma's class has no
+    violation in the right order, while a glide-free C-centred class fails."""
+    v = _violations("Pnma_generic", (5.38, 5.44, 7.64, 90.0, 90.0, 90.0))
+    rep = min(g for g in v if extinction_group_of(g) == extinction_group_of(62))
+    assert v[rep][0] == 0 and v[rep][1] != (0, 1, 2)
+    assert allowed_space_groups(v)[62 - 1] and not allowed_space_groups(v)[65 - 1]  # Cmmm
