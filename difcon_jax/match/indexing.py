@@ -300,13 +300,11 @@ def index_lines(two_theta: np.ndarray, lattice: str, lambda_ref: float, anode: s
     those leaving at most ``max_unindexed`` lines unindexed; None when no trial qualifies."""
     s = settings
     tt = np.sort(np.asarray(two_theta, np.float64))[:s.n_lines]
-    if len(tt) < s.min_lines + {'cubic': 1, 'orthorhombic': 3}.get(lattice, 2):
+    if len(tt) < s.min_lines + {"cubic": 1, "orthorhombic": 3}.get(lattice, 2):  # + the parameter count
         return None
-    lam = _line_wavelength(tt, lambda_ref, anode)
 
-    def q_of(t, zero):  # Q = (2 sin θ / λ)² of lines at 2θ = t − zero
-        lam_t = lam if np.ndim(t) else float(lam[-1])
-        return (2 * np.sin(np.radians((t - zero) / 2)) / lam_t) ** 2
+    def q_of(t, zero):  # Q (Å⁻²) of lines at 2θ = t − zero
+        return line_q(t, zero, lambda_ref, anode)[0]
 
     q, g = line_q(tt, 0.0, lambda_ref, anode)
     theta = _trials(lattice, q, s)
