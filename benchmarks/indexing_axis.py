@@ -24,7 +24,9 @@ import numpy as np
 from difcon_jax.crystal.symmetry import crystal_system_of, space_group_symbol
 from difcon_jax.data.peak_table import load_peak_table
 from difcon_jax.data.split import Split
+from difcon_jax.evaluate.evaluators import textbook_set
 from difcon_jax.evaluate.lab_renderer import render_lab_pattern
+from difcon_jax.evaluate.textbook import textbook_structures
 from difcon_jax.grid import Grid
 from difcon_jax.inference.predictor import Predictor
 from difcon_jax.match.absences import allowed_space_groups, group_violations
@@ -128,6 +130,37 @@ def choose(records: list[dict]) -> dict:
             "indexed_sg": round(sg, 4), "indexed_cs": round(cs_acc, 4), "lattices": summarise(records, s)}
 
 
+def _record(x, w, grid: Grid, sg: int, volume: float) -> dict:
+    """One pattern's indexing: each lattice's best cell and, for those found, every extinction class's violations."""
+    found = index_all(x, w, grid)
+    violations = {}
+    for k, v in found.items():
+        if v is not None:
+            q, g = line_q(v.two_theta, v.zero, grid.lambda_ref)
+            violations[k] = {str(n): c for n, (c, _) in group_violations(v.cell, q, g * IndexSettings().tolerance, k).items()}
+    return {"space_group": sg, "lattice": lattice_of(sg), "volume": volume,
+            "found": {k: (v.as_dict() | {"m20": float(v.m20)}) if v else None for k, v in found.items()},
+            "violations": violations}
+
+
+def textbook_records(model: str, grid: Grid) -> list[dict]:
+    """The textbook set of ``evaluate`` (evaluate/textbook.py: every phase rendered by the lab simulator with and
+    without Kα2), indexed, with the network's probabilities for the library's population (known phases)."""
+    predictor = Predictor.load(model)
+    ts = textbook_set(predictor.cfg, 1234 + 3)  # the seed evaluate's textbook axis uses
+    volumes = [st.volume for _, st in textbook_structures()] * 2
+    records = []
+    for x, sg, vol in zip(ts.profiles, ts.space_group, volumes):
+        nz = np.flatnonzero(x)
+        w = np.zeros_like(x)
+        w[nz.min():nz.max() + 1] = 1
+        records.append(_record(x, w, grid, int(sg), vol))
+    p_sg = predictor(ts.profiles, blend=False, prior="library")["space_group"]
+    for rec, p_row in zip(records, p_sg):
+        rec["p_network"] = [float(v) for v in p_row]
+    return records
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--table", help="peak table with the model's splits (e.g. runs/real_fill2)")
@@ -138,6 +171,8 @@ def main() -> None:
     p.add_argument("--out", default=None)
     p.add_argument("--choose", default=None, help="a saved run: print the thresholds it chooses")
     p.add_argument("--score", default=None, help="a saved run: print its scores with the shipped thresholds")
+    p.add_argument("--textbook", action="store_true", help="the textbook phases (lab simulator, with and without "
+                   "Kα2) instead of table structures: their scores with the shipped thresholds")
     a = p.parse_args()
     if a.choose:
         print(json.dumps({"benchmark": "indexing_axis_choose", **choose(json.load(open(a.choose))["records"])}))
@@ -147,6 +182,10 @@ def main() -> None:
         return
     cfg = Predictor.load(a.model).cfg
     grid = Grid.of(cfg.augment)
+    if a.textbook:
+        records = textbook_records(a.model, grid)
+        print(json.dumps({"benchmark": "indexing_textbook", **score(records)}))
+        return
     table = load_peak_table(a.table)
     want = Split.EQUIVARIANCE_TEST if a.split == "test" else Split.VALIDATION
     rng = np.random.default_rng(a.seed)
@@ -161,17 +200,8 @@ def main() -> None:
         lo, hi = float(lab.two_theta.min()), float(lab.two_theta.max())
         w = ((grid.centres >= lo) & (grid.centres <= hi)).astype(np.float32)
         sg = int(table.space_group[r])
-        found = index_all(x, w, grid)
-        violations = {}
-        for k, v in found.items():
-            if v is not None:
-                q, g = line_q(v.two_theta, v.zero, grid.lambda_ref)
-                violations[k] = {str(n): c for n, (c, _) in group_violations(v.cell, q, g * IndexSettings().tolerance, k).items()}
         xs.append(x)
-        records.append({"row": int(r), "space_group": sg, "lattice": lattice_of(sg),
-                        "volume": conventional_volume(sg, table.reduced_cell[r]),
-                        "found": {k: (v.as_dict() | {"m20": float(v.m20)}) if v else None for k, v in found.items()},
-                        "violations": violations})
+        records.append({"row": int(r), **_record(x, w, grid, sg, conventional_volume(sg, table.reduced_cell[r]))})
     sec = (time.time() - t0) / max(len(rows), 1)
     p_sg = Predictor.load(a.model)(np.stack(xs), blend=False, prior="natural")["space_group"]
     for rec, p_row in zip(records, p_sg):
