@@ -11,9 +11,9 @@ As TREOR does (Werner, Eriksson & Westdahl 1985), ``p`` of the first low-angle l
 low-index indices, the p×p system is solved for θ, and every trial cell is scored by how many of the first
 lines it indexes; the best trials are refined by least squares (θ and a zero shift) over the lines they index
 and judged by de Wolff's figure of merit M20 = Q₂₀ / (2·ε̄·N₂₀) (ε̄ the mean |Q_obs − Q_calc| of the indexed
-lines, N₂₀ the number of distinct calculated lines up to the 20th observed one). The answer is the highest
-symmetry whose best cell passes the test (M20 and lines left unindexed), so a cubic phase is not reported by
-its orthorhombic description. Monoclinic and triclinic cells (four and six parameters) are not searched:
+lines, N₂₀ the number of distinct calculated lines up to the 20th observed one). The answer is the lattice with
+the fewest parameters whose best cell passes the test (M20 and lines left unindexed), so a cubic phase is not
+reported by its orthorhombic description. Monoclinic and triclinic cells (four and six parameters) are not searched:
 such a pattern gets no indexing, and identify answers it as before.
 """
 
@@ -28,7 +28,7 @@ import numpy as np
 from difcon_jax.crystal.radiation import WAVELENGTHS
 from difcon_jax.grid import Grid
 
-#: lattices searched, highest symmetry first (the first accepted one is the answer)
+#: lattices searched (:func:`choose_lattice` prefers the fewest parameters)
 LATTICES = ("cubic", "hexagonal", "tetragonal", "orthorhombic")
 
 
@@ -331,18 +331,25 @@ def index_lines(two_theta: np.ndarray, lattice: str, lambda_ref: float, anode: s
     return best
 
 
+#: lattices by parameter count: a lattice of an earlier rank is a special case of the later ones (cubic of all;
+#: tetragonal and hexagonal of orthorhombic), while the two of rank 2 are not of each other
+RANKS = (("cubic",), ("hexagonal", "tetragonal"), ("orthorhombic",))
+
+
 def choose_lattice(found: dict, settings: IndexSettings = IndexSettings()) -> Indexing | None:
-    """The answer among each lattice's best cell (``found``: lattice → :class:`Indexing` or None): the highest
-    symmetry whose M20 reaches ``min_m20`` and ``m20_ratio`` of the best M20 of any lattice. A lower-symmetry
-    description of a cell never indexes better than the cell itself, while a spurious large high-symmetry
-    cell (which can index a few lines of a tetragonal pattern) indexes far worse than the true one."""
+    """The answer among each lattice's best cell (``found``: lattice → :class:`Indexing` or None): the fewest
+    parameters (:data:`RANKS`) whose best M20 reaches ``min_m20`` and ``m20_ratio`` of the best M20 of any lattice,
+    and within a rank the better M20. A lower-symmetry description of a cell never indexes better than the cell
+    itself, while a spurious large high-symmetry cell (which can index a few lines of a tetragonal pattern)
+    indexes far worse than the true one; tetragonal and hexagonal cells compete on M20 alone."""
     ok = {k: v for k, v in found.items() if v is not None and v.m20 >= settings.min_m20}
     if not ok:
         return None
     best = max(v.m20 for v in ok.values())
-    for lattice in LATTICES:
-        if lattice in ok and ok[lattice].m20 >= settings.m20_ratio * best:
-            return ok[lattice]
+    for rank in RANKS:
+        good = [ok[k] for k in rank if k in ok and ok[k].m20 >= settings.m20_ratio * best]
+        if good:
+            return max(good, key=lambda v: v.m20)
     return None
 
 
