@@ -76,6 +76,11 @@ def test_choose_lattice_prefers_symmetry_unless_a_lower_one_indexes_far_better()
     assert choose_lattice({"cubic": ix("cubic", 60), "orthorhombic": ix("orthorhombic", 80)}, s).lattice == "cubic"
     assert choose_lattice({"cubic": ix("cubic", 20), "tetragonal": ix("tetragonal", 200)}, s).lattice == "tetragonal"
     assert choose_lattice({"cubic": ix("cubic", 8), "tetragonal": None}, s) is None
+    # tetragonal and hexagonal lattices are not special cases of each other: the better M20 wins
+    pair = {"hexagonal": ix("hexagonal", 195), "tetragonal": ix("tetragonal", 419)}
+    assert choose_lattice(pair, s).lattice == "tetragonal"
+    assert choose_lattice({"hexagonal": ix("hexagonal", 300), "tetragonal": ix("tetragonal", 200),
+                           "orthorhombic": ix("orthorhombic", 310)}, s).lattice == "hexagonal"
 
 
 def test_profiles_are_indexed_through_peak_finding_with_the_doublet():
