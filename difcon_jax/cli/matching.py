@@ -17,7 +17,6 @@ from difcon_jax.inference.library import LIBRARY_FILE, REFERENCES_FILE, read_lib
 from difcon_jax.inference.model_dir import load_model
 from difcon_jax.match.database import build_database, embed_database, write_database
 from difcon_jax.match.identify import identify, params_digest
-from difcon_jax.match.indexing import IndexSettings
 from difcon_jax.match.plot import plot_identifications
 from difcon_jax.match.search import IdentifySettings
 
@@ -96,10 +95,9 @@ def cmd_identify(args) -> int:
     if args.candidates < 1:
         raise InputError(f"--candidates {args.candidates}", "must be at least 1")
     check_plot_folder(args.plot)
-    settings = IdentifySettings(candidates=args.candidates, max_phases=args.max_phases,
-                                **({"index": IndexSettings()} if args.index else {}))
+    settings = IdentifySettings(candidates=args.candidates, max_phases=args.max_phases)
     results, errors = identify(args.files, args.model, args.library, args.elements, args.only_elements,
-                               args.exclude_elements, args.top, args.wavelength, settings)
+                               args.exclude_elements, args.top, args.wavelength, settings, index=args.index)
     report_file_errors(errors)
     if args.json:
         print(json.dumps([{k: v for k, v in r.items() if not k.startswith("_")} for r in results]))

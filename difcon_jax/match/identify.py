@@ -28,6 +28,7 @@ from difcon_jax.inference.predict_files import describe, read_model_input
 from difcon_jax.inference.predictor import Predictor
 from difcon_jax.match.database import read_database
 from difcon_jax.match.decide import VoteSettings, no_match_ranking, space_group_votes
+from difcon_jax.match.indexing import IndexSettings
 from difcon_jax.match.novel import index_and_check
 from difcon_jax.match.retrieve import Restraints, parse_elements
 from difcon_jax.match.search import IdentifySettings, SearchIndex, search_profile
@@ -177,13 +178,17 @@ def verify_predictions(results: list[dict], profiles: np.ndarray, model_dir: str
 
 def identify(files, model: str | None = None, library: str | None = None, elements: str | None = None,
              only_elements: str | None = None, exclude_elements: str | None = None, top: int = 5,
-             wavelength: float | None = None, settings: IdentifySettings | None = None):
+             wavelength: float | None = None, settings: IdentifySettings | None = None, index: bool = False):
     """Python API of ``difcon-jax identify``: (results, errors). ``results``: one dict per readable file
-    (``file`` plus the keys of :func:`identify_profiles`); ``errors``: [(file, one-line reason)]."""
+    (``file`` plus the keys of :func:`identify_profiles`); ``errors``: [(file, one-line reason)]. ``index``: as
+    ``--index`` (default settings, unless ``settings.index`` already holds some)."""
     files = [files] if isinstance(files, (str, os.PathLike)) else list(files)
     restraints = Restraints(parse_elements(elements, "--elements"), parse_elements(only_elements, "--only-elements"),
                             parse_elements(exclude_elements, "--exclude-elements"))
     ident = Identifier.load(model, library)
+    settings = settings or IdentifySettings()
+    if index and settings.index is None:
+        settings = dataclasses.replace(settings, index=IndexSettings())
     xs, ws, good, errors, anodes = [], [], [], [], []
     for f in files:
         try:
