@@ -31,6 +31,7 @@ from difcon_jax.grid import Grid
 from difcon_jax.inference.predictor import Predictor
 from difcon_jax.match.absences import allowed_space_groups, group_violations
 from difcon_jax.match.indexing import LATTICES, Indexing, IndexSettings, choose_lattice, index_all, line_q
+from difcon_jax.match.pattern_model import cell_to_metric
 from difcon_jax.patterns.preprocess import to_model_input
 
 CENTRING = {"P": 1, "A": 2, "B": 2, "C": 2, "I": 2, "R": 3, "F": 4}
@@ -43,9 +44,7 @@ def lattice_of(space_group: int) -> str | None:
 
 
 def conventional_volume(space_group: int, reduced_cell) -> float:
-    a, b, c, al, be, ga = reduced_cell
-    ca, cb, cg = np.cos(np.radians([al, be, ga]))
-    v = a * b * c * np.sqrt(max(1 - ca * ca - cb * cb - cg * cg + 2 * ca * cb * cg, 0.0))
+    v = np.sqrt(max(np.linalg.det(cell_to_metric(reduced_cell)), 0.0))
     return float(v * CENTRING[space_group_symbol(space_group)[0]])
 
 

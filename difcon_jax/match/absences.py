@@ -19,7 +19,7 @@ import numpy as np
 
 from difcon_jax.crystal.stick import systematically_absent
 from difcon_jax.crystal.symmetry import extinction_group_of
-from difcon_jax.match.pattern_model import cell_to_metric
+from difcon_jax.match.pawley import reflections_within
 
 #: space-group numbers each indexed lattice can carry (rhombohedral groups on hexagonal axes)
 LATTICE_GROUPS = {"cubic": range(195, 231), "hexagonal": range(143, 195), "tetragonal": range(75, 143),
@@ -37,15 +37,6 @@ def group_operations(space_group: int) -> tuple[np.ndarray, np.ndarray]:
     return rot, tran
 
 
-def _hkl_box(cell, q_max: float) -> np.ndarray:
-    """int[M, 3]: every hkl with 0 < Q ≤ q_max (Q = 1/d², Å⁻²) for ``cell``."""
-    gstar = np.linalg.inv(cell_to_metric(cell))
-    lim = np.floor(np.sqrt(q_max * np.diag(np.linalg.inv(gstar)))).astype(int) + 1
-    h = np.stack(np.meshgrid(*[np.arange(-m, m + 1) for m in lim], indexing="ij"), -1).reshape(-1, 3)
-    q = np.einsum("pi,ij,pj->p", h, gstar, h)
-    return h[(q > 0) & (q <= q_max)]
-
-
 def group_violations(cell, q_obs: np.ndarray, dq: np.ndarray, lattice: str) -> dict[int, tuple[int, tuple]]:
     """extinction-group representative (lowest space-group number of each class the lattice carries) →
     (violations, axis order): how many observed lines Q ``q_obs`` (Å⁻², each with tolerance ``dq``) that the
@@ -59,8 +50,7 @@ def group_violations(cell, q_obs: np.ndarray, dq: np.ndarray, lattice: str) -> d
     out = {}
     for order in orders:
         c = [cell[i] for i in order] + list(cell[3:])
-        hkl = _hkl_box(c, q_max)
-        q = np.einsum("pi,ij,pj->p", hkl, np.linalg.inv(cell_to_metric(c)), hkl)
+        hkl, q = reflections_within(c, q_max)
         near = np.abs(q[:, None] - q_obs[None, :]) <= dq[None, :]  # [M, lines]
         indexed = near.any(0)
         hkl, near = hkl[near.any(1)], near[near.any(1)]

@@ -83,9 +83,14 @@ def _line_wavelength(two_theta: np.ndarray, lambda_ref: float, anode: str | None
     one wavelength (a monochromator), λ_ref everywhere."""
     if anode is None:
         return np.full(np.shape(two_theta), lambda_ref)
+    mean, a1 = WAVELENGTHS[f"{anode}Ka"], WAVELENGTHS[f"{anode}Ka1"]
+    return np.where(_doublet_split(two_theta, anode) > 0.1, a1 * lambda_ref / mean, lambda_ref)
+
+
+def _doublet_split(two_theta, anode: str):
+    """Degrees between the Kα1 and Kα2 lines of one d at ``two_theta`` (≈ 2 tan θ Δλ/λ)."""
     mean, a1, a2 = (WAVELENGTHS[f"{anode}Ka{s}"] for s in ("", "1", "2"))
-    split = np.degrees(2 * np.tan(np.radians(two_theta / 2)) * (a2 - a1) / mean)
-    return np.where(split > 0.1, a1 * lambda_ref / mean, lambda_ref)
+    return np.degrees(2 * np.tan(np.radians(np.asarray(two_theta) / 2)) * (a2 - a1) / mean)
 
 
 def line_q(two_theta: np.ndarray, zero: float, lambda_ref: float, anode: str | None = "Cu") -> tuple[np.ndarray, np.ndarray]:
@@ -124,8 +129,8 @@ def observed_lines(y, weight, grid: Grid, anode: str | None = "Cu", settings: In
     tt = grid.centres[pk] + np.clip(shift, -0.5, 0.5) * grid.step
     if anode is None:  # one wavelength: no companions to drop
         return tt[:settings.n_lines]
-    mean, a1, a2 = (WAVELENGTHS[f"{anode}Ka{s}"] for s in ("", "1", "2"))
-    split = np.degrees(2 * np.tan(np.radians(tt / 2)) * (a2 - a1) / mean)
+    mean = WAVELENGTHS[f"{anode}Ka"]
+    split = _doublet_split(tt, anode)
     # where each peak's Kα parent would be if it were a Kβ line (same d, the filter leaves a few per cent)
     kb = WAVELENGTHS.get(f"{anode}Kb1")
     kb_parent = 2 * np.degrees(np.arcsin(np.minimum(np.sin(np.radians(tt / 2)) * mean / kb, 1.0))) if kb else tt + 1e9

@@ -19,6 +19,16 @@ from difcon_jax.match.fit import FitSettings, make_fitter, noise_sigma, paramete
 from difcon_jax.match.pattern_model import cell_to_metric, doublet_on_grid
 
 
+def reflections_within(cell, q_max: float) -> tuple[np.ndarray, np.ndarray]:
+    """(hkl int[M, 3], Q = 1/d² float[M] Å⁻²): every reflection of ``cell`` (Å, degrees) with 0 < Q ≤ ``q_max``."""
+    gstar = np.linalg.inv(cell_to_metric(cell))
+    lim = np.floor(np.sqrt(q_max * np.diag(np.linalg.inv(gstar)))).astype(int) + 1  # |h| ≤ a/d_min
+    hkl = np.stack(np.meshgrid(*[np.arange(-m, m + 1) for m in lim], indexing="ij"), -1).reshape(-1, 3)
+    q = np.einsum("pi,ij,pj->p", hkl, gstar, hkl)
+    keep = (q > 0) & (q <= q_max)
+    return hkl[keep], q[keep]
+
+
 def pawley_reflections(cell, space_group: int, two_theta_max: float, wavelength: float,
                        max_reflections: int = 160) -> np.ndarray:
     """int[R, 3]: the allowed reflections of ``space_group`` (standard setting, gemmi) for ``cell`` (Å, degrees)
@@ -27,13 +37,8 @@ def pawley_reflections(cell, space_group: int, two_theta_max: float, wavelength:
     sg = gemmi.find_spacegroup_by_number(int(space_group))
     ops = sg.operations()
     asu = gemmi.ReciprocalAsu(sg)
-    gstar = np.linalg.inv(cell_to_metric(cell))
     d_min = wavelength / (2 * np.sin(np.radians(min(two_theta_max, 179.0) / 2)))
-    lim = np.ceil(np.sqrt(np.diag(np.linalg.inv(gstar))) / d_min).astype(int)  # |h| ≤ a/d_min
-    h, k, l = np.meshgrid(*[np.arange(-m, m + 1) for m in lim], indexing="ij")
-    hkl = np.stack([h.ravel(), k.ravel(), l.ravel()], 1)
-    inv_d2 = np.einsum("pi,ij,pj->p", hkl, gstar, hkl)
-    hkl, inv_d2 = hkl[(inv_d2 > 0) & (inv_d2 <= 1 / d_min ** 2)], inv_d2[(inv_d2 > 0) & (inv_d2 <= 1 / d_min ** 2)]
+    hkl, inv_d2 = reflections_within(cell, 1 / d_min ** 2)
     keep = np.array([asu.is_in(list(map(int, v))) and not ops.is_systematically_absent(list(map(int, v)))
                      for v in hkl], bool)
     hkl, inv_d2 = hkl[keep], inv_d2[keep]
