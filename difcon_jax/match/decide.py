@@ -8,10 +8,14 @@ solid-solution member and its end member); the network breaks near ties and keep
 has nothing close. τ, β, γ were chosen on half of rruff_dev and checked on the other half (a recipe choice,
 written down in results/identify/README.md); no threshold is set on measurements.
 
-When no candidate passes the match test, the answer is argmax (1 − w)·p_network + w·p_vote
-(:func:`no_match_ranking`): the failed fits still know something (the right mineral's neighbours fit
-better than strangers) but are not evidence enough to name a phase. w = 0.8 was chosen on rruff_dev's halves
-(benchmarks/identify_fallback.py; results/identify/README.md).
+When no candidate passes the match test the phase is, on the evidence, one the library does not hold, and the
+answer is the network's: its p(SG) corrected to the population of the training table (the natural prior, not the
+library's: the library's composition says nothing about a phase outside it), with the library neighbours' votes
+as ``predict`` blends them, the failed fits' vote mixed in with weight w (:func:`no_match_ranking`; 0 — shown
+apart, marked unverified), and the Bayes decision taken in two steps (:func:`two_step_answer`: the crystal
+system of largest total probability, then its most probable group). Until 2026-12-01 it was the library's
+prior, w = 0.8 and the plain argmax (chosen with older networks); rruff_dev's halves chose the change
+(results/identify/README.md).
 """
 
 from __future__ import annotations
@@ -19,6 +23,11 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+
+from difcon_jax.crystal.symmetry import crystal_system_of
+
+#: crystal system (0–6) of each space group, index = number − 1
+_SYSTEM_OF = np.array([crystal_system_of(g) for g in range(1, 231)])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,7 +37,9 @@ class VoteSettings:
     network_weight: float = 0.5
     network_top_bonus: float = 0.2
     #: w of :func:`no_match_ranking` (0: the network alone answers when nothing matches)
-    no_match_vote_weight: float = 0.8
+    no_match_vote_weight: float = 0.0
+    #: the space-group prior of the network's answer when nothing matches (``Predictor`` prior names)
+    no_match_prior: str = "natural"
 
 
 def space_group_votes(candidates: list[dict], p_net_sg: np.ndarray, settings: VoteSettings = VoteSettings()):
@@ -49,3 +60,12 @@ def no_match_ranking(votes: np.ndarray, p_net_sg: np.ndarray, settings: VoteSett
     """float[230]: (1 − w)·p_network + w·votes, the symmetry answer's ranking when nothing matched."""
     w = settings.no_match_vote_weight
     return (1 - w) * np.asarray(p_net_sg, np.float64) + w * votes
+
+
+def two_step_answer(ranking: np.ndarray) -> int:
+    """Space-group number (1–230) answering a ranking float[230] (index = number − 1): the crystal system of
+    largest total probability, then the most probable group within it — the Bayes decision for the system,
+    and a group consistent with it (a plain argmax can name a group whose system holds less mass)."""
+    r = np.asarray(ranking, np.float64)
+    system = int(np.argmax(np.bincount(_SYSTEM_OF, r, minlength=7)))
+    return int(np.argmax(np.where(_SYSTEM_OF == system, r, -np.inf))) + 1

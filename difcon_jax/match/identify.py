@@ -3,8 +3,8 @@
 The network gives each pattern a representation and its own symmetry probabilities; the reference database
 gives candidates (:class:`~difcon_jax.match.search.SearchIndex`); whole-pattern fits decide
 (:func:`~difcon_jax.match.search.search_profile`). The answer's symmetry is the fitted candidates' vote
-(:mod:`difcon_jax.match.decide`) when a phase matches, else the network's blended with the failed fits'
-vote (marked unverified). Every good file is answered; bad ones get one line each.
+(:mod:`difcon_jax.match.decide`) when a phase matches, else the network's for a phase outside the library (the
+failed fits' vote shown apart, marked unverified). Every good file is answered; bad ones get one line each.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from difcon_jax.inference.model_dir import PACKAGED_MODEL
 from difcon_jax.inference.predict_files import describe, read_model_input
 from difcon_jax.inference.predictor import Predictor
 from difcon_jax.match.database import read_database
-from difcon_jax.match.decide import VoteSettings, no_match_ranking, space_group_votes
+from difcon_jax.match.decide import VoteSettings, no_match_ranking, space_group_votes, two_step_answer
 from difcon_jax.match.indexing import IndexSettings
 from difcon_jax.match.novel import index_and_check
 from difcon_jax.match.retrieve import Restraints, parse_elements
@@ -87,10 +87,10 @@ class Identifier:
         predictor = predictor._replace(library=knn)
         return cls(predictor, SearchIndex.of(db, predictor.grid), use_h)
 
-    def network(self, x: np.ndarray) -> dict:
-        """Temperature-scaled probabilities for the library's population (:mod:`difcon_jax.inference.prior`),
-        with the database's kNN votes when it carries them."""
-        return self.predictor(x, blend=self.predictor.library is not None)
+    def network(self, x: np.ndarray, prior: str = "library") -> dict:
+        """Temperature-scaled probabilities for the population ``prior`` names (:mod:`difcon_jax.inference.prior`;
+        the library's by default, as ``predict`` shows them), with the database's kNN votes when it carries them."""
+        return self.predictor(x, blend=self.predictor.library is not None, prior=prior)
 
     def embed(self, profile: np.ndarray) -> np.ndarray:
         return predict(self.predictor.model, self.predictor.params, np.asarray(profile, np.float32)[None])["representation"]
@@ -100,6 +100,12 @@ def _top_groups(p: np.ndarray, top: int) -> list[dict]:
     """The ``top`` most probable space groups of p float[230] (index = number − 1) with p > 0."""
     return [{"number": int(j) + 1, "symbol": space_group_symbol(int(j) + 1), "p": round(float(p[j]), 4)}
             for j in np.argsort(-p, kind="stable")[:top] if p[j] > 0]
+
+
+def _answer_first(shown: list[dict], sg: int, p: np.ndarray, top: int) -> list[dict]:
+    """``shown`` (:func:`_top_groups` of p) led by the answer ``sg`` (a two-step answer need not be p's argmax)."""
+    rest = [v for v in shown if v["number"] != sg]
+    return ([{"number": sg, "symbol": space_group_symbol(sg), "p": round(float(p[sg - 1]), 4)}] + rest)[:top]
 
 
 def _public(rec: dict) -> dict:
@@ -118,6 +124,7 @@ def identify_profiles(ident: Identifier, x: np.ndarray, weights: np.ndarray, res
     if not allowed.any():
         raise InputError("--elements", "no reference entry satisfies the element restraints")
     pr = ident.network(x)
+    outside = None  # the network's answer for phases outside the library (computed when one is met)
     eg_table = extinction_group_table()
     out = []
     for i in range(len(x)):
@@ -127,21 +134,27 @@ def identify_profiles(ident: Identifier, x: np.ndarray, weights: np.ndarray, res
                                allowed, ident.grid, settings, anode_i)
         net = describe(pr, i, top, eg_table)  # the network's own answer, as predict shows it
         votes = space_group_votes(found["candidates"], pr["space_group"][i], votes_settings)
-        ranking = votes if found["match"] else no_match_ranking(votes, pr["space_group"][i], votes_settings)
+        if found["match"]:
+            ranking = votes
+        else:
+            if outside is None:
+                outside = ident.network(x, prior=votes_settings.no_match_prior)["space_group"]
+            ranking = no_match_ranking(votes, outside[i], votes_settings)
         indexing = None
         if not found["match"] and settings.index is not None:  # a novel phase: its own cell and absences
             ranking, indexing = index_and_check(x[i], weights[i], ident.grid, ranking, anode_i, settings.index)
-        sg = int(np.argmax(ranking)) + 1
+        sg = int(np.argmax(ranking)) + 1 if found["match"] else two_step_answer(ranking)
         source = "fitted candidates and network" if found["match"] else \
-            "network and the failed fits' vote (no match in the library: unverified)"
+            (f"network, for a phase outside the library ({votes_settings.no_match_prior} prior; no match in the "
+             "library: unverified)")
         if indexing is not None:
             source = (f"indexed cell ({indexing['lattice']} {indexing['centring']}, M20 {indexing['m20']:.0f}) and the "
-                      "groups its absences allow, ranked by the network and the failed fits' vote (no match in the "
+                      "groups its absences allow, ranked by the network (no match in the "
                       "library)")
         symmetry = {"source": source,
                     "crystal_system": CRYSTAL_SYSTEMS[crystal_system_of(sg)],
                     "space_group": {"number": sg, "symbol": space_group_symbol(sg)},
-                    "ranking": _top_groups(ranking, top),
+                    "ranking": _answer_first(_top_groups(ranking, top), sg, ranking, top),
                     # with no match the fits' vote is shown apart, marked unverified
                     "votes" if found["match"] else "unverified_votes": _top_groups(votes, top)}
         out.append({"phases": [_public(p) for p in found["phases"]],

@@ -1,6 +1,6 @@
 """A pattern the library does not hold: its cell from the peak positions (:mod:`~difcon_jax.match.indexing`),
-the space groups that cell's absences allow (:mod:`~difcon_jax.match.absences`), ranked by the network and
-the failed fits' vote, and a Pawley fit of the answer (:mod:`~difcon_jax.match.pawley`) drawn as evidence.
+the space groups that cell's absences allow (:mod:`~difcon_jax.match.absences`), ranked as an unmatched
+pattern's answer is (:mod:`~difcon_jax.match.decide`), and a Pawley fit of the answer (:mod:`~difcon_jax.match.pawley`) drawn as evidence.
 
 This is the identify issue's fallback "checked by Pawley fits where a cell is available": the cell comes from
 indexing rather than from a neighbour (whose cell is not the pattern's) or the network's lattice head (15 %

@@ -41,27 +41,31 @@ def test_identify_names_the_phase_refines_it_and_draws_the_fit(tmp_path, capsys,
     text = capsys.readouterr().out
     assert "phase 1: CCaO3 [calcite]" in text and "R-3c (#167)" in text and "network (as predict shows it):" in text
     assert "symmetry: trigonal, R-3c (#167)" in text
-    # without calcium no candidate fits: "no match"; not indexed (the default), the network's answer keeps its own
-    # crystal system
+    # without calcium no candidate fits: "no match"; not indexed (the default), the answer is the network's for a
+    # phase outside the library: its p(SG) under the training population's prior, decided system first
     main(["identify", f, "--library", library, "--wavelength", "1.5418", "--exclude-elements", "Ca", "--json"])
     (r,) = json.loads(capsys.readouterr().out)
     assert r["indexing"] is None
     from difcon_jax.crystal.symmetry import CRYSTAL_SYSTEMS, crystal_system_of
+    from difcon_jax.inference.predict_files import read_model_input
+    from difcon_jax.match.decide import two_step_answer
+    from difcon_jax.match.identify import Identifier
 
-    assert not r["match"] and r["symmetry"]["source"].startswith("network")
+    assert not r["match"] and r["symmetry"]["source"].startswith("network, for a phase outside the library")
     # the failed fits still vote, shown apart as unverified: groups of fitted candidates, never the answer's source
     fitted = {c["space_group"]["number"] for c in r["candidates"]}
     votes = r["symmetry"]["unverified_votes"]
     assert votes and {v["number"] for v in votes} <= fitted | {r["network"]["space_group"][0]["number"]}
     assert 0.99 <= sum(v["p"] for v in votes) <= 1.01 or len(votes) == 5
-    # the answer: argmax of 0.2·p_network + 0.8·vote, reproduced here from the two lists shown
-    blend = {}
-    for v in r["network"]["space_group"]:
-        blend[v["number"]] = blend.get(v["number"], 0) + 0.2 * v["p"]
-    for v in votes:
-        blend[v["number"]] = blend.get(v["number"], 0) + 0.8 * v["p"]
-    assert r["symmetry"]["space_group"]["number"] == r["symmetry"]["ranking"][0]["number"] == max(blend, key=blend.get)
-    assert r["symmetry"]["crystal_system"] == CRYSTAL_SYSTEMS[crystal_system_of(r["symmetry"]["space_group"]["number"])]
+    # the answer reproduced from the network alone: natural prior, the crystal system of most mass, its best group
+    ident = Identifier.load(None, library)
+    x = read_model_input(f, ident.cfg.augment, 1.5418).profile[None]
+    p = ident.network(x, prior="natural")["space_group"][0]
+    sg = two_step_answer(p)
+    assert r["symmetry"]["space_group"]["number"] == r["symmetry"]["ranking"][0]["number"] == sg
+    assert r["symmetry"]["crystal_system"] == CRYSTAL_SYSTEMS[crystal_system_of(sg)]
+    # the network's own answer stays as predict shows it (the library's prior)
+    assert r["network"]["space_group"][0]["number"] == int(np.argmax(ident.network(x)["space_group"][0])) + 1
 
 
 def test_a_phase_the_library_lacks_is_indexed_and_pawley_fitted(tmp_path, capsys, library):

@@ -1,0 +1,32 @@
+"""The symmetry decision of an identification (``match/decide.py``)."""
+
+import numpy as np
+
+from difcon_jax.crystal.symmetry import crystal_system_of
+from difcon_jax.match.decide import VoteSettings, no_match_ranking, space_group_votes, two_step_answer
+
+
+def test_two_step_answer_takes_the_system_of_most_mass_then_its_best_group():
+    p = np.zeros(230)
+    p[14 - 1] = 0.30  # P2₁/c: the single most probable group (monoclinic)
+    for g, v in ((62, 0.2), (61, 0.15), (19, 0.15)):  # orthorhombic groups: 0.5 together
+        p[g - 1] = v
+    p[2 - 1] = 0.2  # P-1
+    assert int(np.argmax(p)) + 1 == 14
+    assert two_step_answer(p) == 62 and crystal_system_of(62) == crystal_system_of(19)
+    # a system holding the most mass in one group: the same answer as the argmax
+    q = np.full(230, 1e-4)
+    q[225 - 1] = 0.9
+    assert two_step_answer(q) == 225
+
+
+def test_no_match_ranking_mixes_the_vote_only_with_a_weight():
+    net = np.full(230, 1 / 230)
+    net[166 - 1] += 0.5
+    net /= net.sum()
+    cands = [{"rwp": 0.5, "space_group": {"number": 12}}, {"rwp": 0.6, "space_group": {"number": 14}}]
+    votes = space_group_votes(cands, net)
+    assert np.isclose(votes.sum(), 1) and votes[12 - 1] > votes[14 - 1]
+    assert np.allclose(no_match_ranking(votes, net), net)  # the shipped weight: the network alone
+    mixed = no_match_ranking(votes, net, VoteSettings(no_match_vote_weight=0.8))
+    assert np.allclose(mixed, 0.2 * net + 0.8 * votes) and int(np.argmax(mixed)) + 1 == 12
