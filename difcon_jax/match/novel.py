@@ -16,6 +16,7 @@ import numpy as np
 from difcon_jax.crystal.symmetry import extinction_group_of, space_group_symbol
 from difcon_jax.grid import Grid
 from difcon_jax.match.absences import allowed_space_groups, group_violations
+from difcon_jax.match.decide import two_step_answer
 from difcon_jax.match.fit import FitSettings
 from difcon_jax.match.indexing import IndexSettings, index_pattern, line_q
 from difcon_jax.match.pattern_model import IDX, doublet_on_grid
@@ -41,7 +42,7 @@ def index_and_check(y: np.ndarray, weight: np.ndarray, grid: Grid, ranking: np.n
     if not restricted.sum() > 0:
         return ranking, None
     restricted = restricted / restricted.sum()
-    sg = int(np.argmax(restricted)) + 1
+    sg = two_step_answer(restricted)  # the answer identify gives (and the group the Pawley fit below tests)
     rec = {**ix.as_dict(), "allowed_groups": int(ok.sum())}
     if pawley:
         rep = min(n for n in violations if extinction_group_of(n) == extinction_group_of(sg))
