@@ -48,7 +48,7 @@ def best_of_group(db, group: int, y, weight, grid, settings: IdentifySettings) -
         fits += [(float(out["rwp"][j]), float(out["rwp_lines"][j]), float(out["explained"][j]), int(out["row"][j]))
                  for j in range(len(out["row"]))]
     fits.sort()
-    passes = [f for f in fits if f[1] < settings.match_rwp and f[2] >= settings.min_explained]
+    passes = [f for f in fits if settings.matches(f[1], f[2])]
     rwp, lines, explained, row = fits[0]
     return {"entries": int(len(rows)), "rwp": round(rwp, 4), "rwp_lines": round(lines, 4),
             "explained": round(explained, 4), "name": str(db.name[row]), "formula": str(db.formula[row]),

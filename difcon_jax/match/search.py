@@ -49,6 +49,10 @@ class IdentifySettings:
     # patterns it indexed answered right 6 % of the time; results/identify/README.md)
     index: IndexSettings | None = None
 
+    def matches(self, rwp_lines: float, explained: float) -> bool:
+        """The match test of a first phase: its lines fit (Rwp over them) and it explains enough of the signal."""
+        return float(rwp_lines) < self.match_rwp and float(explained) >= self.min_explained
+
 
 @dataclasses.dataclass
 class SearchIndex:
@@ -210,8 +214,7 @@ def search_profile(y, weight, h, embed, index: SearchIndex, allowed, grid: Grid,
         rwp = float(out["rwp"][best])
         if k == 0:
             ranking = [_phase_record(db, out, int(j), sim_of_row, sigma, ka1) for j in order]
-            if not (float(out["rwp_lines"][best]) < settings.match_rwp
-                    and float(out["explained"][best]) >= settings.min_explained):
+            if not settings.matches(out["rwp_lines"][best], out["explained"][best]):
                 break
         elif not rwp < total_rwp * (1 - settings.min_gain):
             break
