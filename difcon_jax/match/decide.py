@@ -3,6 +3,8 @@ each fits, with the network's probabilities as a prior (host side, NumPy).
 
 p(SG) ∝ Σ_c [exp(−(Rwp_c − Rwp_min)/τ) / Z + β·p_net(SG_c)]·δ(SG, SG_c) + γ·δ(SG, argmax p_net)
 
+(and, in the ranking of a matched pattern, + ε·p_net(SG), ε = 10⁻⁶: :func:`matched_ranking`).
+
 Candidates that fit almost as well as the best share its vote (two polymorph entries of one mineral, a
 solid-solution member and its end member); the network breaks near ties and keeps a say where the library
 has nothing close. τ, β, γ were chosen on half of rruff_dev and checked on the other half (a recipe choice,
@@ -25,6 +27,9 @@ import dataclasses
 import numpy as np
 
 from difcon_jax.crystal.symmetry import crystal_system_of
+
+#: weight of the network's p(SG) that ranks the groups no fitted candidate votes for (after every voted one)
+NETWORK_TAIL = 1e-6
 
 #: crystal system (0–6) of each space group, index = number − 1
 _SYSTEM_OF = np.array([crystal_system_of(g) for g in range(1, 231)])
@@ -54,6 +59,14 @@ def space_group_votes(candidates: list[dict], p_net_sg: np.ndarray, settings: Vo
             p[g] += wi + settings.network_weight * float(p_net_sg[g])
     p[int(np.argmax(p_net_sg))] += settings.network_top_bonus
     return p / p.sum()
+
+
+def matched_ranking(votes: np.ndarray, p_net_sg: np.ndarray) -> np.ndarray:
+    """float[230]: the ranking of a matched pattern — the vote, then the groups no candidate stands for in the
+    network's order (weight :data:`NETWORK_TAIL`, far below any vote: a top-5 list holds five groups, and the
+    answer is the vote's). On rruff_dev's records: SG top-5 0.743 → 0.752, +0.9 points on each half."""
+    r = np.asarray(votes, np.float64) + NETWORK_TAIL * np.asarray(p_net_sg, np.float64)
+    return r / r.sum()
 
 
 def no_match_ranking(votes: np.ndarray, p_net_sg: np.ndarray, settings: VoteSettings = VoteSettings()) -> np.ndarray:

@@ -27,7 +27,7 @@ from difcon_jax.inference.model_dir import PACKAGED_MODEL
 from difcon_jax.inference.predict_files import describe, read_model_input
 from difcon_jax.inference.predictor import Predictor
 from difcon_jax.match.database import read_database
-from difcon_jax.match.decide import VoteSettings, no_match_ranking, space_group_votes, two_step_answer
+from difcon_jax.match.decide import VoteSettings, matched_ranking, no_match_ranking, space_group_votes, two_step_answer
 from difcon_jax.match.indexing import IndexSettings
 from difcon_jax.match.novel import index_and_check
 from difcon_jax.match.retrieve import Restraints, parse_elements
@@ -135,7 +135,7 @@ def identify_profiles(ident: Identifier, x: np.ndarray, weights: np.ndarray, res
         net = describe(pr, i, top, eg_table)  # the network's own answer, as predict shows it
         votes = space_group_votes(found["candidates"], pr["space_group"][i], votes_settings)
         if found["match"]:
-            ranking = votes
+            ranking = matched_ranking(votes, pr["space_group"][i])
         else:
             if outside is None:
                 outside = ident.network(x, prior=votes_settings.no_match_prior)["space_group"]
