@@ -36,6 +36,9 @@ def get_config():
     # Structure sampling: P(structure) ∝ n_sg^(power − 1), n_sg = training structures of its space group.
     # 1 = natural frequencies, 0 = every space group equally often, 0.5 = tempered (square root).
     c.data.sampling_power = 1.0
+    # Source weights: ('amcsd=5',) draws the rows whose source id contains 'amcsd' 5× as often (data/draw.py);
+    # the prior correction (inference/prior.py) undoes the draw's space-group mass with them
+    c.data.source_weights = ()
 
     c.augment = augment_table1.get_config()
 

@@ -18,6 +18,7 @@ import os
 import numpy as np
 
 from difcon_jax.augment.render import render_set
+from difcon_jax.data.draw import source_row_weights
 from difcon_jax.data.split import Split
 from difcon_jax.files import atomic_write_json
 from difcon_jax.inference.calibration import CALIBRATION_FILE, read_calibration
@@ -45,7 +46,9 @@ def fit_calibration(cfg, model, params, table, n: int = 500, seed: int = 98765,
     cs, eg, sg = (np.asarray(getattr(table, k))[rows] for k in ("crystal_system", "extinction_group", "space_group"))
     logits = predict_logits(model, params, x)  # one forward pass; each candidate T only rescales the logits
     power = float(cfg.data.get("sampling_power", 1.0))
-    fields = prior_fields(np.asarray(table.space_group)[split == Split.TRAIN], power)
+    train = split == Split.TRAIN
+    fields = prior_fields(np.asarray(table.space_group)[train], power,
+                          source_row_weights(np.asarray(table.source_id)[train], cfg.data.get("source_weights", ())))
 
     def shown(t):  # the network's probabilities at temperature t, for the validation structures' population
         pr = {k: np.asarray(v) for k, v in probabilities(logits, float(t)).items()}

@@ -3,7 +3,7 @@ Neural Comput. 14, 21): the answer for the population a pattern comes from, not 
 
 Training draws structures ∝ n_g^(power − 1) (``data.sampling_power``, tempered so rare groups are seen), so
 space group g carries the mass m_g ∝ n_g^power of the draw and the heads learn p_train(g | x) under that
-prior. A population whose groups occur with frequencies t_g has, by Bayes,
+prior (with source weights w_i, ``data.source_weights``: m_g ∝ Σ_{i∈g} w_i·n_g^(power − 1)). A population whose groups occur with frequencies t_g has, by Bayes,
 
     p(g | x) ∝ p_train(g | x) · t_g / m_g.
 
@@ -37,13 +37,25 @@ def group_frequency(space_groups, power: float = 1.0, pseudo: float = 0.0) -> np
     return w / w.sum()
 
 
-def prior_fields(train_space_groups, sampling_power: float) -> dict:
+def draw_mass(space_groups, power: float, row_weights=None) -> np.ndarray:
+    """float64[230] summing to 1: the training draw's mass per space group when row i is drawn ∝
+    w_i·n_g^(power − 1) (``row_weights`` w, None = all 1: then the mass is n_g^power)."""
+    sg = np.asarray(space_groups, np.int64)
+    if row_weights is None:
+        return group_frequency(sg, power)
+    counts = np.bincount(sg, minlength=231).astype(np.float64)
+    w = np.asarray(row_weights, np.float64) * counts[sg] ** (float(power) - 1.0)
+    m = np.bincount(sg, weights=w, minlength=231)[1:231]
+    return m / m.sum()
+
+
+def prior_fields(train_space_groups, sampling_power: float, row_weights=None) -> dict:
     """The ``calibration.json`` fields of a training split: ``sampling_mass`` (m, the training draw's mass per
-    group) and ``natural_frequency`` (t of the split itself, with the pseudo-count), lists of 230 floats; {}
-    for an empty split (nothing to correct from)."""
+    group, :func:`draw_mass`) and ``natural_frequency`` (t of the split itself, with the pseudo-count), lists of
+    230 floats; {} for an empty split (nothing to correct from)."""
     if len(np.asarray(train_space_groups)) == 0:
         return {}
-    return {"sampling_mass": [float(v) for v in group_frequency(train_space_groups, sampling_power)],
+    return {"sampling_mass": [float(v) for v in draw_mass(train_space_groups, sampling_power, row_weights)],
             "natural_frequency": [float(v) for v in group_frequency(train_space_groups, 1.0, PSEUDO_COUNT)],
             "sampling_power": float(sampling_power)}
 

@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 import difcon_jax.checkpoint as ckpt
 from difcon_jax.augment import device_table
+from difcon_jax.data.draw import source_row_weights
 from difcon_jax.data.prepare import prepare_table
 from difcon_jax.data.split import Split
 from difcon_jax.errors import ConfigError, InputError, NonFiniteLoss
@@ -153,7 +154,9 @@ def train(cfg, workdir: str, on_eval: Callable[[int, Any], dict] | None = None) 
     mesh = parallel.make_mesh()
     rep, sharded = parallel.shardings(mesh)
     data = parallel.replicate(device_data(table, train_rows), mesh)
-    cdf = parallel.sampling_cdf(np.asarray(table.space_group)[train_rows], cfg.data.sampling_power)
+    cdf = parallel.sampling_cdf(np.asarray(table.space_group)[train_rows], cfg.data.sampling_power,
+                                source_row_weights(np.asarray(table.source_id)[train_rows],
+                                                   cfg.data.get("source_weights", ())))
     model, tx = build(cfg)
     init_key, run_key = jax.random.split(jax.random.key(cfg.seed))  # one key per run; steps fold in
     mngr = ckpt.manager(workdir, keep_period=cfg.ckpt_keep_period)

@@ -61,12 +61,15 @@ def batch_indices(seed: int, step: int, n: int, global_batch: int, cdf: np.ndarr
     return idx[jax.process_index() * per:(jax.process_index() + 1) * per].astype(np.int32)
 
 
-def sampling_cdf(labels: np.ndarray, power: float) -> np.ndarray | None:
-    """Cumulative probabilities for drawing rows with P(row) ∝ count(label)^(power − 1): power 1 is the
-    natural distribution (None: plain uniform rows), 0 makes every label equally likely, 0.5 tempers."""
-    if float(power) == 1.0:
+def sampling_cdf(labels: np.ndarray, power: float, row_weights: np.ndarray | None = None) -> np.ndarray | None:
+    """Cumulative probabilities for drawing rows with P(row) ∝ w(row)·count(label)^(power − 1): power 1 is the
+    natural distribution (None: plain uniform rows, when no row weights are given either), 0 makes every label
+    equally likely, 0.5 tempers; ``row_weights`` float[n] (:func:`difcon_jax.data.draw.source_row_weights`)."""
+    if float(power) == 1.0 and row_weights is None:
         return None
     labels = np.asarray(labels)
     _, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
     w = counts[inverse].astype(np.float64) ** (float(power) - 1.0)
+    if row_weights is not None:
+        w = w * np.asarray(row_weights, np.float64)
     return np.cumsum(w)
