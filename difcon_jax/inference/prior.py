@@ -3,7 +3,8 @@ Neural Comput. 14, 21): the answer for the population a pattern comes from, not 
 
 Training draws structures ∝ n_g^(power − 1) (``data.sampling_power``, tempered so rare groups are seen), so
 space group g carries the mass m_g ∝ n_g^power of the draw and the heads learn p_train(g | x) under that
-prior (with source weights w_i, ``data.source_weights``: m_g ∝ Σ_{i∈g} w_i·n_g^(power − 1)). A population whose groups occur with frequencies t_g has, by Bayes,
+prior (with source weights w_i, ``data.source_weights``: m_g ∝ Σ_{i∈g} w_i·n_g^(power − 1)). A population
+whose groups occur with frequencies t_g has, by Bayes,
 
     p(g | x) ∝ p_train(g | x) · t_g / m_g.
 
