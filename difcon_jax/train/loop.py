@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 import difcon_jax.checkpoint as ckpt
 from difcon_jax.augment import device_table
-from difcon_jax.data.draw import source_row_weights
+from difcon_jax.data.draw import parse_source_weights, source_row_weights
 from difcon_jax.data.prepare import prepare_table
 from difcon_jax.data.split import Split
 from difcon_jax.errors import ConfigError, InputError, NonFiniteLoss
@@ -64,6 +64,7 @@ def check_run_settings(cfg, workdir: str) -> None:
         raise ConfigError("; ".join(bad))
     if cfg.batch_size % jax.device_count():
         raise ConfigError(f"batch_size {cfg.batch_size} is not divisible by {jax.device_count()} devices")
+    parse_source_weights(cfg.data.get("source_weights", ()))  # a malformed item: one line, before the table loads
     if os.path.exists(workdir) and not os.path.isdir(workdir):
         raise InputError(workdir, "the work directory is an existing file")
     head = os.path.dirname(os.path.abspath(workdir))

@@ -37,3 +37,13 @@ def test_weighted_draw_and_its_prior_mass_agree():
     np.testing.assert_allclose(draw_mass(sg, 0.5), group_frequency(sg, 0.5))
     np.testing.assert_allclose(draw_mass(sg, 0.5, np.ones(len(sg))), group_frequency(sg, 0.5))
     assert sampling_cdf(sg, 1.0) is None and sampling_cdf(sg, 1.0, w) is not None
+
+
+def test_a_malformed_source_weight_stops_training_before_any_work(tmp_path):
+    from difcon_jax.config import load_config
+    from difcon_jax.train.loop import check_run_settings
+
+    cfg = load_config("quickstart", ["--config.data.source_weights=('amcsd',)"])
+    with pytest.raises(InputError, match="'amcsd' is not 'substring=weight'"):
+        check_run_settings(cfg, str(tmp_path / "w"))
+    check_run_settings(load_config("difcon_cpu"), str(tmp_path / "w"))  # the shipped recipe's weights parse
