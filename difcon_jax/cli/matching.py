@@ -109,17 +109,31 @@ def cmd_identify(args) -> int:
     return 1 if errors else 0
 
 
+def _knn_settings(args, cfg) -> dict:
+    """The kNN vote predict blends in (k neighbours, softmax temperature τ, weight α): each given flag, else
+    the model's own library's setting, else its configuration's ``eval.library_*`` (issue 9)."""
+    own = read_library(args.model)
+    default = own if own else {"k": cfg.eval.library_k, "tau": cfg.eval.library_tau, "alpha": cfg.eval.library_alpha}
+    given = {"k": args.knn_k, "tau": args.knn_tau, "alpha": args.knn_alpha}
+    knn = {name: given[name] if given[name] is not None else default[name] for name in given}
+    if int(knn["k"]) < 1 or not float(knn["tau"]) > 0 or not 0 <= float(knn["alpha"]) <= 1:
+        raise InputError("--knn-k/--knn-tau/--knn-alpha", f"need k ≥ 1, τ > 0 and 0 ≤ α ≤ 1 (got {knn['k']}, "
+                         f"{knn['tau']}, {knn['alpha']})")
+    return {"k": int(knn["k"]), "tau": float(knn["tau"]), "alpha": float(knn["alpha"])}
+
+
 def cmd_library_build(args) -> int:
+    if not args.model and any(v is not None for v in (args.knn_k, args.knn_tau, args.knn_alpha)):
+        raise InputError("--knn-k/--knn-tau/--knn-alpha", "set the vote of a model's representations: give --model")
+    if args.model:  # the model and its vote settings checked before the CIFs are parsed (minutes)
+        cfg, model, params = load_model(args.model)
+        knn = _knn_settings(args, cfg)
     db, skipped = build_database(args.cif_dir, args.out, args.workers, args.max_peaks)
     if args.model:
-        cfg, model, params = load_model(args.model)
         db = embed_database(db, cfg, model, params, views=args.views)
         db.meta["model_digest"] = params_digest(params)
         db.meta["views"] = args.views
-        # the kNN vote predict blends in: the model's own library settings, else the shipped ones (issue 9)
-        own = read_library(args.model)
-        db.meta["knn"] = ({"k": int(own["k"]), "tau": float(own["tau"]), "alpha": float(own["alpha"])} if own
-                          else {"k": 10, "tau": 0.02, "alpha": 0.5})
+        db.meta["knn"] = knn  # the kNN vote predict blends in
         write_database(args.out, db)
         own_file = os.path.join(os.path.abspath(args.model), REFERENCES_FILE)
         if os.path.abspath(args.out) == own_file and not os.path.exists(os.path.join(args.model, LIBRARY_FILE)):
@@ -164,5 +178,9 @@ def add_parsers(sub) -> None:
     b.add_argument("--model", default=None, help="add this model's representations (retrieval by similarity)")
     b.add_argument("--views", type=int, default=8, help="augmented views averaged per entry")
     b.add_argument("--max-peaks", type=int, default=96)
+    b.add_argument("--knn-k", type=int, default=None, help="neighbours in predict's library vote (default: the "
+                   "model's own library, else its config's eval.library_k)")
+    b.add_argument("--knn-tau", type=float, default=None, help="softmax temperature of their similarities")
+    b.add_argument("--knn-alpha", type=float, default=None, help="weight of the vote in predict's answer (0–1)")
     b.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 1)))
     b.set_defaults(func=cmd_library_build)

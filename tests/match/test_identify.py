@@ -146,3 +146,31 @@ def test_library_build_into_a_model_folder_records_its_prior(tmp_path, capsys):
     without = Predictor.load(str(model))
     assert without.library is None and without.prior_applied("library") == "library"
     np.testing.assert_allclose(without(x, blend=False)["space_group"], with_file["space_group"], rtol=1e-6)
+
+
+def test_library_build_sets_the_vote_predict_blends_in(tmp_path, capsys):
+    """``--knn-k/--knn-tau/--knn-alpha`` are stored with the representations (else the model's own settings);
+    bad values and flags without a model are refused in one line before any CIF is parsed."""
+    from difcon_jax.inference.library import read_library
+    from difcon_jax.inference.model_dir import PACKAGED_MODEL
+
+    cifs = tmp_path / "cifs"
+    cifs.mkdir()
+    write_cifs(cifs, ["NaCl"])
+    base = ["library", "build", "--cif-dir", str(cifs), "--views", "1", "--workers", "1"]
+    for extra, needle in ((["--knn-k", "0", "--model", PACKAGED_MODEL], "need k ≥ 1"),
+                          (["--knn-alpha", "1.5", "--model", PACKAGED_MODEL], "0 ≤ α ≤ 1"),
+                          (["--knn-k", "20"], "give --model")):
+        assert main(base + ["--out", str(tmp_path / "bad.npz")] + extra) != 0
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and needle in err[0] and "Traceback" not in err[0]
+    assert not (tmp_path / "bad.npz").exists()
+    model = tmp_path / "m"
+    model.mkdir()
+    out = model / "references.npz"
+    assert main(base + ["--out", str(out), "--model", PACKAGED_MODEL, "--knn-k", "20", "--knn-alpha", "0.4"]) == 0
+    for f in ("params.npz", "config.json", "calibration.json"):
+        os.symlink(os.path.join(PACKAGED_MODEL, f), model / f)
+    lib = read_library(str(model))
+    assert int(lib["k"]) == 20 and float(lib["alpha"]) == pytest.approx(0.4)
+    assert float(lib["tau"]) == pytest.approx(float(read_library(PACKAGED_MODEL)["tau"]))  # not given: kept
