@@ -97,6 +97,10 @@ def test_ka2_position_and_ratio():
     a1 = y[(X > 79.5) & (X < (80 + expected) / 2)].sum()
     a2 = y[(X > (80 + expected) / 2) & (X < 81.0)].sum()
     assert a2 / a1 == pytest.approx(0.5, rel=0.02)
+    # a Kα1-only source (configs/augment_real.py 'CuKa1': ratio 0) renders the single line, its area unchanged
+    alone = render(K.ka2_doublet(None, one_peak(80.0), {"lambda1": 1.54056, "lambda2": 1.54056, "ka2_ratio": 0.0}),
+                   0.05, 0.0)
+    np.testing.assert_allclose(np.asarray(alone), np.asarray(render(one_peak(80.0), 0.05, 0.0)), atol=1e-6)
 
 
 def test_sample_displacement_scales_with_cos_theta():
