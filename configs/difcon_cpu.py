@@ -12,7 +12,7 @@ forward cost. The shipped network was trained without the attention block (40,00
 into it (8,000 steps, ``init_from``), then given the lattice head (18,000 steps), then 24,000, 20,000 and
 18,000 more steps, then 8,000 with the minerals drawn 5× as often (``data.source_weights``), then 30,000 with
 the AFLOW prototypes and COD's one-per-group structures drawn 10× as often too, then 34,000 with Cu Kα1 alone
-in 15 % of the draw (augment_real.py): a warm start from the shipped parameters needs no override, but a table built with reduced cells (any ``dataset build`` since).
+in 15 % of the draw (augment_real.py), then 30,000 at a peak learning rate of 3e-4 (model K): a warm start from the shipped parameters needs no override, but a table built with reduced cells (any ``dataset build`` since).
 """
 
 from difcon_jax.configs import augment_real, difcon
@@ -30,7 +30,7 @@ def get_config():
     c.data.workers = 2
     c.data.sampling_power = 0.5
     # the AMCSD minerals drawn 5× as often (20 % of the draw instead of 5.3 %), the AFLOW prototypes and COD's
-    # one structure per group 10× (8 % and 3 %: the classic structure types): the shipped network's last 72,000
+    # one structure per group 10× (8 % and 3 %: the classic structure types): the shipped network's last 102,000
     # steps (results/network_axes/README.md: minerals 5× — rruff_dev alone SG +2.4; then the prototypes too and
     # 30,000 steps — rruff_dev alone SG +1.3, training split +2.0, the other axes within a standard error)
     c.data.source_weights = ("amcsd=5", "aflow=10", "cod_one=10")
