@@ -66,6 +66,9 @@ def main(argv=None) -> int:
     from difcon_jax.inference.predictor import Predictor
 
     t0 = time.time()
+    bad = [m for m in args.models if "=" not in m]
+    if bad:
+        ap.error(f"{bad[0]}: give each model as NAME=MODEL_DIR")
     names, dirs = zip(*(m.split("=", 1) for m in args.models))
     members = {n: Predictor.load(d) for n, d in zip(names, dirs)}
     first = members[names[0]]
@@ -74,6 +77,7 @@ def main(argv=None) -> int:
     sets = simulated_axes(cfg, prepare_table(cfg, args.table), AXES)
     sets += [s for s in measured_folders(cfg, args.experimental)[0] if not s.blend]
     combos = [c for r in range(2, len(names) + 1) for c in itertools.combinations(names, r) if names[0] in c]
+    soups = {c: soup([members[n] for n in c], first) for c in combos}  # averaged once, scored on every set
     result = {}
     for s in sets:
         probs = {n: p(s.profiles, blend=False, prior=s.prior) for n, p in members.items()}
@@ -81,7 +85,7 @@ def main(argv=None) -> int:
         for c in combos:
             rows["+".join(c)] = averaged([probs[n] for n in c], geometric=False)
             rows["+".join(c) + " geometric"] = averaged([probs[n] for n in c], geometric=True)
-            rows["soup " + "+".join(c)] = soup([members[n] for n in c], first)(s.profiles, blend=False, prior=s.prior)
+            rows["soup " + "+".join(c)] = soups[c](s.profiles, blend=False, prior=s.prior)
         result[s.name] = {}
         for label, p in rows.items():
             r = score(p, s.space_group)
