@@ -6,7 +6,9 @@ patterns under each rule:
 
 * ``network``: the network's top group (what identify answers now);
 * ``vote``: the failed fits' vote (``unverified_votes``);
-* ``blend w``: argmax of (1 − w)·p_network + w·p_vote, for w on a grid.
+* ``blend w``: argmax of (1 − w)·p_network + w·p_vote, for w on a grid;
+* ``shown list, k votes``: the five-group list identify shows (``top5``), its last k places given to the
+  failed fits' most-voted groups not already in it (k = 0 is the list as shipped) — the top-5 answer only.
 
 A rule is a recipe choice made on measured patterns: it is chosen on one half and reported on the other,
 and written down where it is used. Prints one JSON line.
@@ -43,6 +45,20 @@ def score(records, w: float) -> tuple[float, float]:
     return top1 / len(records), top5 / len(records)
 
 
+def top5_with_votes(records, k: int) -> float:
+    """Top-5 accuracy over ``records`` of the shown list ``top5`` with its last ``k`` places given to the fits'
+    most-voted groups that are not in its first 5 − k (the list's own order fills any place left)."""
+    if not records:
+        return float("nan")
+    hits = 0
+    for r in records:
+        head = [int(g) for g in r["top5"][:5 - k]]
+        listed = head + [int(g) for g, _ in r["votes_p"] if int(g) not in head][:k]
+        listed += [int(g) for g in r["top5"] if int(g) not in listed]
+        hits += int(r["y"] in listed[:5])
+    return hits / len(records)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("records", help="JSON written by benchmarks/identify_rruff.py --out")
@@ -59,7 +75,9 @@ def main() -> None:
     out = {"benchmark": "identify_fallback", "unmatched": len(recs),
            "network": {h: table["0.0"][h] for h in halves}, "vote": {h: table["1.0"][h] for h in halves},
            "chosen_on_even": chosen["even"], "odd_at_that_w": table[str(chosen["even"])]["odd"],
-           "chosen_on_odd": chosen["odd"], "even_at_that_w": table[str(chosen["odd"])]["even"]}
+           "chosen_on_odd": chosen["odd"], "even_at_that_w": table[str(chosen["odd"])]["even"],
+           "shown_list_top5_with_k_votes": {str(k): {h: round(top5_with_votes(rs, k), 4) for h, rs in halves.items()}
+                                            for k in range(4)}}
     print(json.dumps(out))
 
 
