@@ -64,8 +64,8 @@ def main() -> None:
     p.add_argument("records", help="JSON written by benchmarks/identify_rruff.py --out")
     a = p.parse_args()
     recs = [r for r in json.load(open(a.records))["records"] if not r["match"]]
-    if not recs or "votes_p" not in recs[0]:
-        raise SystemExit(f"{a.records}: no unmatched records with network_p / votes_p (rerun identify_rruff.py)")
+    if not recs or any(k not in recs[0] for k in ("network_p", "votes_p", "top5")):
+        raise SystemExit(f"{a.records}: no unmatched records with network_p / votes_p / top5 (rerun identify_rruff.py)")
     halves = {"even": [r for k, r in enumerate(recs) if k % 2 == 0], "odd": [r for k, r in enumerate(recs) if k % 2]}
     grid = [round(float(w), 2) for w in np.linspace(0, 1, 11)]
     table = {str(w): {h: score(rs, w) for h, rs in halves.items()} for w in grid}
