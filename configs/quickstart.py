@@ -1,4 +1,4 @@
-"""The embedded default: DIFCON end-to-end on a 2-core CPU in about 8 minutes, from nothing.
+"""The embedded default: DIFCON end-to-end on a 2-core CPU from nothing (README's command 1; its times are there).
 
 Synthesises random pyxtal crystals into WORKDIR/data, trains a small network, leaves a checkpoint and an
 evaluation summary (equivariance and invariance axes) in WORKDIR.
@@ -9,7 +9,7 @@ from difcon_jax.configs import difcon
 
 def get_config():
     c = difcon.get_config()
-    c.num_steps = 1250  # 8 min 03 s in a slow hour of the 2-core VM, where 1,500 took 8 min 12 s – 8 min 27 s
+    c.num_steps = 1250  # 1,500 steps ran past 8 minutes on the first 2-core VM; README has the times measured since
     c.batch_size = 32
     c.log_every = 25
     c.ckpt_every = 100
