@@ -89,6 +89,24 @@ def test_unexplained_peaks_are_reported(index):
     assert any(abs(t - 40.0) < 0.2 for t in found["unexplained_peaks"])
 
 
+def test_counting_spikes_are_not_unexplained_peaks(index):
+    # a noisy NaCl pattern (σ 0.01; lines 0.2° = 5 bins wide, as a laboratory pattern on 0.02–0.04° bins) with
+    # eight one-bin spikes of 6σ away from its lines, and one foreign line as wide as NaCl's at 40°: only the line
+    # is a peak nothing explains (before the matched filter, spikes like these were marked)
+    line = simulate("NaCl", fwhm=0.2)  # the foreign line borrows NaCl's profile shape: the 200 line moved to 40°
+    y, w = measured(line, noise=0.01, seed=3)
+    j200 = int(np.argmax(line))
+    j40 = int(np.argmin(np.abs(np.arange(N_BINS) * TT_MAX / N_BINS - 40.0)))
+    y[j40 - 8:j40 + 9] += 0.25 * line[j200 - 8:j200 + 9] / line.max()
+    spikes = np.array([14.0, 21.0, 36.0, 49.0, 55.0, 63.0, 70.0, 81.0])
+    y[np.round(spikes / (TT_MAX / N_BINS)).astype(int)] += 0.06
+    found = _search(index, y, w)
+    assert found["phases"][0]["code"] == "NaCl"
+    got = np.array(found["unexplained_peaks"])
+    assert np.any(np.abs(got - 40.0) < 0.2)
+    assert not any(np.min(np.abs(spikes - t)) < 0.2 for t in got), got
+
+
 def test_no_match_when_nothing_fits(index):
     y, w = measured(simulate("ZnO_wurtzite"))  # neither it nor its near-isostructural twin (hcp Mg) is listed
     keep = np.array([c not in ("ZnO_wurtzite", "Mg_hcp") for c in index.db.code])
