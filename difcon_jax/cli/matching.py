@@ -41,6 +41,21 @@ def format_cell(cell, sigma, space_group: int) -> str:
     return " ".join(f"{names[i]}={_fmt_value(cell[i], sigma[i])}{'Å' if i < 3 else '°'}" for i in show)
 
 
+def symmetry_differs_note(r: dict) -> str | None:
+    """The line that says why a matched pattern's symmetry answer is not phase 1's own group (candidates of
+    another group fitted about as well, and the vote — fits within τ of the best, with the network — went to
+    them), or None when they agree."""
+    sym = r["symmetry"]
+    if not r["phases"] or sym["space_group"]["number"] == r["phases"][0]["space_group"]["number"]:
+        return None
+    g = sym["space_group"]["number"]
+    rival = next((c for c in r["candidates"] if c["space_group"]["number"] == g), None)
+    fits = f"{rival['name']} {rival['space_group']['symbol']} fits with Rwp {rival['rwp']:.3f} against " \
+           f"{r['phases'][0]['rwp']:.3f}; " if rival else ""
+    return (f"not phase 1's {r['phases'][0]['space_group']['symbol']}: {fits}the fits' vote with the network: "
+            + ", ".join(f"{v['symbol']} {v['p']:.2f}" for v in sym.get("votes", [])[:3]))
+
+
 def _print_result(r: dict) -> None:
     sym = r["symmetry"]
     print(f"{r['file']}")
@@ -60,6 +75,9 @@ def _print_result(r: dict) -> None:
         print(f"  unexplained peaks (2θ): {', '.join(f'{t:.2f}' for t in r['unexplained_peaks'][:12])}")
     print(f"  symmetry: {sym['crystal_system']}, {sym['space_group']['symbol']} (#{sym['space_group']['number']}) "
           f"— {sym['source']}")
+    why = symmetry_differs_note(r)
+    if why:
+        print(f"  {why}")
     ix = r.get("indexing")
     if ix:  # a novel phase's own cell: indexed from its peak positions, its answer Pawley-fitted
         print(f"  indexed cell: {ix['lattice']} {ix['centring']}, "

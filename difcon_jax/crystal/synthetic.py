@@ -1,6 +1,10 @@
 """Random symmetric crystals from pyxtal: the embedded default data source (no download).
 
-Each structure is reproducible from ``(seed, index)``. A (space group, Wyckoff-set) combination is drawn
+Each structure is reproducible from ``(seed, index)``, on a busy machine as on an idle one: a pyxtal attempt's
+budget is CPU time of its own process (``SynthOptions.timeout_s``), which other processes cannot spend (with a
+wall-clock budget, 1 of 60 crystals came out different while a test suite shared the cores). Across machines of
+different speed an attempt that needs about the budget can still end differently (1 in ~300 at ≤ 32 atoms took
+within a factor 1.7 of it). A (space group, Wyckoff-set) combination is drawn
 from the Materials Project statistics that pyxtal ships (``spg_num_wps_mp.csv``: how often each
 combination of Wyckoff positions occurs in MP), so both the space-group frequencies and the site patterns
 are realistic; ``prior="uniform"`` draws the space group uniformly instead. Sites are grouped into 1–4
@@ -42,7 +46,7 @@ class SynthOptions:
     """Settings of random symmetric crystals from pyxtal (space-group prior, size caps, time budget per attempt)."""
     prior: str = "mp"  # "mp" (Materials Project frequencies) or "uniform" over space groups
     max_atoms: int = 96  # cap on atoms in the conventional cell
-    timeout_s: float = 5.0  # per pyxtal attempt
+    timeout_s: float = 5.0  # per pyxtal attempt, seconds of this process's CPU time
     max_attempts: int = 20
     symprec: float = 1e-3  # Å, spglib tolerance for the label
     b_iso_range: tuple[float, float] = (0.3, 1.5)  # Å², one B drawn per structure
@@ -160,7 +164,9 @@ def random_structure(seed: int, index: int, options: SynthOptions | None = None)
         crystal = pyxtal()
         try:
             # pyxtal prints failures to stdout; keep the progress bar and CLI output clean.
-            with time_limit(options.timeout_s), contextlib.redirect_stdout(io.StringIO()):
+            # CPU time, not wall time: a budget other processes cannot spend keeps (seed, index) → crystal the
+            # same on a busy machine (wall time made ~1 in 60 crystals differ while a test suite ran beside)
+            with time_limit(options.timeout_s, clock="cpu"), contextlib.redirect_stdout(io.StringIO()):
                 crystal.from_random(3, sg, elements, counts, sites=labels, random_state=int(rng.integers(2**31)))
         except OverTime:
             last = f"pyxtal timed out for space group {sg}"

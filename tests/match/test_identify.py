@@ -174,3 +174,21 @@ def test_library_build_sets_the_vote_predict_blends_in(tmp_path, capsys):
     lib = read_library(str(model))
     assert int(lib["k"]) == 20 and float(lib["alpha"]) == pytest.approx(0.4)
     assert float(lib["tau"]) == pytest.approx(float(read_library(PACKAGED_MODEL)["tau"]))  # not given: kept
+
+
+def test_a_symmetry_answer_that_is_not_phase_ones_group_says_why():
+    from difcon_jax.cli.matching import symmetry_differs_note
+
+    def phase(name, sg, symbol, rwp):
+        return {"name": name, "space_group": {"number": sg, "symbol": symbol}, "rwp": rwp}
+
+    r = {"phases": [phase("Chalcopyrite", 122, "I-42d", 0.318)],
+         "candidates": [phase("Chalcopyrite", 122, "I-42d", 0.318), phase("Luzonite", 121, "I-42m", 0.322)],
+         "symmetry": {"space_group": {"number": 121, "symbol": "I-42m"},
+                      "votes": [{"symbol": "I-42m", "p": 0.55}, {"symbol": "I-42d", "p": 0.45}]}}
+    note = symmetry_differs_note(r)
+    assert note.startswith("not phase 1's I-42d: Luzonite I-42m fits with Rwp 0.322 against 0.318")
+    assert note.endswith("I-42m 0.55, I-42d 0.45")
+    r["symmetry"]["space_group"] = {"number": 122, "symbol": "I-42d"}
+    assert symmetry_differs_note(r) is None
+    assert symmetry_differs_note({"phases": [], "candidates": [], "symmetry": r["symmetry"]}) is None
