@@ -56,8 +56,12 @@ def plot_identifications(results: list[dict], path: str) -> str:
         for t in r["unexplained_peaks"]:
             ax.annotate("?", (t, float(np.interp(t, tt, y)) + 0.04), ha="center", color="tab:purple", fontsize=9)
         sym = r["symmetry"]
+        first = r["phases"][0]["space_group"] if r["phases"] else None
         ax.set_title(f"{os.path.basename(r['file'])}: {sym['crystal_system']}, {sym['space_group']['symbol']} "
                      f"(#{sym['space_group']['number']}) from the {sym['source']}"
+                     # the vote can name another group than the best fit's (near-equal fits; the text says why)
+                     + (f" (phase 1: {first['symbol']})" if first and first["number"] != sym["space_group"]["number"]
+                        else "")
                      + (f"; {len(r['unexplained_peaks'])} unexplained peak(s) marked ?" if r["unexplained_peaks"] else ""),
                      fontsize=9)
         ax.set_xlim(lo, hi)
