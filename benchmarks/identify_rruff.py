@@ -36,6 +36,8 @@ def main() -> None:
     p.add_argument("--keep", type=int, default=None, help="candidates given the fine fit (default: the shipped "
                    "FitSettings.keep)")
     p.add_argument("--index", action="store_true", help="index the patterns nothing matches (identify --index)")
+    p.add_argument("--candidates", action="store_true", help="keep every fitted candidate's space group and Rwp "
+                   "in the records (for benchmarks/identify_vote_rules.py; with --top 230 the network's whole p(SG))")
     a = p.parse_args()
     rows = list(csv.DictReader(open(os.path.join(a.folder, "labels.csv"))))
     rows = rows[{"even": 0, "odd": 1}[a.half]::2] if a.half else rows
@@ -61,6 +63,8 @@ def main() -> None:
                      # the distributions behind the answer, for reading offline which one to trust where
                      "network_p": [[v["number"], v["p"]] for v in r["network"]["space_group"]],
                      "votes_p": [[v["number"], v["p"]] for v in sym.get("votes", sym.get("unverified_votes", []))]})
+        if a.candidates:  # the fits behind the vote, best first (only the top ``--top`` of them are returned)
+            recs[-1]["candidates"] = [[c["space_group"]["number"], c["rwp"]] for c in r["candidates"]]
     acc = lambda sel, f: float(np.mean([f(r) for r in sel])) if sel else float("nan")  # noqa: E731
     matched = [r for r in recs if r["match"]]
     unmatched = [r for r in recs if not r["match"]]

@@ -63,7 +63,8 @@ def _print_result(r: dict) -> None:
         print(f"  note: {r['note']}")
     if not r["phases"] and r["candidates"]:
         c = r["candidates"][0]
-        print(f"  no match in the library (best: {c['name']} {c['space_group']['symbol']}, Rwp {c['rwp']:.3f}, "
+        where = "" if r.get("note") else " in the library"  # the note says why (too few lines, diverged fits)
+        print(f"  no match{where} (best: {c['name']} {c['space_group']['symbol']}, Rwp {c['rwp']:.3f}, "
               f"Rwp over its lines {c['rwp_lines']:.3f}, {100 * c['explained']:.0f} % of the signal explained)")
     for k, p in enumerate(r["phases"], 1):
         print(f"  phase {k}: {p['name']} [{p['code']}] {p['formula']}  {p['space_group']['symbol']} "

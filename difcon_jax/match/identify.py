@@ -147,6 +147,8 @@ def identify_profiles(ident: Identifier, x: np.ndarray, weights: np.ndarray, res
         source = "fitted candidates and network" if found["match"] else \
             (f"network, for a phase outside the library ({votes_settings.no_match_prior} prior; no match in the "
              "library: unverified)")
+        if not found["match"] and found["note"]:  # no match for another reason (too few lines, diverged fits)
+            source = f"network ({found['note'].split(':')[0]}; {votes_settings.no_match_prior} prior: unverified)"
         if indexing is not None:
             source = (f"indexed cell ({indexing['lattice']} {indexing['centring']}, M20 {indexing['m20']:.0f}) and the "
                       "groups its absences allow, ranked by the network (no match in the "

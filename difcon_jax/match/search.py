@@ -42,6 +42,10 @@ class IdentifySettings:
     # wrong-group fits matched when the parent is not in the library
     match_rwp: float = 0.45  # a first phase matches when the Rwp over its own lines is below this…
     min_explained: float = 0.7  # …and it accounts for this share of the measured signal (above 3σ)
+    # …and the measured range holds this many of its lines (:func:`lines_in_window`): one or two lines fix no
+    # cell, and any entry with a line there fits them (a thin film's 0.6° window around one peak "matched" a
+    # monoclinic borate with c = 3(13) Å); three strongest lines are what a Hanawalt search starts from
+    min_lines: int = 3
     min_gain: float = 0.15  # a further phase must lower the total Rwp by this fraction
     min_residual_peak: float = 0.05  # …and the remaining signal must hold a peak this strong (of the maximum)
     # with settings, a pattern nothing matches is indexed (cubic to orthorhombic), its answer kept to the groups
@@ -162,6 +166,25 @@ def unexplained_peaks(y, model, weight, grid: Grid, sigma: float, fwhm=0.0) -> l
     return [round(float(grid.centres[i]), 3) for i in miss]
 
 
+def lines_in_window(ticks, model, weight, grid: Grid, fwhm) -> int:
+    """How many distinct lines of a fitted phase the measured range holds: its reflections' Kα1 positions
+    (``ticks``, degrees 2θ) inside the range (weight > 0), where its fitted curve ``model`` float[n_bins] is at
+    least 3 % of its maximum there (the share :func:`unexplained_peaks` calls a peak), reflections closer than
+    one FWHM (``fwhm``: degrees, scalar or float[n_bins]) counted as one line."""
+    inside = np.asarray(weight) > 0
+    if not inside.any():
+        return 0
+    m = np.where(inside, np.asarray(model, np.float64), 0.0)
+    t = np.sort(np.asarray(ticks, np.float64))
+    t = t[(t >= grid.tt_min) & (t < grid.tt_max)]
+    at = np.minimum(np.floor((t - grid.tt_min) / grid.step).astype(int), grid.n_bins - 1)
+    sel = inside[at] & (m[at] >= 0.03 * max(float(m.max()), 1e-30))
+    if not sel.any():
+        return 0
+    width = np.broadcast_to(np.asarray(fwhm, np.float64), m.shape)[at[sel]]
+    return int(1 + np.count_nonzero(np.diff(t[sel]) > width[1:]))
+
+
 def line_fwhm(x: np.ndarray, grid: Grid) -> np.ndarray:
     """float[n_bins]: the FWHM (degrees 2θ) the fit ``x`` gives a line at each bin's 2θ (Caglioti) — the width
     :func:`unexplained_peaks` looks for peaks with."""
@@ -240,6 +263,14 @@ def search_profile(y, weight, h, embed, index: SearchIndex, allowed, grid: Grid,
         if k == 0:
             ranking = [_phase_record(db, out, int(j), sim_of_row, sigma, ka1) for j in order]
             if not settings.matches(out["rwp_lines"][best], out["explained"][best]):
+                break
+            first = ranking[0]
+            n_lines = lines_in_window(first["_ticks"], first["_model"], weight, grid, line_fwhm(first["_x"], grid))
+            if n_lines < settings.min_lines:
+                inside = grid.centres[weight > 0]
+                note = (f"too few lines to identify a phase: the measured range {inside.min():.2f}–{inside.max():.2f}° "
+                        f"holds {n_lines} line(s) of the best candidate ≥ 3 % of its strongest (at least "
+                        f"{settings.min_lines} needed; no match)")
                 break
         elif not rwp < total_rwp * (1 - settings.min_gain):
             break

@@ -164,3 +164,19 @@ def test_non_finite_profiles_are_refused_in_one_line(index):
     with pytest.raises(InputError, match="non-finite values") as e:
         _search(index, y, w)
     assert "\n" not in str(e.value)
+
+
+def test_lines_in_window_counts_distinct_strong_lines_inside_the_range():
+    from difcon_jax.match.search import lines_in_window
+
+    grid = Grid(4250, 5.0, 90.0, 1.5406)
+    c = grid.centres
+    ticks = np.array([20.0, 20.02, 30.0, 40.0, 50.0, 95.0])  # 20.0 and 20.02: one line at FWHM 0.1°; 95° off the grid
+    heights = [1.0, 1.0, 0.5, 0.02, 0.4, 1.0]  # 40°: 2 % of the maximum, below the 3 % a peak needs
+    model = sum(h * np.exp(-0.5 * ((c - t) / 0.04) ** 2) for t, h in zip(ticks, heights))
+    full = np.ones(grid.n_bins)
+    assert lines_in_window(ticks, model, full, grid, 0.1) == 3  # 20 (merged), 30, 50
+    assert lines_in_window(ticks, model, full, grid, 0.01) == 4  # narrower lines: 20.0 and 20.02 resolved
+    window = ((c > 25) & (c < 35)).astype(float)
+    assert lines_in_window(ticks, model, window, grid, 0.1) == 1
+    assert lines_in_window(ticks, model, np.zeros(grid.n_bins), grid, 0.1) == 0

@@ -192,3 +192,20 @@ def test_a_symmetry_answer_that_is_not_phase_ones_group_says_why():
     r["symmetry"]["space_group"] = {"number": 122, "symbol": "I-42d"}
     assert symmetry_differs_note(r) is None
     assert symmetry_differs_note({"phases": [], "candidates": [], "symmetry": r["symmetry"]}) is None
+
+
+def test_a_window_around_one_line_matches_no_phase(tmp_path, capsys, library):
+    # calcite's strongest line (104, 29.4°) alone in a 1° window, as a thin film's narrow scan gives it: any entry
+    # with a line there fits it, and one line fixes no cell — "no match", saying why
+    y = simulate("calcite", (1.0, 1.0, 1.0))
+    keep = (CENTRES >= 28.9) & (CENTRES <= 29.9)
+    f = tmp_path / "window.xy"
+    f.write_text("\n".join(f"{a:.3f} {20 + 1000 * b:.2f}" for a, b in zip(CENTRES[keep], y[keep] / y[keep].max())))
+    main(["identify", str(f), "--library", library, "--wavelength", "1.5418", "--json"])
+    (r,) = json.loads(capsys.readouterr().out)
+    assert not r["match"] and r["phases"] == [] and r["note"].startswith("too few lines to identify a phase")
+    assert "holds 1 line(s) of the best candidate" in r["note"]
+    assert r["symmetry"]["source"].startswith("network (too few lines to identify a phase;")
+    main(["identify", str(f), "--library", library, "--wavelength", "1.5418"])
+    text = capsys.readouterr().out
+    assert "note: too few lines" in text and "no match (best:" in text
