@@ -176,7 +176,8 @@ def main() -> None:
         grid = [(tr, te) for tr in np.arange(0.15, 0.61, 0.05) for te in np.arange(0.3, 0.91, 0.1)]
         stats = [(np.mean([passes(b, tr, te) for b in right]), np.mean([passes(b, tr, te) for b in wrong]), tr, te)
                  for tr, te in grid]
-        kept, false, tr, te = min((s for s in stats if s[0] >= 0.9), key=lambda s: (s[1], -s[0]))
+        ok = [s for s in stats if s[0] >= 0.9]  # none on a tiny run (no right fit, or too few to keep 90 %)
+        kept, false, tr, te = min(ok, key=lambda s: (s[1], -s[0])) if ok else (math.nan,) * 4
         summary["calibrated"] = {"match_rwp": round(float(tr), 3), "min_explained": round(float(te), 3),
                                  "right_fits_kept": round(float(kept), 4), "wrong_group_matches_absent": round(float(false), 4),
                                  "n_right": len(right), "n_wrong_absent": len(wrong)}
