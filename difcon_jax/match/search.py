@@ -31,6 +31,10 @@ from difcon_jax.match.retrieve import (
 )
 
 
+#: the least share of a curve's maximum that counts as a line or peak (unexplained peaks, lines in the window)
+PEAK_SHARE = 0.03
+
+
 @dataclasses.dataclass(frozen=True)
 class IdentifySettings:
     """How candidates are searched and judged (``identify`` config fields)."""
@@ -140,8 +144,8 @@ def weight_fractions(phases: list[dict], db: ReferenceDB) -> list[float]:
 def unexplained_peaks(y, model, weight, grid: Grid, sigma: float, fwhm=0.0) -> list[float]:
     """2θ (degrees, grid scale) of measured peaks the model leaves unexplained. Both curves are first smoothed,
     at each 2θ, by a Gaussian as wide as a fitted line there (``fwhm``: degrees, a scalar or float[n_bins] —
-    the matched filter of a peak search); a peak counts when its prominence is ≥ max(5σ_s, 3 % of the smoothed
-    maximum) and the model holds less than half of it, σ_s = σ·√Σk² the noise left after smoothing. Smoothing
+    the matched filter of a peak search); a peak counts when its prominence is ≥ max(5σ_s, :data:`PEAK_SHARE`
+    of the smoothed maximum) and the model holds less than half of it, σ_s = σ·√Σk² the noise left after smoothing. Smoothing
     is why a one-bin counting spike is not a peak: a line as wide as the fitted ones keeps ~1/√2 of its height
     while white noise drops to √Σk² (0.37 at a 5-bin FWHM) and a spike to k₀ (0.19) — unsmoothed, the 5σ
     spikes of a noisy pattern were marked by the dozen."""
@@ -161,7 +165,7 @@ def unexplained_peaks(y, model, weight, grid: Grid, sigma: float, fwhm=0.0) -> l
         impulse = np.zeros(2 * int(4 * s_k) + 3)
         impulse[len(impulse) // 2] = 1.0
         sig[at] = sigma * float(np.linalg.norm(gaussian_filter1d(impulse, s_k, mode="constant")))  # σ·√Σk²
-    pk, _ = find_peaks(ys, prominence=np.maximum(5 * sig, 0.03 * float(ys.max())))
+    pk, _ = find_peaks(ys, prominence=np.maximum(5 * sig, PEAK_SHARE * float(ys.max())))
     miss = pk[(ms[pk] < 0.5 * ys[pk]) & (ys[pk] - ms[pk] > 5 * sig[pk])]
     return [round(float(grid.centres[i]), 3) for i in miss]
 
@@ -169,8 +173,8 @@ def unexplained_peaks(y, model, weight, grid: Grid, sigma: float, fwhm=0.0) -> l
 def lines_in_window(ticks, model, weight, grid: Grid, fwhm) -> int:
     """How many distinct lines of a fitted phase the measured range holds: its reflections' Kα1 positions
     (``ticks``, degrees 2θ) inside the range (weight > 0), where its fitted curve ``model`` float[n_bins] is at
-    least 3 % of its maximum there (the share :func:`unexplained_peaks` calls a peak), reflections closer than
-    one FWHM (``fwhm``: degrees, scalar or float[n_bins]) counted as one line."""
+    least :data:`PEAK_SHARE` of its maximum there (the share :func:`unexplained_peaks` calls a peak), reflections
+    closer than one FWHM (``fwhm``: degrees, scalar or float[n_bins]) counted as one line."""
     inside = np.asarray(weight) > 0
     if not inside.any():
         return 0
@@ -178,7 +182,7 @@ def lines_in_window(ticks, model, weight, grid: Grid, fwhm) -> int:
     t = np.sort(np.asarray(ticks, np.float64))
     t = t[(t >= grid.tt_min) & (t < grid.tt_max)]
     at = np.minimum(np.floor((t - grid.tt_min) / grid.step).astype(int), grid.n_bins - 1)
-    sel = inside[at] & (m[at] >= 0.03 * max(float(m.max()), 1e-30))
+    sel = inside[at] & (m[at] >= PEAK_SHARE * max(float(m.max()), 1e-30))
     if not sel.any():
         return 0
     width = np.broadcast_to(np.asarray(fwhm, np.float64), m.shape)[at[sel]]
@@ -269,7 +273,7 @@ def search_profile(y, weight, h, embed, index: SearchIndex, allowed, grid: Grid,
             if n_lines < settings.min_lines:
                 inside = grid.centres[weight > 0]
                 note = (f"too few lines to identify a phase: the measured range {inside.min():.2f}–{inside.max():.2f}° "
-                        f"holds {n_lines} line(s) of the best candidate ≥ 3 % of its strongest (at least "
+                        f"holds {n_lines} line(s) of the best candidate ≥ {100 * PEAK_SHARE:g} % of its strongest (at least "
                         f"{settings.min_lines} needed; no match)")
                 break
         elif not rwp < total_rwp * (1 - settings.min_gain):
