@@ -145,10 +145,10 @@ def unexplained_peaks(y, model, weight, grid: Grid, sigma: float, fwhm=0.0) -> l
     """2θ (degrees, grid scale) of measured peaks the model leaves unexplained. Both curves are first smoothed,
     at each 2θ, by a Gaussian as wide as a fitted line there (``fwhm``: degrees, a scalar or float[n_bins] —
     the matched filter of a peak search); a peak counts when its prominence is ≥ max(5σ_s, :data:`PEAK_SHARE`
-    of the smoothed maximum) and the model holds less than half of it, σ_s = σ·√Σk² the noise left after smoothing. Smoothing
-    is why a one-bin counting spike is not a peak: a line as wide as the fitted ones keeps ~1/√2 of its height
-    while white noise drops to √Σk² (0.37 at a 5-bin FWHM) and a spike to k₀ (0.19) — unsmoothed, the 5σ
-    spikes of a noisy pattern were marked by the dozen."""
+    of the smoothed maximum) and the model holds less than half of it, σ_s = σ·√Σk² the noise left after
+    smoothing. Smoothing is why a one-bin counting spike is not a peak: a line as wide as the fitted ones keeps
+    ~1/√2 of its height while white noise drops to √Σk² (0.37 at a 5-bin FWHM) and a spike to k₀ (0.19) —
+    unsmoothed, the 5σ spikes of a noisy pattern were marked by the dozen."""
     from scipy.ndimage import gaussian_filter1d
     from scipy.signal import find_peaks  # scipy.signal costs ~1 s to import: only when a fit is judged
 
