@@ -58,6 +58,9 @@ def main() -> None:
         recs.append({"file": os.path.basename(r["file"]), "y": y, "answer": sym["space_group"]["number"], "top5": top5,
                      "match": r["match"], "network": net, "phase": r["phases"][0]["name"] if r["phases"] else None,
                      "rwp": r["rwp"],
+                     # a matched phase's cell metrically of a higher system (match/metric.py): the vote's answer
+                     "metric": ([sym["metric"]["system"], sym["metric"]["matched_group"]["number"]]
+                                if sym.get("metric") else None),
                      "indexed": (f"{r['indexing']['lattice']} {r['indexing']['centring']} M20 {r['indexing']['m20']:.0f}"
                                  if r.get("indexing") else None),
                      # the distributions behind the answer, for reading offline which one to trust where
@@ -83,6 +86,15 @@ def main() -> None:
                "indexed_sg_top1": round(acc([r for r in unmatched if r["indexed"]], lambda r: r["answer"] == r["y"]), 4),
                "indexed_cs": round(acc([r for r in unmatched if r["indexed"]],
                                        lambda r: crystal_system_of(r["answer"]) == crystal_system_of(r["y"])), 4),
+               # matched patterns whose phase's cell is metrically of a higher system (match/metric.py): how
+               # many, and their answers with the higher lattice's groups and with the vote's group alone
+               "metric_fraction": round(len([r for r in matched if r["metric"]]) / max(len(recs), 1), 4),
+               "metric_sg_top1": round(acc([r for r in matched if r["metric"]], lambda r: r["answer"] == r["y"]), 4),
+               "metric_vote_sg_top1": round(acc([r for r in matched if r["metric"]], lambda r: r["metric"][1] == r["y"]), 4),
+               "metric_cs": round(acc([r for r in matched if r["metric"]],
+                                      lambda r: crystal_system_of(r["answer"]) == crystal_system_of(r["y"])), 4),
+               "metric_vote_cs": round(acc([r for r in matched if r["metric"]],
+                                           lambda r: crystal_system_of(r["metric"][1]) == crystal_system_of(r["y"])), 4),
                "seconds_per_pattern": round(seconds, 3)}
     if a.out:
         os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)

@@ -44,11 +44,19 @@ def format_cell(cell, sigma, space_group: int) -> str:
 def symmetry_differs_note(r: dict) -> str | None:
     """The line that says why a matched pattern's symmetry answer is not phase 1's own group (candidates of
     another group fitted about as well, and the vote — fits within τ of the best, with the network — went to
-    them), or None when they agree."""
+    them; or phase 1's refined cell is metrically of a higher system, :mod:`difcon_jax.match.metric`), or None
+    when they agree."""
     sym = r["symmetry"]
     if not r["phases"] or sym["space_group"]["number"] == r["phases"][0]["space_group"]["number"]:
         return None
     g = sym["space_group"]["number"]
+    m = sym.get("metric")
+    if m is not None:  # the answer is the higher lattice's: say what the fit of phase 1 shows
+        cell = " ".join(f"{v:g}" for v in m["cell"][:3])
+        return (f"not phase 1's {r['phases'][0]['space_group']['symbol']}: its refined edges are equal within "
+                f"{100 * m['deviation']['length']:.3f} % and its angles 90° within {m['deviation']['angle']:.3f}° "
+                f"({m['system']} a b c = {cell} Å): {m['allowed_groups']} {m['system']} groups allow its lines; "
+                f"the fits' vote was {m['matched_group']['symbol']}")
     rival = next((c for c in r["candidates"] if c["space_group"]["number"] == g), None)
     fits = f"{rival['name']} {rival['space_group']['symbol']} fits with Rwp {rival['rwp']:.3f} against " \
            f"{r['phases'][0]['rwp']:.3f}; " if rival else ""

@@ -29,9 +29,10 @@ from difcon_jax.inference.predictor import Predictor
 from difcon_jax.match.database import read_database
 from difcon_jax.match.decide import VoteSettings, matched_ranking, no_match_ranking, space_group_votes, two_step_answer
 from difcon_jax.match.indexing import IndexSettings
+from difcon_jax.match.metric import higher_symmetry
 from difcon_jax.match.novel import index_and_check
 from difcon_jax.match.retrieve import Restraints, parse_elements
-from difcon_jax.match.search import IdentifySettings, SearchIndex, search_profile
+from difcon_jax.match.search import IdentifySettings, SearchIndex, present_lines, search_profile
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,23 @@ def _public(rec: dict) -> dict:
     return {k: v for k, v in rec.items() if not k.startswith("_")}
 
 
+def _pseudo_symmetry(ident: Identifier, phase: dict, weight: np.ndarray, ranking: np.ndarray, votes: np.ndarray,
+                     settings: IdentifySettings) -> tuple[np.ndarray, dict | None]:
+    """:func:`~difcon_jax.match.metric.higher_symmetry` for a matched first ``phase``: its reflections the
+    measured range shows (:func:`~difcon_jax.match.search.present_lines`) are the lines the absences are read
+    from; the record also names the group the vote answered (``matched_group``)."""
+    db = ident.index.db
+    hkl = db.hkl[phase["_row"]][db.f2m[phase["_row"]] > 0]  # the order of the phase's ticks
+    shown = present_lines(phase["_ticks"], phase["_model"], weight, ident.grid)
+    sg_vote = int(np.argmax(ranking)) + 1
+    system = CRYSTAL_SYSTEMS[crystal_system_of(phase["space_group"]["number"])]
+    out, rec = higher_symmetry(hkl[shown], phase["cell"], phase["reference_cell"], system, ranking, settings.metric,
+                               voted=np.asarray(votes) > 0)
+    if rec is not None:
+        rec["matched_group"] = {"number": sg_vote, "symbol": space_group_symbol(sg_vote)}
+    return out, rec
+
+
 def identify_profiles(ident: Identifier, x: np.ndarray, weights: np.ndarray, restraints: Restraints | None = None,
                       settings: IdentifySettings | None = None, top: int = 5, anodes=None,
                       votes_settings: VoteSettings = VoteSettings()) -> list[dict]:
@@ -134,8 +152,11 @@ def identify_profiles(ident: Identifier, x: np.ndarray, weights: np.ndarray, res
                                allowed, ident.grid, settings, anode_i)
         net = describe(pr, i, top, eg_table)  # the network's own answer, as predict shows it
         votes = space_group_votes(found["candidates"], pr["space_group"][i], votes_settings)
+        metric = None
         if found["match"]:
             ranking = matched_ranking(votes, pr["space_group"][i])
+            if settings.metric is not None:
+                ranking, metric = _pseudo_symmetry(ident, found["phases"][0], weights[i], ranking, votes, settings)
         else:
             if outside is None:
                 outside = ident.network(x, prior=votes_settings.no_match_prior)["space_group"]
@@ -149,6 +170,11 @@ def identify_profiles(ident: Identifier, x: np.ndarray, weights: np.ndarray, res
              "library: unverified)")
         if not found["match"] and found["note"]:  # no match for another reason (too few lines, diverged fits)
             source = f"network ({found['note'].split(':')[0]}; {votes_settings.no_match_prior} prior: unverified)"
+        if metric is not None:
+            first = found["phases"][0]
+            source = (f"fitted candidates and network; the refined cell of {first['name']} "
+                      f"({first['space_group']['symbol']}) is metrically {metric['system']} (equal within "
+                      f"{100 * metric['deviation']['length']:.3f} %): the {metric['system']} groups its lines allow")
         if indexing is not None:
             source = (f"indexed cell ({indexing['lattice']} {indexing['centring']}, M20 {indexing['m20']:.0f}) and the "
                       "groups its absences allow, ranked by the network (no match in the "
@@ -158,7 +184,8 @@ def identify_profiles(ident: Identifier, x: np.ndarray, weights: np.ndarray, res
                     "space_group": {"number": sg, "symbol": space_group_symbol(sg)},
                     "ranking": _answer_first(_top_groups(ranking, top), sg, ranking, top),
                     # with no match the fits' vote is shown apart, marked unverified
-                    "votes" if found["match"] else "unverified_votes": _top_groups(votes, top)}
+                    "votes" if found["match"] else "unverified_votes": _top_groups(votes, top),
+                    "metric": metric}
         out.append({"phases": [_public(p) for p in found["phases"]],
                     "candidates": [_public(c) for c in found["candidates"][:top]],
                     "match": found["match"], "rwp": found["rwp"], "unexplained_peaks": found["unexplained_peaks"],

@@ -21,6 +21,7 @@ from difcon_jax.grid import Grid
 from difcon_jax.match.database import ReferenceDB, stick_table
 from difcon_jax.match.fit import FitSettings, bound_hits, make_fitter, noise_sigma, parameter_bounds, phases_from_arrays
 from difcon_jax.match.indexing import IndexSettings
+from difcon_jax.match.metric import MetricSettings
 from difcon_jax.match.pattern_model import IDX, cell_to_metric, doublet_on_grid
 from difcon_jax.match.retrieve import (
     normalise,
@@ -57,6 +58,9 @@ class IdentifySettings:
     # on measured minerals the cells it accepts are mostly wrong (rruff_dev: SG 0.515 → 0.492, the 14 % of
     # patterns it indexed answered right 6 % of the time; results/identify/README.md)
     index: IndexSettings | None = None
+    # a matched phase whose refined cell is metrically of a higher system answers that system's groups its
+    # lines allow (match/metric.py; tolerances set on the simulated validation axis); None: the vote as fitted
+    metric: MetricSettings | None = MetricSettings()
 
     def matches(self, rwp_lines: float, explained: float) -> bool:
         """The match test of a first phase: its lines fit (Rwp over them) and it explains enough of the signal."""
@@ -175,18 +179,27 @@ def lines_in_window(ticks, model, weight, grid: Grid, fwhm) -> int:
     (``ticks``, degrees 2θ) inside the range (weight > 0), where its fitted curve ``model`` float[n_bins] is at
     least :data:`PEAK_SHARE` of its maximum there (the share :func:`unexplained_peaks` calls a peak), reflections
     closer than one FWHM (``fwhm``: degrees, scalar or float[n_bins]) counted as one line."""
-    inside = np.asarray(weight) > 0
-    if not inside.any():
-        return 0
-    m = np.where(inside, np.asarray(model, np.float64), 0.0)
     t = np.sort(np.asarray(ticks, np.float64))
-    t = t[(t >= grid.tt_min) & (t < grid.tt_max)]
-    at = np.minimum(np.floor((t - grid.tt_min) / grid.step).astype(int), grid.n_bins - 1)
-    sel = inside[at] & (m[at] >= PEAK_SHARE * max(float(m.max()), 1e-30))
+    sel = present_lines(t, model, weight, grid)
     if not sel.any():
         return 0
-    width = np.broadcast_to(np.asarray(fwhm, np.float64), m.shape)[at[sel]]
+    at = np.minimum(np.floor((t[sel] - grid.tt_min) / grid.step).astype(int), grid.n_bins - 1)
+    width = np.broadcast_to(np.asarray(fwhm, np.float64), np.shape(model))[at]
     return int(1 + np.count_nonzero(np.diff(t[sel]) > width[1:]))
+
+
+def present_lines(ticks, model, weight, grid: Grid) -> np.ndarray:
+    """bool[len(ticks)]: which reflections of a fitted phase (Kα1 positions ``ticks``, degrees 2θ) the measured
+    range shows — inside it (weight > 0) where the phase's fitted curve ``model`` float[n_bins] is at least
+    :data:`PEAK_SHARE` of its maximum there."""
+    t = np.asarray(ticks, np.float64)
+    inside = np.asarray(weight) > 0
+    if not inside.any():
+        return np.zeros(t.shape, bool)
+    m = np.where(inside, np.asarray(model, np.float64), 0.0)
+    on_grid = (t >= grid.tt_min) & (t < grid.tt_max)
+    at = np.clip(np.floor((t - grid.tt_min) / grid.step).astype(int), 0, grid.n_bins - 1)
+    return on_grid & inside[at] & (m[at] >= PEAK_SHARE * max(float(m.max()), 1e-30))
 
 
 def line_fwhm(x: np.ndarray, grid: Grid) -> np.ndarray:

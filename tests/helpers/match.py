@@ -37,11 +37,11 @@ def write_cifs(folder, names=None) -> list[str]:
     return paths
 
 
-def simulate(name: str, cell_scale=(1.0, 1.0, 1.0), zero: float = 0.0, po_r: float = 1.0, fwhm: float = 0.12,
+def simulate(name, cell_scale=(1.0, 1.0, 1.0), zero: float = 0.0, po_r: float = 1.0, fwhm: float = 0.12,
              eta: float = 0.5) -> np.ndarray:
-    """float[N_BINS] profile (area-normalised peaks, strongest line ~ intensity 100) of structure ``name``
-    with its cell lengths scaled by ``cell_scale``."""
-    _, setting, _, cell, sites = ALL[name]
+    """float[N_BINS] profile (area-normalised peaks, strongest line ~ intensity 100) of structure ``name`` (a
+    name of :data:`ALL`, or such a tuple itself) with its cell lengths scaled by ``cell_scale``."""
+    name, setting, _, cell, sites = ALL[name] if isinstance(name, str) else name
     cell = tuple(c * s for c, s in zip(cell[:3], cell_scale)) + tuple(cell[3:])
     st = structure_from_cif_text(make_cif(name, setting, cell, sites), name)
     sp = stick_pattern(st, "CuKa12", TT_MAX + 2)

@@ -209,3 +209,44 @@ def test_a_window_around_one_line_matches_no_phase(tmp_path, capsys, library):
     main(["identify", str(f), "--library", library, "--wavelength", "1.5418"])
     text = capsys.readouterr().out
     assert "note: too few lines" in text and "no match (best:" in text
+
+
+# a BaTiO₃-like tetragonal perovskite (P4mm, c/a = 1.025: clearly tetragonal, past the 1.43 % within which an
+# entry's own cell counts as pseudo-cubic) and BaTiO₃ above its Curie point (Pm-3m)
+_BATIO3_TETRAGONAL = ("BaTiO3_P4mm", "P 4 m m", 99, (3.96, 3.96, 4.06, 90, 90, 90),
+                      [("Ba", 0, 0, 0, 1), ("Ti", .5, .5, .512, 1), ("O", .5, .5, .975, 1), ("O", .5, 0, .485, 1)])
+_BATIO3_CUBIC = ("BaTiO3_Pm-3m", "P m -3 m", 221, (4.006,) * 3 + (90,) * 3,
+                 [("Ba", 0, 0, 0, 1), ("Ti", .5, .5, .5, 1), ("O", 0, .5, .5, 1)])
+
+
+def test_a_tetragonal_entry_refined_to_a_cubic_cell_answers_a_cubic_group(tmp_path, capsys):
+    """The library holds only the tetragonal perovskite: fitted to the cubic phase's pattern, its cell refines to c = a,
+    and the symmetry answer is a cubic group the lines allow (no centring or glide: P23, Pm-3, P432, P-43m,
+    Pm-3m), not the entry's P4mm; fitted to its own pattern, the entry's group stands."""
+    from tests.helpers.structures import make_cif
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    name, setting, _, cell, sites = _BATIO3_TETRAGONAL
+    (lib / "BaTiO3.cif").write_text(make_cif(name, setting, cell, sites))
+    write_cifs(lib, ["NaCl", "CsCl"])
+    assert main(["library", "build", "--cif-dir", str(lib), "--out", str(tmp_path / "db.npz"), "--workers", "1"]) == 0
+    capsys.readouterr()
+    cubic = _xy(tmp_path / "cubic.xy", simulate(_BATIO3_CUBIC, zero=0.02))
+    own = _xy(tmp_path / "tetragonal.xy", simulate(_BATIO3_TETRAGONAL))
+    main(["identify", cubic, own, "--library", str(tmp_path / "db.npz"), "--wavelength", "1.5418", "--json"])
+    r_cubic, r_own = json.loads(capsys.readouterr().out)
+    phase = r_cubic["phases"][0]
+    assert r_cubic["match"] and phase["code"] == "BaTiO3" and phase["space_group"]["symbol"] == "P4mm"
+    assert phase["cell"][2] == pytest.approx(phase["cell"][0], rel=1.3e-3)  # the fit made it cubic
+    m = r_cubic["symmetry"]["metric"]
+    assert m["system"] == "cubic" and m["matched_group"]["symbol"] == "P4mm"
+    assert r_cubic["symmetry"]["crystal_system"] == "cubic"
+    assert r_cubic["symmetry"]["space_group"]["number"] in (195, 200, 207, 215, 221)
+    assert "is metrically cubic" in r_cubic["symmetry"]["source"]
+    assert r_own["match"] and r_own["symmetry"]["metric"] is None
+    assert r_own["phases"][0]["cell"][2] / r_own["phases"][0]["cell"][0] == pytest.approx(4.06 / 3.96, rel=1e-3)
+    assert r_own["symmetry"]["crystal_system"] == "tetragonal"
+    main(["identify", cubic, "--library", str(tmp_path / "db.npz"), "--wavelength", "1.5418"])
+    text = capsys.readouterr().out
+    assert "not phase 1's P4mm: its refined edges are equal within" in text and "the fits' vote was P4mm" in text

@@ -1,0 +1,73 @@
+"""Pseudo-symmetry of a matched phase (match/metric.py): a refined cell metrically of a higher system."""
+
+import numpy as np
+import pytest
+
+from difcon_jax.match.metric import MetricSettings, higher_symmetry, metric_lattice
+from difcon_jax.match.pawley import reflections_within
+
+
+def test_metric_lattice_finds_the_higher_system_within_the_tolerances_only():
+    s = MetricSettings(length_tol=0.0013, angle_tol=0.095)
+    name, cell, dev = metric_lattice((6.2966, 6.2966, 6.2958, 90, 90, 90), "tetragonal", s)
+    assert name == "cubic" and cell[0] == pytest.approx((2 * 6.2966 + 6.2958) / 3) and dev == pytest.approx(1.27e-4, rel=0.01)
+    assert metric_lattice((6.29, 6.29, 6.42, 90, 90, 90), "tetragonal", s) is None  # the entry's own c/a = 1.02
+    # orthorhombic a = c: tetragonal with the unique axis (b) last
+    name, cell, _ = metric_lattice((5.0, 7.0, 5.004, 90, 90, 90), "orthorhombic", s)
+    assert name == "tetragonal" and cell[:3] == pytest.approx((5.002, 5.002, 7.0))
+    # monoclinic β = 90° within 0.095°: orthorhombic; β = 90.2°: as fitted
+    assert metric_lattice((5.0, 6.0, 7.0, 90, 90.05, 90), "monoclinic", s)[0] == "orthorhombic"
+    assert metric_lattice((5.0, 6.0, 7.0, 90, 90.2, 90), "monoclinic", s) is None
+    assert metric_lattice((5.0, 6.0, 5.003, 90, 89.99, 90), "monoclinic", s)[0] == "tetragonal"
+    # systems whose higher lattice needs other axes are left as fitted
+    assert metric_lattice((5.0, 5.0, 5.0, 90, 90, 120), "hexagonal", s) is None
+    assert metric_lattice((5.0, 5.0, 5.0, 90, 90, 90), "triclinic", s) is None
+    assert metric_lattice((5.0, 5.0, 5.0, 90, 90, 90), "cubic", s) is None
+
+
+def _lines(cell, keep):
+    hkl, _ = reflections_within(cell, 1 / 1.2 ** 2)
+    return hkl[np.array([keep(*v) for v in hkl])]
+
+
+def test_higher_symmetry_keeps_the_groups_whose_absences_allow_the_lines():
+    cell = (6.2966, 6.2966, 6.2958, 90, 90, 90)  # a P4 entry refined to a metrically cubic cell
+    ranking = np.full(230, 1e-3)
+    ranking[74] = 0.9  # the vote: P4 (#75)
+    ranking[225 - 1] = 0.05  # the network's weight on Fm-3m
+    ranking[221 - 1] = 0.01
+    # every primitive line observed (a cubic perovskite's 100, 110, 111 …): no centring, no glide or screw
+    ref = (6.29, 6.29, 6.42, 90, 90, 90)  # the entry's own cell: c/a = 1.02
+    out, rec = higher_symmetry(_lines(cell, lambda h, k, l: True), cell, ref, "tetragonal", ranking)
+    assert rec["system"] == "cubic" and rec["cell"][0] == pytest.approx(6.2963, abs=1e-4)
+    allowed = {g for g in range(195, 231) if out[g - 1] > 1e-3}
+    assert allowed == {195, 200, 207, 215, 221}  # P23, Pm-3, P432, P-43m, Pm-3m: the cubic groups with no absences
+    assert int(np.argmax(out)) + 1 == 221 and out.sum() == pytest.approx(1.0)
+    assert out[74] < out[221 - 1] * 1e-3  # the vote's P4 kept behind them, for the list's last places
+    # lines of an F lattice only (h, k, l all even or all odd): the F groups are allowed too, and ranked first
+    out, rec = higher_symmetry(_lines(cell, lambda h, k, l: len({h % 2, k % 2, l % 2}) == 1), cell, ref,
+                               "tetragonal", ranking)
+    assert int(np.argmax(out)) + 1 == 225 and out[221 - 1] > 0
+    # a cell that is not metrically cubic: the ranking unchanged
+    same, rec = higher_symmetry(_lines(cell, lambda h, k, l: True), ref, ref, "tetragonal", ranking)
+    assert rec is None and same is ranking
+    # an entry whose own cell is pseudo-cubic already (c/a = 1.005, within 1.43 %): a pseudo-symmetric structure,
+    # its group kept
+    same, rec = higher_symmetry(_lines(cell, lambda h, k, l: True), cell, (6.29, 6.29, 6.32, 90, 90, 90),
+                                "tetragonal", ranking)
+    assert rec is None and same is ranking
+
+
+def test_a_lattice_bounds_the_symmetry_from_below_so_a_higher_voted_group_stays():
+    # an orthorhombic entry refined to a = b (a tetragonal lattice) while another candidate's cubic group was voted:
+    # the tetragonal groups the lines allow and the voted cubic group stay; the orthorhombic vote goes
+    cell, ref = (7.0668, 7.0715, 9.9181, 90, 90, 90), (7.0, 7.2, 9.9, 90, 90, 90)
+    ranking = np.full(230, 1e-6)
+    ranking[62 - 1], ranking[227 - 1], ranking[123 - 1] = 0.5, 0.4, 0.001  # Pnma (the phase), Fd-3m, P4/mmm
+    voted = ranking > 1e-3
+    out, rec = higher_symmetry(_lines(cell, lambda h, k, l: True), cell, ref, "orthorhombic", ranking, voted=voted)
+    assert rec["system"] == "tetragonal" and int(np.argmax(out)) + 1 == 227
+    assert out[123 - 1] > out[62 - 1] and out[221 - 1] < 1e-5  # an unvoted cubic group is not let in
+    out, _ = higher_symmetry(_lines(cell, lambda h, k, l: True), cell, ref, "orthorhombic", ranking)
+    assert int(np.argmax(out)) + 1 in range(75, 143)  # without the votes: the tetragonal lattice's groups
+
