@@ -90,7 +90,8 @@ def main() -> None:
     head += " own renderer |" if own else ""
     lines = [head, "|---" * (5 if own else 4) + "|"]
     for i, (name, _, sg, *_rest) in enumerate(PHASES):
-        row = f"| {name} | {space_group_symbol(sg)} ({CRYSTAL_SYSTEMS[crystal_system_of(sg)]}) | {cell(i, sg)} | {cell(i + n, sg)} |"
+        truth_cell = f"{space_group_symbol(sg)} ({CRYSTAL_SYSTEMS[crystal_system_of(sg)]})"
+        row = f"| {name} | {truth_cell} | {cell(i, sg)} | {cell(i + n, sg)} |"
         if own:
             mine = own[0][own[1] == i]
             row += f" {int(np.sum(mine == sg))}/{len(mine)} |"
@@ -110,7 +111,8 @@ def main() -> None:
     out = {"benchmark": "textbook_phases", "model": args.model, "patterns": int(len(truth)), "renders": args.renders,
            "network_alone": acc(alone), "as_predict_shows": acc(shown), "network_alone_without_prior": acc(raw)}
     if own:
-        out["own_renderer_network_alone_sg"] = round(float(np.mean(own[0] == np.array([PHASES[k][2] for k in own[1]]))), 4)
+        own_truth = np.array([PHASES[k][2] for k in own[1]])
+        out["own_renderer_network_alone_sg"] = round(float(np.mean(own[0] == own_truth)), 4)
     print(json.dumps(out))
 
 

@@ -172,9 +172,12 @@ def identify_profiles(ident: Identifier, x: np.ndarray, weights: np.ndarray, res
             source = f"network ({found['note'].split(':')[0]}; {votes_settings.no_match_prior} prior: unverified)"
         if metric is not None:
             first = found["phases"][0]
+            dev = metric["deviation"]
+            shows = (f"edges equal within {100 * dev['length']:.3f} %" if dev["length"] > 0
+                     else f"β = 90° within {dev['angle']:.3f}°")
             source = (f"fitted candidates and network; the refined cell of {first['name']} "
-                      f"({first['space_group']['symbol']}) is metrically {metric['system']} (equal within "
-                      f"{100 * metric['deviation']['length']:.3f} %): the {metric['system']} groups its lines allow")
+                      f"({first['space_group']['symbol']}) is metrically {metric['system']} ({shows}): the "
+                      f"{metric['system']} groups its lines allow")
         if indexing is not None:
             source = (f"indexed cell ({indexing['lattice']} {indexing['centring']}, M20 {indexing['m20']:.0f}) and the "
                       "groups its absences allow, ranked by the network (no match in the "

@@ -8,18 +8,18 @@ of that system whose systematic absences the phase's observed lines allow (:mod:
 ranked by the fitted candidates' votes and then the network, as for a matched pattern. The matched phase, its
 fit and its group stay as they are (its structure is the evidence shown); only the symmetry answer moves.
 
-Only when the fit made the pseudo-symmetry: an entry whose own cell is already metrically higher is a
-pseudo-symmetric structure (anhydrite's a ≈ b, analcime's a ≈ c, manganite's β ≈ 90°), solved in its lower group
-from single crystals, and a pattern it fits keeps that group. On rruff_dev, checking refined cells alone moved
-7 such minerals, all answered right before, to a wrong higher group (a recipe choice rruff_dev made:
-results/identify/README.md); the reference's tolerance is the 99th percentile of the same errors (1.43 %, 1.1°).
-
 "Equal within the fit's precision" is set on simulated patterns, never on measurements: the 90th percentile of
 the right fits' length-ratio and angle errors on the identification axis's validation split
 (``results/identify/axis_validation.json``: 0.13 % and 0.095°; results/identify/README.md). Systems whose higher
 lattice keeps the conventional axes are checked (monoclinic → orthorhombic when β = 90°, orthorhombic →
 tetragonal or cubic, tetragonal → cubic); trigonal, hexagonal and triclinic cells, whose higher lattices need a
 change of axes, are left as fitted.
+
+Only when the fit made the pseudo-symmetry: an entry whose own cell is already metrically higher is a
+pseudo-symmetric structure (anhydrite's a ≈ b, analcime's a ≈ c, manganite's β ≈ 90°), solved in its lower group
+from single crystals, and a pattern it fits keeps that group. On rruff_dev, checking refined cells alone moved
+7 such minerals, all answered right before, to a wrong higher group (a recipe choice rruff_dev made:
+results/identify/README.md); the reference's tolerance is the 99th percentile of the same errors (1.43 %, 1.1°).
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from difcon_jax.match.absences import LATTICE_GROUPS, allowed_space_groups, grou
 from difcon_jax.match.pattern_model import cell_to_metric
 
 _SYSTEMS_CHECKED = ("monoclinic", "orthorhombic", "tetragonal")
+#: the systems whose lattices hold each checked one's (same axes): a group voted for in them stays possible
+_ABOVE = {"orthorhombic": ("tetragonal", "cubic"), "tetragonal": ("cubic",), "cubic": ()}
 #: the weight of the matched ranking behind the higher system's groups in the list shown (after all of them)
 ORIGINAL_TAIL = 1e-6
 
@@ -79,14 +81,10 @@ def metric_lattice(cell, system: str, settings: MetricSettings = MetricSettings(
     return None
 
 
-def line_q(hkl: np.ndarray, cell) -> np.ndarray:
+def reflection_q(hkl: np.ndarray, cell) -> np.ndarray:
     """float[P]: Q = 1/d² (Å⁻²) of reflections ``hkl`` [P, 3] in ``cell``."""
     h = np.asarray(hkl, np.float64)
     return np.einsum("pi,ij,pj->p", h, np.linalg.inv(cell_to_metric(cell)), h)
-
-
-#: the systems whose lattices hold each checked one's (same axes): a group voted for in them stays possible
-_ABOVE = {"orthorhombic": ("tetragonal", "cubic"), "tetragonal": ("cubic",), "cubic": ()}
 
 
 def higher_symmetry(hkl_present: np.ndarray, cell, reference_cell, system: str, ranking: np.ndarray,
@@ -94,19 +92,18 @@ def higher_symmetry(hkl_present: np.ndarray, cell, reference_cell, system: str, 
     """(ranking float[230], record) for a matched phase of crystal system ``system`` with refined ``cell`` whose
     lines ``hkl_present`` [P, 3] (the reflections its fit shows in the measured range) were observed: when the
     fit brought the entry's ``reference_cell``, clearly of its own system, to a cell metrically of a higher one,
-    the matched ``ranking`` restricted to that system's groups whose
-    absences those lines allow, renormalised, with the original ranking behind them (weight
-    :data:`ORIGINAL_TAIL`); (ranking, None) unchanged when it is not, or when no group of the higher system
-    allows the lines. Groups of a still higher system that the vote stands for (``voted`` bool[230], e.g. another
-    candidate's cubic group when the cell shows a tetragonal lattice) stay too: the lattice bounds the symmetry from
-    below, and their own fits are their evidence. The record: ``system``, ``cell`` (the higher lattice's), ``deviation`` (the largest
-    relative difference of the edges made equal, and of the angles from 90° in degrees),
-    ``allowed_groups``."""
+    the matched ``ranking`` restricted to that system's groups whose absences those lines allow, renormalised,
+    with the original ranking behind them (weight :data:`ORIGINAL_TAIL`); (ranking, None) unchanged otherwise, or
+    when no group is left. Groups of a still higher system that the vote stands for (``voted`` bool[230], e.g.
+    another candidate's cubic group when the cell shows a tetragonal lattice) stay too: the lattice bounds the
+    symmetry from below, and their own fits are their evidence. The record: ``system``, ``cell`` (the higher
+    lattice's), ``deviation`` (the largest relative difference of the edges made equal; the largest departure of
+    an angle from 90°, degrees), ``allowed_groups``."""
     higher = metric_lattice(cell, system, settings)
     if higher is None or len(hkl_present) == 0 or metric_lattice(reference_cell, system, settings.reference()):
         return ranking, None
     name, metric_cell, dev_len = higher
-    q = line_q(hkl_present, cell)
+    q = reflection_q(hkl_present, cell)
     # the observed lines sit within the edges' tolerance of the higher cell's lines (Q ∝ 1/d²: twice relative)
     violations = group_violations(metric_cell, q, 3.0 * settings.length_tol * q, name)
     numbers = np.arange(1, 231)
