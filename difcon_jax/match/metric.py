@@ -29,7 +29,7 @@ import dataclasses
 import numpy as np
 
 from difcon_jax.match.absences import LATTICE_GROUPS, allowed_space_groups, group_violations
-from difcon_jax.match.pattern_model import cell_to_metric
+from difcon_jax.match.pattern_model import reflection_q
 
 _SYSTEMS_CHECKED = ("monoclinic", "orthorhombic", "tetragonal")
 #: the systems whose lattices hold each checked one's (same axes): a group voted for in them stays possible
@@ -79,12 +79,6 @@ def metric_lattice(cell, system: str, settings: MetricSettings = MetricSettings(
     if system == "monoclinic":
         return "orthorhombic", (*map(float, lengths), 90.0, 90.0, 90.0), 0.0
     return None
-
-
-def reflection_q(hkl: np.ndarray, cell) -> np.ndarray:
-    """float[P]: Q = 1/d² (Å⁻²) of reflections ``hkl`` [P, 3] in ``cell``."""
-    h = np.asarray(hkl, np.float64)
-    return np.einsum("pi,ij,pj->p", h, np.linalg.inv(cell_to_metric(cell)), h)
 
 
 def higher_symmetry(hkl_present: np.ndarray, cell, reference_cell, system: str, ranking: np.ndarray,

@@ -60,6 +60,12 @@ def cell_to_metric(cell) -> np.ndarray:
     return np.array([[a * a, a * b * cg, a * c * cb], [a * b * cg, b * b, b * c * ca], [a * c * cb, b * c * ca, c * c]])
 
 
+def reflection_q(hkl: np.ndarray, cell) -> np.ndarray:
+    """float64[P]: Q = 1/d² (Å⁻²) of reflections ``hkl`` [P, 3] in ``cell`` (Å, degrees), on the host."""
+    h = np.asarray(hkl, np.float64)
+    return np.einsum("pi,ij,pj->p", h, np.linalg.inv(cell_to_metric(cell)), h)
+
+
 def voigt_to_matrices(basis6: np.ndarray) -> np.ndarray:
     """float32[6, 3, 3] symmetric matrices of Voigt rows (xx, yy, zz, yz, xz, xy)."""
     b = np.asarray(basis6, np.float32)

@@ -22,7 +22,7 @@ from difcon_jax.match.database import ReferenceDB, stick_table
 from difcon_jax.match.fit import FitSettings, bound_hits, make_fitter, noise_sigma, parameter_bounds, phases_from_arrays
 from difcon_jax.match.indexing import IndexSettings
 from difcon_jax.match.metric import MetricSettings
-from difcon_jax.match.pattern_model import IDX, cell_to_metric, doublet_on_grid
+from difcon_jax.match.pattern_model import IDX, cell_to_metric, doublet_on_grid, reflection_q
 from difcon_jax.match.retrieve import (
     normalise,
     profile_fingerprint,
@@ -211,9 +211,7 @@ def line_fwhm(x: np.ndarray, grid: Grid) -> np.ndarray:
 def reflection_positions(hkl: np.ndarray, cell, x: np.ndarray, wavelength: float) -> np.ndarray:
     """2θ (degrees, grid scale) of reflections ``hkl`` [P, 3] for a refined cell and the fit's zero shift and
     displacement (``x``), at ``wavelength`` (Å on the grid's scale): where the fit put each line."""
-    h = np.asarray(hkl, np.float64)
-    inv_d2 = np.einsum("pi,ij,pj->p", h, np.linalg.inv(cell_to_metric(cell)), h)
-    s = np.clip(wavelength * np.sqrt(inv_d2) / 2, 0, 0.9999)
+    s = np.clip(wavelength * np.sqrt(reflection_q(hkl, cell)) / 2, 0, 0.9999)
     return 2 * np.degrees(np.arcsin(s)) + x[IDX["zero"]] + x[IDX["displacement"]] * np.sqrt(1 - s * s)
 
 
