@@ -127,20 +127,30 @@ def observed_lines(y, weight, grid: Grid, anode: str | None = "Cu", settings: In
     den = a - 2 * b + c
     shift = np.where(den < 0, 0.5 * (a - c) / np.where(den < 0, den, -1.0), 0.0)
     tt = grid.centres[pk] + np.clip(shift, -0.5, 0.5) * grid.step
-    if anode is None:  # one wavelength: no companions to drop
-        return tt[:settings.n_lines]
+    return tt[~companion_lines(tt, b, anode, grid.step)][:settings.n_lines]
+
+
+def companion_lines(two_theta: np.ndarray, height: np.ndarray, anode: str | None, step: float) -> np.ndarray:
+    """bool[P]: which of the peaks at ``two_theta`` (degrees, grid scale) of heights ``height`` are another
+    peak's companion — the Kα2 line of a stronger peak one doublet splitting below (resolved: > 0.1°), or the
+    Kβ line (≤ 1/8) of a peak of the same d. ``step``: the grid's bin (degrees). ``anode`` None: one wavelength,
+    no companions."""
+    tt = np.asarray(two_theta, np.float64)
+    b = np.asarray(height, np.float64)
+    out = np.zeros(len(tt), bool)
+    if anode is None or not len(tt):
+        return out
     mean = WAVELENGTHS[f"{anode}Ka"]
     split = _doublet_split(tt, anode)
     # where each peak's Kα parent would be if it were a Kβ line (same d, the filter leaves a few per cent)
     kb = WAVELENGTHS.get(f"{anode}Kb1")
     kb_parent = 2 * np.degrees(np.arcsin(np.minimum(np.sin(np.radians(tt / 2)) * mean / kb, 1.0))) if kb else tt + 1e9
-    keep = np.ones(len(tt), bool)
     for i in range(len(tt)):
         # a weaker peak one doublet splitting above a stronger one is its Kα2
-        ka2_parent = (np.abs(tt[i] - split[i] - tt) < 0.3 * split[i] + grid.step) & (b > b[i] / 0.75)
+        ka2_parent = (np.abs(tt[i] - split[i] - tt) < 0.3 * split[i] + step) & (b > b[i] / 0.75)
         kb_of = (np.abs(kb_parent[i] - tt) < 0.1) & (b > 8 * b[i])  # a Kβ line is ≤ 1/8 of its parent
-        keep[i] = not ((split[i] > 0.1 and ka2_parent.any()) or kb_of.any())
-    return tt[keep][:settings.n_lines]
+        out[i] = (split[i] > 0.1 and ka2_parent.any()) or kb_of.any()
+    return out
 
 
 @functools.lru_cache(maxsize=64)

@@ -20,7 +20,7 @@ from difcon_jax.errors import InputError
 from difcon_jax.grid import Grid
 from difcon_jax.match.database import ReferenceDB, stick_table
 from difcon_jax.match.fit import FitSettings, bound_hits, make_fitter, noise_sigma, parameter_bounds, phases_from_arrays
-from difcon_jax.match.indexing import IndexSettings
+from difcon_jax.match.indexing import IndexSettings, companion_lines
 from difcon_jax.match.metric import MetricSettings
 from difcon_jax.match.pattern_model import IDX, cell_to_metric, doublet_on_grid, reflection_q
 from difcon_jax.match.retrieve import (
@@ -145,8 +145,10 @@ def weight_fractions(phases: list[dict], db: ReferenceDB) -> list[float]:
     return [float(v / total) if total > 0 else float("nan") for v in z]
 
 
-def unexplained_peaks(y, model, weight, grid: Grid, sigma: float, fwhm=0.0) -> list[float]:
-    """2θ (degrees, grid scale) of measured peaks the model leaves unexplained. Both curves are first smoothed,
+def unexplained_peaks(y, model, weight, grid: Grid, sigma: float, fwhm=0.0, anode: str | None = None) -> list[float]:
+    """2θ (degrees, grid scale) of measured peaks the model leaves unexplained, each line once: the Kα2 and Kβ
+    companions (``anode``'s, :func:`~difcon_jax.match.indexing.companion_lines`) of an unexplained line are not
+    listed apart (None: no companions dropped). Both curves are first smoothed,
     at each 2θ, by a Gaussian as wide as a fitted line there (``fwhm``: degrees, a scalar or float[n_bins] —
     the matched filter of a peak search); a peak counts when its prominence is ≥ max(5σ_s, :data:`PEAK_SHARE`
     of the smoothed maximum) and the model holds less than half of it, σ_s = σ·√Σk² the noise left after
@@ -171,6 +173,7 @@ def unexplained_peaks(y, model, weight, grid: Grid, sigma: float, fwhm=0.0) -> l
         sig[at] = sigma * float(np.linalg.norm(gaussian_filter1d(impulse, s_k, mode="constant")))  # σ·√Σk²
     pk, _ = find_peaks(ys, prominence=np.maximum(5 * sig, PEAK_SHARE * float(ys.max())))
     miss = pk[(ms[pk] < 0.5 * ys[pk]) & (ys[pk] - ms[pk] > 5 * sig[pk])]
+    miss = miss[~companion_lines(grid.centres[miss], ys[miss] - ms[miss], anode, grid.step)]
     return [round(float(grid.centres[i]), 3) for i in miss]
 
 
@@ -308,5 +311,5 @@ def search_profile(y, weight, h, embed, index: SearchIndex, allowed, grid: Grid,
     model = background
     return {"phases": phases, "candidates": ranking, "match": bool(phases), "rwp": round(total_rwp, 4),
             "unexplained_peaks": unexplained_peaks(y, model, weight, grid, sigma,
-                                                   line_fwhm(phases[0]["_x"], grid)) if phases else [],
+                                                   line_fwhm(phases[0]["_x"], grid), anode) if phases else [],
             "model": model, "sigma": sigma, "retrieved": retrieved, "note": note}

@@ -89,6 +89,21 @@ def test_unexplained_peaks_are_reported(index):
     assert any(abs(t - 40.0) < 0.2 for t in found["unexplained_peaks"])
 
 
+def test_an_unexplained_line_is_listed_once_not_with_its_ka2(index):
+    # a foreign line at 80° as a laboratory tube draws it, Kα1 and Kα2 (half as strong, 0.24° above): one
+    # unexplained peak, not two (before, both halves of the doublet were marked)
+    y, w = measured(simulate("NaCl"))
+    a1, a2, mean = 1.540593, 1.544414, 1.54184
+    split = np.degrees(2 * np.tan(np.radians(40.0)) * (a2 - a1) / mean)
+    x = np.arange(N_BINS) * TT_MAX / N_BINS
+    for t, h in ((80.0, 0.4), (80.0 + split, 0.2)):
+        y += h * np.exp(-4 * np.log(2) * (x - t) ** 2 / 0.12 ** 2)
+    found = _search(index, y, w)
+    assert found["phases"][0]["code"] == "NaCl"
+    near = [t for t in found["unexplained_peaks"] if abs(t - 80.1) < 0.5]
+    assert len(near) == 1 and abs(near[0] - 80.0) < 0.1, found["unexplained_peaks"]
+
+
 def test_counting_spikes_are_not_unexplained_peaks(index):
     # a noisy NaCl pattern (σ 0.01; lines 0.2° = 5 bins wide, as a laboratory pattern on 0.02–0.04° bins) with
     # eight one-bin spikes of 6σ away from its lines, and one foreign line as wide as NaCl's at 40°: only the line
