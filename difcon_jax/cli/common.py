@@ -1,7 +1,9 @@
-"""What every command shares: one-line errors."""
+"""What every command shares: one-line errors, strict JSON output."""
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import sys
 
@@ -24,3 +26,17 @@ def report_file_errors(errors) -> None:
     """One stderr line per skipped file: ``difcon-jax: <file>: <reason>``."""
     for f, reason in errors:
         print(f"difcon-jax: {reason}" if reason.startswith(f) else f"difcon-jax: {f}: {reason}", file=sys.stderr)
+
+
+def strict_json(obj) -> str:
+    """``obj`` as standard JSON: a non-finite number (an unknown similarity, an undefined fraction) is written
+    ``null`` — Python's default ``NaN`` is not JSON, and jq or a browser refuses the whole output over it."""
+    def clean(v):
+        if isinstance(v, float):
+            return v if math.isfinite(v) else None
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        return v
+    return json.dumps(clean(obj), allow_nan=False)

@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
 
-from difcon_jax.cli.common import check_plot_folder, report_file_errors
+from difcon_jax.cli.common import check_plot_folder, report_file_errors, strict_json
 from difcon_jax.crystal.symmetry import crystal_system_of
 from difcon_jax.errors import InputError
 from difcon_jax.evaluate.calibration import record_library_frequency
@@ -17,6 +16,7 @@ from difcon_jax.inference.library import LIBRARY_FILE, REFERENCES_FILE, read_lib
 from difcon_jax.inference.model_dir import load_model
 from difcon_jax.match.database import build_database, embed_database, write_database
 from difcon_jax.match.identify import identify, params_digest
+from difcon_jax.match.orders import describe_one_spacing
 from difcon_jax.match.plot import plot_identifications
 from difcon_jax.match.search import IdentifySettings
 
@@ -69,6 +69,8 @@ def _print_result(r: dict) -> None:
     print(f"{r['file']}")
     if r.get("note"):
         print(f"  note: {r['note']}")
+    if r.get("one_spacing"):
+        print(f"  note: {describe_one_spacing(r['one_spacing'])}")
     if not r["phases"] and r["candidates"]:
         c = r["candidates"][0]
         where = "" if r.get("note") else " in the library"  # the note says why (too few lines, diverged fits)
@@ -77,7 +79,9 @@ def _print_result(r: dict) -> None:
     for k, p in enumerate(r["phases"], 1):
         print(f"  phase {k}: {p['name']} [{p['code']}] {p['formula']}  {p['space_group']['symbol']} "
               f"(#{p['space_group']['number']})  {format_cell(p['cell'], p['cell_sigma'], p['space_group']['number'])}")
-        print(f"           Rwp {p['rwp']:.3f}  χ²ν {p['reduced_chi2']:.2f}  similarity {p['similarity']:.3f}  "
+        # a library built without a model has no representations: no similarity to show
+        sim = f"similarity {p['similarity']:.3f}  " if math.isfinite(p["similarity"]) else ""
+        print(f"           Rwp {p['rwp']:.3f}  χ²ν {p['reduced_chi2']:.2f}  {sim}"
               f"{100 * p['weight_fraction']:.0f} wt% ({100 * p['intensity_fraction']:.0f} % of the intensity)"
               + (f"  at bound: {', '.join(p['at_bound'])}" if p["at_bound"] else ""))
     if r["unexplained_peaks"]:
@@ -127,7 +131,7 @@ def cmd_identify(args) -> int:
                                args.exclude_elements, args.top, args.wavelength, settings, index=args.index)
     report_file_errors(errors)
     if args.json:
-        print(json.dumps([{k: v for k, v in r.items() if not k.startswith("_")} for r in results]))
+        print(strict_json([{k: v for k, v in r.items() if not k.startswith("_")} for r in results]))
     else:
         for r in results:
             _print_result(r)

@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
-from difcon_jax.cli.common import check_plot_folder, report_file_errors
+from difcon_jax.cli.common import check_plot_folder, report_file_errors, strict_json
 from difcon_jax.data.prepare import prepare_table
 from difcon_jax.errors import InputError
 from difcon_jax.evaluate.confusion import write_confusions
@@ -59,7 +58,7 @@ def cmd_predict(args) -> int:
     if args.verify:
         results = verify_predictions(results, profiles, args.model, predictor)
     if args.json:
-        print(json.dumps(results))
+        print(strict_json(results))
     else:
         for r in results:
             _print_prediction(r, args.verify)

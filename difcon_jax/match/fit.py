@@ -100,6 +100,14 @@ def _downsample(v, factor: int):
     return v[..., :n].reshape(v.shape[:-1] + (n // factor, factor)).mean(-1)
 
 
+def explained_share(own, signal, weight, sigma):
+    """The share of the measured ``signal`` float[n_bins] (what is left for the phases in question) that a model
+    ``own`` float[n_bins] accounts for where ``weight`` > 0, counting per bin at most what is measured; signal
+    below 3σ (``sigma``, the measurement's noise) is not counted. jnp: inside the fit and on the host alike."""
+    yp = jnp.maximum(signal - 3 * sigma, 0.0)  # noise does not count
+    return jnp.sum(weight * jnp.minimum(jnp.maximum(own, 0.0), yp)) / jnp.maximum(jnp.sum(weight * yp), 1e-20)
+
+
 @functools.lru_cache(maxsize=16)
 def make_fitter(tt_first: float, step: float, n_bins: int, wavelengths: tuple, settings: FitSettings,
                 pawley: bool = False):
@@ -177,8 +185,7 @@ def make_fitter(tt_first: float, step: float, n_bins: int, wavelengths: tuple, s
         lines = weight * (own > 0.02 * jnp.max(own * weight))  # where the phase predicts intensity
         r = model + background - y
         rwp_lines = jnp.sqrt(jnp.sum(lines * r * r) / jnp.maximum(jnp.sum(lines * y * y), 1e-20))
-        yp = jnp.maximum(y - background - 3 * sigma, 0.0)  # the signal left for this phase (noise does not count)
-        explained = jnp.sum(weight * jnp.minimum(jnp.maximum(own, 0.0), yp)) / jnp.maximum(jnp.sum(weight * yp), 1e-20)
+        explained = explained_share(own, y - background, weight, sigma)  # of the signal left for this phase
         return {"x": x, "cost": cost, "rwp": rwp, "rwp_lines": rwp_lines, "explained": explained, "dof": dof, "n_free": n_free, "cell": cell_of(x),
                 "cell_sigma": jnp.sqrt(jnp.maximum(jnp.diag(jc @ cov @ jc.T), 0.0)),
                 "param_sigma": jnp.sqrt(jnp.maximum(jnp.diag(cov), 0.0)), "model": model}

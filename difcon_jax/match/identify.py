@@ -31,6 +31,7 @@ from difcon_jax.match.decide import VoteSettings, matched_ranking, no_match_rank
 from difcon_jax.match.indexing import IndexSettings
 from difcon_jax.match.metric import higher_symmetry
 from difcon_jax.match.novel import index_and_check
+from difcon_jax.match.orders import one_spacing
 from difcon_jax.match.retrieve import Restraints, parse_elements
 from difcon_jax.match.search import IdentifySettings, SearchIndex, present_lines, search_profile
 
@@ -135,6 +136,7 @@ def identify_profiles(ident: Identifier, x: np.ndarray, weights: np.ndarray, res
                       votes_settings: VoteSettings = VoteSettings()) -> list[dict]:
     """One result per profile x[i] (float[n_bins] on the model grid, background removed) measured where
     weights[i] > 0. Keys: phases, candidates (top ``top``), match, rwp, unexplained_peaks, symmetry, network,
+    one_spacing (:func:`~difcon_jax.match.orders.one_spacing`: the lines are orders of one reflection, or None),
     indexing (for a pattern nothing matched: its indexed cell and the Pawley fit of the answer, or None), and the
     curves under '_' keys (for plots)."""
     settings = settings or IdentifySettings()
@@ -178,6 +180,9 @@ def identify_profiles(ident: Identifier, x: np.ndarray, weights: np.ndarray, res
             source = (f"fitted candidates and network; the refined cell of {first['name']} "
                       f"({first['space_group']['symbol']}) is metrically {metric['system']} ({shows}): the "
                       f"{metric['system']} groups its lines allow")
+        series = one_spacing(x[i], weights[i], ident.grid, anode_i)
+        if series is not None:  # an oriented sample: its lines cannot test a cell or a group (match/orders.py)
+            source += f"; the lines are orders of one spacing (d = {series['d']:.3f} Å): the group is untested"
         if indexing is not None:
             source = (f"indexed cell ({indexing['lattice']} {indexing['centring']}, M20 {indexing['m20']:.0f}) and the "
                       "groups its absences allow, ranked by the network (no match in the "
@@ -192,7 +197,7 @@ def identify_profiles(ident: Identifier, x: np.ndarray, weights: np.ndarray, res
         out.append({"phases": [_public(p) for p in found["phases"]],
                     "candidates": [_public(c) for c in found["candidates"][:top]],
                     "match": found["match"], "rwp": found["rwp"], "unexplained_peaks": found["unexplained_peaks"],
-                    "note": found["note"],
+                    "note": found["note"], "one_spacing": series,
                     "symmetry": symmetry, "network": net,
                     "indexing": {k: v for k, v in indexing.items() if not k.startswith("_")} if indexing else None,
                     "_indexing": indexing,

@@ -2,9 +2,11 @@
 
 For each phase (up to ``max_phases``): retrieve the ``candidates`` entries nearest to the pattern's DIFCON
 representation (the remaining signal's, for the second and third phase), refine all of them coarsely, the
-``fit.keep`` best finely, rank by the fit's Rwp, and keep the best when it explains enough: the first phase
-when its Rwp is below ``match_rwp`` (set on simulated patterns, never on measurements), a further phase when
-it lowers the total Rwp by ``min_gain`` (relative). Earlier phases stay fixed while the next is fitted.
+``fit.keep`` best finely, rank by the fit's Rwp, and keep the best when its own lines fit (Rwp over them below
+``match_rwp``, set on simulated patterns, never on measurements): the first phase when it also explains
+``min_explained`` of the signal — or, a mixture, when the further phases bring what all of them explain there —
+a further phase when it also lowers the total Rwp by ``min_gain`` (relative). Earlier phases stay fixed while the
+next is fitted.
 """
 
 from __future__ import annotations
@@ -19,7 +21,15 @@ from difcon_jax.crystal.symmetry import space_group_symbol
 from difcon_jax.errors import InputError
 from difcon_jax.grid import Grid
 from difcon_jax.match.database import ReferenceDB, stick_table
-from difcon_jax.match.fit import FitSettings, bound_hits, make_fitter, noise_sigma, parameter_bounds, phases_from_arrays
+from difcon_jax.match.fit import (
+    FitSettings,
+    bound_hits,
+    explained_share,
+    make_fitter,
+    noise_sigma,
+    parameter_bounds,
+    phases_from_arrays,
+)
 from difcon_jax.match.indexing import IndexSettings, companion_lines
 from difcon_jax.match.metric import MetricSettings
 from difcon_jax.match.pattern_model import IDX, cell_to_metric, doublet_on_grid, reflection_q
@@ -30,7 +40,6 @@ from difcon_jax.match.retrieve import (
     stick_fingerprints,
     top_candidates,
 )
-
 
 #: the least share of a curve's maximum that counts as a line or peak (unexplained peaks, lines in the window)
 PEAK_SHARE = 0.03
@@ -51,7 +60,12 @@ class IdentifySettings:
     # cell, and any entry with a line there fits them (a thin film's 0.6° window around one peak "matched" a
     # monoclinic borate with c = 3(13) Å); three strongest lines are what a Hanawalt search starts from
     min_lines: int = 3
-    min_gain: float = 0.15  # a further phase must lower the total Rwp by this fraction
+    # a first phase whose own lines fit but that explains less than ``min_explained`` matches when the further
+    # phases found in the remainder (each passing the same line test) bring the share all of them explain to
+    # ``min_explained``: a mixture, which no one phase explains (False: the first phase alone must)
+    mixtures: bool = True
+    min_gain: float = 0.15  # a further phase must lower the total Rwp by this fraction, fit its own lines…
+    min_new_lines: int = 2  # …and explain this many peaks the phases before it left unexplained (one is no phase)
     min_residual_peak: float = 0.05  # …and the remaining signal must hold a peak this strong (of the maximum)
     # with settings, a pattern nothing matches is indexed (cubic to orthorhombic), its answer kept to the groups
     # its absences allow and Pawley-fitted (match/novel.py). Off by default (``identify --index`` turns it on):
@@ -86,19 +100,21 @@ class SearchIndex:
         sim_p = profile_similarity(fp, measured, self.fingerprints)
         ok = np.ones(len(self.db), bool) if allowed is None else allowed
         rows: list[int] = []
-        sim_r = None
-        if self.db.h is not None and h is not None:
+        with_h = self.db.h is not None and h is not None
+        if with_h:
             r, _ = top_candidates(h, self.db.h, k // 2, ok)
             rows = r[0].tolist()
-            sim_r = normalise(self.db.h[r[0]]) @ normalise(np.atleast_2d(h))[0]
         by_profile = np.argsort(-np.where(ok, sim_p, -np.inf), kind="stable")
         for i in by_profile[:k]:
             if len(rows) >= min(k, int(ok.sum())):
                 break
             if ok[i] and int(i) not in rows:
                 rows.append(int(i))
-        rep = dict(zip(rows, sim_r.tolist())) if sim_r is not None else {}
-        return np.asarray(rows, np.int64), {i: (rep.get(i, float("nan")), float(sim_p[i])) for i in rows}
+        rows_a = np.asarray(rows, np.int64)
+        # every candidate's representation similarity, the profile-found ones' too (shown beside each fit)
+        sim_r = (normalise(self.db.h[rows_a]) @ normalise(np.atleast_2d(h))[0]).tolist() if with_h and len(rows) \
+            else [float("nan")] * len(rows)
+        return rows_a, {i: (float(a), float(sim_p[i])) for i, a in zip(rows, sim_r)}
 
 
 def candidate_phases(db: ReferenceDB, rows: np.ndarray):
@@ -175,6 +191,15 @@ def unexplained_peaks(y, model, weight, grid: Grid, sigma: float, fwhm=0.0, anod
     miss = pk[(ms[pk] < 0.5 * ys[pk]) & (ys[pk] - ms[pk] > 5 * sig[pk])]
     miss = miss[~companion_lines(grid.centres[miss], ys[miss] - ms[miss], anode, grid.step)]
     return [round(float(grid.centres[i]), 3) for i in miss]
+
+
+def newly_explained(y, model, extra, weight, grid: Grid, sigma: float, fwhm, anode: str | None) -> int:
+    """How many of the peaks that ``model`` float[n_bins] (the phases found so far) leaves unexplained
+    (:func:`unexplained_peaks`) a further phase's curve ``extra`` float[n_bins] explains: the lines that are its
+    evidence — refitting intensity under lines already explained is not."""
+    before = unexplained_peaks(y, model, weight, grid, sigma, fwhm, anode)
+    after = np.asarray(unexplained_peaks(y, model + extra, weight, grid, sigma, fwhm, anode))
+    return sum(1 for t in before if not (np.abs(after - t) < 1.5 * grid.step).any())
 
 
 def lines_in_window(ticks, model, weight, grid: Grid, fwhm) -> int:
@@ -280,17 +305,23 @@ def search_profile(y, weight, h, embed, index: SearchIndex, allowed, grid: Grid,
         rwp = float(out["rwp"][best])
         if k == 0:
             ranking = [_phase_record(db, out, int(j), sim_of_row, sigma, ka1) for j in order]
-            if not settings.matches(out["rwp_lines"][best], out["explained"][best]):
+            alone = settings.matches(out["rwp_lines"][best], out["explained"][best])
+            # its lines fit, but it explains too little alone: a match only if further phases explain the rest
+            if not (alone or (settings.mixtures and float(out["rwp_lines"][best]) < settings.match_rwp)):
                 break
             first = ranking[0]
             n_lines = lines_in_window(first["_ticks"], first["_model"], weight, grid, line_fwhm(first["_x"], grid))
             if n_lines < settings.min_lines:
+                if not alone:
+                    break  # it explains too little by itself: no match, and not for want of lines
                 inside = grid.centres[weight > 0]
                 note = (f"too few lines to identify a phase: the measured range {inside.min():.2f}–{inside.max():.2f}° "
                         f"holds {n_lines} line(s) of the best candidate ≥ {100 * PEAK_SHARE:g} % of its strongest (at least "
                         f"{settings.min_lines} needed; no match)")
                 break
-        elif not rwp < total_rwp * (1 - settings.min_gain):
+        elif not (rwp < total_rwp * (1 - settings.min_gain) and float(out["rwp_lines"][best]) < settings.match_rwp
+                  and newly_explained(y, background, out["model"][best] - out["x"][best][IDX["background"]], weight,
+                                      grid, sigma, line_fwhm(phases[0]["_x"], grid), anode) >= settings.min_new_lines):
             break
         rec = ranking[0] if k == 0 else _phase_record(db, out, best, sim_of_row, sigma, ka1)
         phases.append(rec)
@@ -302,6 +333,8 @@ def search_profile(y, weight, h, embed, index: SearchIndex, allowed, grid: Grid,
             break
         rest = np.maximum(rest, 0.0) / rest.max()
         query = embed(rest) if embed is not None else None
+    if phases and not alone and float(explained_share(background, y, weight, sigma)) < settings.min_explained:
+        phases, background, total_rwp = [], np.zeros_like(y), 1.0  # together they explain too little: no match
     if phases:
         fr = weight_fractions(phases, db)
         areas = [float(np.sum(p["_model"] * weight)) for p in phases]

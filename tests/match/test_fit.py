@@ -81,6 +81,20 @@ def test_two_phase_mixture_finds_both_phases(index):
     assert found["rwp"] < 0.2 and found["unexplained_peaks"] == []
 
 
+def test_a_half_and_half_mixture_matches_both_phases(index):
+    # neither phase explains 70 % of a 50/50 mixture alone: the match test counts what the phases found explain
+    # together (each with its own lines fitting); with one phase required to explain it all, no match at all
+    q, c = simulate("quartz"), simulate("calcite")
+    y, w = measured(0.5 * q / q.sum() + 0.5 * c / c.sum())
+    found = _search(index, y, w, max_phases=3)
+    assert sorted(p["code"] for p in found["phases"][:2]) == ["calcite", "quartz"] and found["match"]
+    assert all(p["intensity_fraction"] == pytest.approx(0.5, abs=0.1) for p in found["phases"][:2])
+    alone = _search(index, y, w, max_phases=3, mixtures=False)
+    assert not alone["match"] and alone["phases"] == []
+    # one phase of the two cannot match by itself either way: the other half of the signal stays unexplained
+    assert not _search(index, y, w, max_phases=1)["match"]
+
+
 def test_unexplained_peaks_are_reported(index):
     y, w = measured(simulate("NaCl"))
     y[np.argmin(np.abs(np.arange(N_BINS) * TT_MAX / N_BINS - 40.0)) + np.arange(-2, 3)] += 0.5  # a foreign line

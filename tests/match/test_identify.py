@@ -211,6 +211,26 @@ def test_a_window_around_one_line_matches_no_phase(tmp_path, capsys, library):
     assert "note: too few lines" in text and "no match (best:" in text
 
 
+def test_an_oriented_sample_is_said_to_fix_one_spacing_and_the_json_is_strict(tmp_path, capsys, library):
+    # 00l of d = 9.8 Å only (a layered film grown along c): whatever the answer, the output says the lines are
+    # orders of one spacing and test no group; the library has no representations (similarity unknown): the JSON
+    # writes null, never NaN, which standard JSON readers refuse
+    d, lam = 9.8, 1.540593
+    y = sum(np.exp(-4 * np.log(2) * (CENTRES - 2 * np.degrees(np.arcsin(n * lam / (2 * d)))) ** 2 / 0.12 ** 2) / n
+            for n in (1, 2, 3, 4, 5))
+    f = _xy(tmp_path / "film.xy", y, low=4.0)
+    main(["identify", f, "--library", library, "--wavelength", "1.5406", "--json"])
+
+    def refuse(name):
+        raise AssertionError(f"{name} in the JSON output")
+    (r,) = json.loads(capsys.readouterr().out, parse_constant=refuse)
+    assert r["one_spacing"]["orders"] == [1, 2, 3, 4, 5] and r["one_spacing"]["d"] == pytest.approx(d, rel=3e-3)
+    assert "orders of one spacing" in r["symmetry"]["source"]
+    main(["identify", f, "--library", library, "--wavelength", "1.5406"])
+    assert f"note: the measured lines are orders of one spacing (d = {r['one_spacing']['d']:.3f} Å" in capsys.readouterr().out
+    assert r["candidates"][0]["similarity"] is None  # unknown without representations: null
+
+
 # a BaTiO₃-like tetragonal perovskite (P4mm, c/a = 1.025: clearly tetragonal, past the 1.43 % within which an
 # entry's own cell counts as pseudo-cubic) and BaTiO₃ above its Curie point (Pm-3m)
 _BATIO3_TETRAGONAL = ("BaTiO3_P4mm", "P 4 m m", 99, (3.96, 3.96, 4.06, 90, 90, 90),

@@ -1,0 +1,123 @@
+"""Mixtures on the simulated identification axis: does identify find a second phase that is there, and only then?
+
+Pairs of held-out AMCSD entries (``--split test``: the model's hash split, as ``identify_axis.py``), each cell
+strained by ±1–4 %, rendered by the training augmentation with one shared seed per pair (the same instrument:
+widths, zero shift, Kα2, measured range, noise, background humps, impurity lines) and mixed by diffracted
+intensity at ``--fractions`` (the first entry the major phase). Each mixture, and each major entry alone, is
+searched in the whole database (which holds both unstrained parents):
+
+* single phase: the share of patterns given a further phase that is not there (``spurious_further``);
+* mixture: the major parent (or its mineral) named as phase 1, the minor one among the further phases
+  (``minor_found``), their intensity fractions against the mixed ones.
+
+    python benchmarks/identify_mixtures.py --n 60 --out /tmp/mix.json
+
+Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import numpy as np
+from identify_axis import reduced_formula, strained_cells  # the sibling benchmark (run as a script: on sys.path)
+
+from difcon_jax.augment.render import render_set
+from difcon_jax.data.split import split_key, split_of
+from difcon_jax.match.database import stick_table
+from difcon_jax.match.identify import Identifier, identify_profiles
+from difcon_jax.match.search import IdentifySettings
+
+
+def rendered(ident, db, rows, cells, seed: int) -> np.ndarray:
+    """float32[len(rows), n_bins]: entries ``rows`` at ``cells``, pattern i drawn with the i-th key of ``seed``."""
+    strained = db.subset(rows)
+    strained = type(strained)(**{**strained.__dict__, "cell": cells.astype(np.float32)})
+    table = stick_table(strained, ident.grid.lambda_ref, ident.grid.tt_max)
+    return render_set(table, np.arange(len(rows)), ident.cfg.augment, seed=seed)
+
+
+def measured_range(*patterns) -> np.ndarray:
+    """float32[n_bins]: 1 between the first and last non-zero bin common to every pattern (the rendered range)."""
+    w = np.zeros(len(patterns[0]), np.float32)
+    lo = max(int(np.flatnonzero(p != 0).min()) for p in patterns)
+    hi = min(int(np.flatnonzero(p != 0).max()) for p in patterns)
+    w[lo:hi + 1] = 1
+    return w
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default=None)
+    p.add_argument("--n", type=int, default=60, help="pairs")
+    p.add_argument("--fractions", default="0.7,0.5", help="the major phase's share of the diffracted intensity")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None)
+    a = p.parse_args()
+    ident = Identifier.load(a.model)
+    db = ident.index.db
+    split = np.array([split_of(split_key(reduced_formula(f), int(g)), 0.1, 0.1)
+                      for f, g in zip(db.formula, db.space_group)])
+    rng = np.random.default_rng(a.seed)
+    pool = rng.permutation(np.flatnonzero(split == 1))
+    major, minor = pool[:a.n], pool[a.n:2 * a.n]
+    x_a = rendered(ident, db, major, strained_cells(db, major, rng), a.seed + 17)
+    x_b = rendered(ident, db, minor, strained_cells(db, minor, rng), a.seed + 17)  # same keys: same instrument
+    fractions = [float(f) for f in a.fractions.split(",")]
+    xs, ws, kinds = [], [], []
+    for i in range(a.n):
+        if not (x_a[i].any() and x_b[i].any()):
+            continue
+        ws.append(measured_range(x_a[i]))
+        xs.append(x_a[i])
+        kinds.append((i, None))
+        w = measured_range(x_a[i], x_b[i])
+        for f in fractions:  # mixed by diffracted intensity (areas over the common range)
+            area_a, area_b = max(float((x_a[i] * w).sum()), 1e-30), max(float((x_b[i] * w).sum()), 1e-30)
+            m = f * x_a[i] * w / area_a + (1 - f) * x_b[i] * w / area_b
+            xs.append((m / m.max()).astype(np.float32))
+            ws.append(w)
+            kinds.append((i, f))
+    t0 = time.time()
+    res = identify_profiles(ident, np.stack(xs), np.stack(ws), settings=IdentifySettings())
+    seconds = (time.time() - t0) / len(xs)
+
+    def same(ph, row):  # the entry itself or its mineral (a sibling entry names the same phase)
+        return ph["code"] == str(db.code[row]) or ph["name"] == str(db.name[row])
+
+    records = []
+    for (i, f), r in zip(kinds, res):
+        ph = r["phases"]
+        rec = {"major": str(db.code[major[i]]), "minor": str(db.code[minor[i]]) if f is not None else None,
+               "fraction": f, "phases": [[q["code"], q["name"], q["intensity_fraction"]] for q in ph],
+               "major_first": bool(ph) and same(ph[0], major[i]),
+               "minor_found": f is not None and any(same(q, minor[i]) for q in ph[1:])}
+        if rec["minor_found"]:
+            q = next(q for q in ph[1:] if same(q, minor[i]))
+            rec["minor_fraction_error"] = round(abs(q["intensity_fraction"] - (1 - f)), 4)
+        records.append(rec)
+    single = [r for r in records if r["fraction"] is None]
+    summary = {"benchmark": "identify_mixtures", "pairs": a.n, "patterns": len(records),
+               "single_matched": round(float(np.mean([bool(r["phases"]) for r in single])), 4),
+               "spurious_further": round(float(np.mean([len(r["phases"]) > 1 for r in single])), 4)}
+    for f in fractions:
+        mix = [r for r in records if r["fraction"] == f]
+        errs = [r["minor_fraction_error"] for r in mix if "minor_fraction_error" in r]
+        further = [len(r["phases"]) - 1 for r in mix if r["phases"]]
+        summary[f"mix_{f:g}"] = {"n": len(mix), "major_first": round(float(np.mean([r["major_first"] for r in mix])), 4),
+                                 "minor_found": round(float(np.mean([r["minor_found"] for r in mix])), 4),
+                                 "further_phases": round(float(np.mean(further)), 3) if further else None,
+                                 "minor_fraction_error_median": round(float(np.median(errs)), 4) if errs else None}
+    summary["seconds_per_pattern"] = round(seconds, 3)
+    if a.out:
+        os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+        with open(a.out, "w") as fh:
+            json.dump({"summary": summary, "records": records}, fh, indent=1)
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
