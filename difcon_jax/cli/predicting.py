@@ -24,6 +24,7 @@ from difcon_jax.inference.predict_files import plot_predictions, predict_files
 from difcon_jax.inference.predictor import Predictor
 from difcon_jax.inference.prior import PRIORS
 from difcon_jax.match.identify import verify_predictions
+from difcon_jax.match.orders import describe_one_spacing
 from difcon_jax.patterns.labelled import read_labels
 
 
@@ -41,6 +42,8 @@ def _print_prediction(r: dict, verify: bool) -> None:
     if v:
         print(f"  verified phase: {v['name']} [{v['code']}] {v['formula']}, {v['space_group']['symbol']} "
               f"(#{v['space_group']['number']}), Rwp {v['rwp']:.3f} (difcon-jax identify shows the fit)")
+        if v.get("one_spacing"):
+            print(f"  note: {describe_one_spacing(v['one_spacing'])}")
     elif verify:
         print("  verified phase: none in the library fits (the answer above is the network's)")
 

@@ -212,7 +212,8 @@ def identify_profiles(ident: Identifier, x: np.ndarray, weights: np.ndarray, res
 def verify_predictions(results: list[dict], profiles: np.ndarray, model_dir: str | None = None,
                        predictor: Predictor | None = None) -> list[dict]:
     """``predict``'s results with a ``verified`` entry each: the best-fitting library phase (name, formula,
-    space group, refined cell, Rwp) when one matches, else None — the network's own answer stays as it was.
+    space group, refined cell, Rwp; ``one_spacing`` when its lines are orders of one reflection) when one matches,
+    else None — the network's own answer stays as it was.
     Model folders without a reference database leave every entry None. ``predictor``: the model already
     loaded by ``predict`` (read once)."""
     if not results or not os.path.exists(os.path.join(model_dir or PACKAGED_MODEL, REFERENCES_FILE)):
@@ -222,8 +223,9 @@ def verify_predictions(results: list[dict], profiles: np.ndarray, model_dir: str
                         .astype(np.float32) for r in results])
     found = identify_profiles(ident, profiles, weights, settings=IdentifySettings(max_phases=1))
     keys = ("name", "code", "formula", "space_group", "cell", "cell_sigma", "rwp", "rwp_lines", "explained")
-    return [dict(r, verified={k: f["phases"][0][k] for k in keys} if f["phases"] else None)
-            for r, f in zip(results, found)]
+    # a match whose lines are orders of one spacing carries that caveat (match/orders.py)
+    return [dict(r, verified=dict({k: f["phases"][0][k] for k in keys}, one_spacing=f["one_spacing"])
+                 if f["phases"] else None) for r, f in zip(results, found)]
 
 
 def identify(files, model: str | None = None, library: str | None = None, elements: str | None = None,

@@ -109,6 +109,7 @@ def test_predict_shows_the_verified_phase_from_the_packaged_minerals(tmp_path, c
     (r,) = json.loads(capsys.readouterr().out)
     assert r["space_group"][0]["p"] > 0  # the network's own answer stays
     assert r["verified"]["name"] == "Calcite" and r["verified"]["space_group"]["number"] == 167
+    assert r["verified"]["one_spacing"] is None  # a powder pattern: its lines are not orders of one reflection
     assert main(["predict", f, "--wavelength", "1.5418", "--no-verify", "--json"]) == 0
     assert "verified" not in json.loads(capsys.readouterr().out)[0]
 
