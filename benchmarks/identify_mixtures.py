@@ -11,6 +11,7 @@ searched in the whole database (which holds both unstrained parents):
   (``minor_found``), their intensity fractions against the mixed ones.
 
     python benchmarks/identify_mixtures.py --n 60 --out /tmp/mix.json
+    python benchmarks/identify_mixtures.py --n 60 --no-mixtures     # the first phase must explain 70 % alone
 
 Prints one JSON line.
 """
@@ -55,6 +56,8 @@ def main() -> None:
     p.add_argument("--n", type=int, default=60, help="pairs")
     p.add_argument("--fractions", default="0.7,0.5", help="the major phase's share of the diffracted intensity")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-mixtures", action="store_true", help="a first phase must explain the pattern alone "
+                   "(IdentifySettings.mixtures off)")
     p.add_argument("--out", default=None)
     a = p.parse_args()
     ident = Identifier.load(a.model)
@@ -82,7 +85,7 @@ def main() -> None:
             ws.append(w)
             kinds.append((i, f))
     t0 = time.time()
-    res = identify_profiles(ident, np.stack(xs), np.stack(ws), settings=IdentifySettings())
+    res = identify_profiles(ident, np.stack(xs), np.stack(ws), settings=IdentifySettings(mixtures=not a.no_mixtures))
     seconds = (time.time() - t0) / len(xs)
 
     def same(ph, row):  # the entry itself or its mineral (a sibling entry names the same phase)
@@ -100,7 +103,7 @@ def main() -> None:
             rec["minor_fraction_error"] = round(abs(q["intensity_fraction"] - (1 - f)), 4)
         records.append(rec)
     single = [r for r in records if r["fraction"] is None]
-    summary = {"benchmark": "identify_mixtures", "pairs": a.n, "patterns": len(records),
+    summary = {"benchmark": "identify_mixtures", "pairs": a.n, "patterns": len(records), "mixtures": not a.no_mixtures,
                "single_matched": round(float(np.mean([bool(r["phases"]) for r in single])), 4),
                "spurious_further": round(float(np.mean([len(r["phases"]) > 1 for r in single])), 4)}
     for f in fractions:
