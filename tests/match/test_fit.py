@@ -103,6 +103,18 @@ def test_unexplained_peaks_are_reported(index):
     assert any(abs(t - 40.0) < 0.2 for t in found["unexplained_peaks"])
 
 
+def test_one_foreign_line_is_no_second_phase(index):
+    # NaCl plus one line nothing in it explains: some entry fits that line and lowers the Rwp, but one line is no
+    # phase — a further phase must explain two peaks the first left unexplained (without that rule: a second phase)
+    y, w = measured(simulate("NaCl"))
+    x = np.arange(N_BINS) * TT_MAX / N_BINS
+    y += 0.6 * np.exp(-4 * np.log(2) * (x - 27.0) ** 2 / 0.12 ** 2)
+    found = _search(index, y, w, max_phases=3)
+    assert [p["code"] for p in found["phases"]] == ["NaCl"]
+    assert any(abs(t - 27.0) < 0.2 for t in found["unexplained_peaks"])
+    assert len(_search(index, y, w, max_phases=3, min_new_lines=0)["phases"]) == 2
+
+
 def test_an_unexplained_line_is_listed_once_not_with_its_ka2(index):
     # a foreign line at 80° as a laboratory tube draws it, Kα1 and Kα2 (half as strong, 0.24° above): one
     # unexplained peak, not two (before, both halves of the doublet were marked)
