@@ -67,6 +67,31 @@ def strained_cells(db, rows, rng) -> np.ndarray:
     return np.array(out)
 
 
+def entry_splits(db) -> np.ndarray:
+    """int[N]: each database entry's split (0 train, 1 test, 2 validation) by the model's hash of its reduced
+    formula and space group."""
+    return np.array([split_of(split_key(reduced_formula(f), int(g)), 0.1, 0.1)
+                     for f, g in zip(db.formula, db.space_group)])
+
+
+def render_at_cells(ident, db, rows, cells, seed: int) -> np.ndarray:
+    """float32[len(rows), n_bins]: entries ``rows`` with their cells replaced by ``cells`` [len(rows), 6],
+    rendered by the model's training augmentation, pattern i with the i-th key of ``seed``."""
+    strained = db.subset(rows)
+    strained = type(strained)(**{**strained.__dict__, "cell": cells.astype(np.float32)})
+    table = stick_table(strained, ident.grid.lambda_ref, ident.grid.tt_max)
+    return render_set(table, np.arange(len(rows)), ident.cfg.augment, seed=seed)
+
+
+def measured_range(*patterns) -> np.ndarray:
+    """float32[n_bins]: 1 between the first and last non-zero bin common to every pattern (the rendered range)."""
+    w = np.zeros(len(patterns[0]), np.float32)
+    lo = max(int(np.flatnonzero(p != 0).min()) for p in patterns)
+    hi = min(int(np.flatnonzero(p != 0).max()) for p in patterns)
+    w[lo:hi + 1] = 1
+    return w
+
+
 def chemistry(db, row: int, kind: str) -> Restraints:
     """The restraints of a search for entry ``row``'s pattern: none, its elements only, or exactly its elements."""
     el = tuple(mask_elements(db.elements[row]))
@@ -104,18 +129,11 @@ def main() -> None:
     ident = Identifier.load(a.model)
     db = ident.index.db
     want = 1 if a.split == "test" else 2
-    split = np.array([split_of(split_key(reduced_formula(f), int(g)), 0.1, 0.1) for f, g in zip(db.formula, db.space_group)])
     rng = np.random.default_rng(a.seed)
-    rows = np.sort(rng.permutation(np.flatnonzero(split == want))[:a.n])
+    rows = np.sort(rng.permutation(np.flatnonzero(entry_splits(db) == want))[:a.n])
     cells = strained_cells(db, rows, rng)
-    strained = db.subset(rows)
-    strained = type(strained)(**{**strained.__dict__, "cell": cells.astype(np.float32)})
-    table = stick_table(strained, ident.grid.lambda_ref, ident.grid.tt_max)
-    x = render_set(table, np.arange(len(rows)), ident.cfg.augment, seed=a.seed + 17)
-    weights = np.zeros_like(x)
-    for i, v in enumerate(x):  # the rendered measured range: between the first and last non-zero bin
-        nz = np.flatnonzero(v != 0)
-        weights[i, nz.min():nz.max() + 1] = 1
+    x = render_at_cells(ident, db, rows, cells, a.seed + 17)
+    weights = np.stack([measured_range(v) for v in x])
     settings = IdentifySettings(mixtures=not a.no_mixtures)
     t0 = time.time()
     if a.chemistry != "none":  # one search per pattern, each with its parent's element set

@@ -24,30 +24,12 @@ import os
 import time
 
 import numpy as np
-from identify_axis import reduced_formula, strained_cells  # the sibling benchmark (run as a script: on sys.path)
 
-from difcon_jax.augment.render import render_set
-from difcon_jax.data.split import split_key, split_of
-from difcon_jax.match.database import stick_table
+# the sibling benchmark (this one runs as a script: benchmarks/ is on sys.path)
+from identify_axis import entry_splits, measured_range, render_at_cells, strained_cells
+
 from difcon_jax.match.identify import Identifier, identify_profiles
 from difcon_jax.match.search import IdentifySettings
-
-
-def rendered(ident, db, rows, cells, seed: int) -> np.ndarray:
-    """float32[len(rows), n_bins]: entries ``rows`` at ``cells``, pattern i drawn with the i-th key of ``seed``."""
-    strained = db.subset(rows)
-    strained = type(strained)(**{**strained.__dict__, "cell": cells.astype(np.float32)})
-    table = stick_table(strained, ident.grid.lambda_ref, ident.grid.tt_max)
-    return render_set(table, np.arange(len(rows)), ident.cfg.augment, seed=seed)
-
-
-def measured_range(*patterns) -> np.ndarray:
-    """float32[n_bins]: 1 between the first and last non-zero bin common to every pattern (the rendered range)."""
-    w = np.zeros(len(patterns[0]), np.float32)
-    lo = max(int(np.flatnonzero(p != 0).min()) for p in patterns)
-    hi = min(int(np.flatnonzero(p != 0).max()) for p in patterns)
-    w[lo:hi + 1] = 1
-    return w
 
 
 def main() -> None:
@@ -62,13 +44,11 @@ def main() -> None:
     a = p.parse_args()
     ident = Identifier.load(a.model)
     db = ident.index.db
-    split = np.array([split_of(split_key(reduced_formula(f), int(g)), 0.1, 0.1)
-                      for f, g in zip(db.formula, db.space_group)])
     rng = np.random.default_rng(a.seed)
-    pool = rng.permutation(np.flatnonzero(split == 1))
+    pool = rng.permutation(np.flatnonzero(entry_splits(db) == 1))
     major, minor = pool[:a.n], pool[a.n:2 * a.n]
-    x_a = rendered(ident, db, major, strained_cells(db, major, rng), a.seed + 17)
-    x_b = rendered(ident, db, minor, strained_cells(db, minor, rng), a.seed + 17)  # same keys: same instrument
+    x_a = render_at_cells(ident, db, major, strained_cells(db, major, rng), a.seed + 17)
+    x_b = render_at_cells(ident, db, minor, strained_cells(db, minor, rng), a.seed + 17)  # same keys: same instrument
     fractions = [float(f) for f in a.fractions.split(",")]
     xs, ws, kinds = [], [], []
     for i in range(a.n):
@@ -110,7 +90,8 @@ def main() -> None:
         mix = [r for r in records if r["fraction"] == f]
         errs = [r["minor_fraction_error"] for r in mix if "minor_fraction_error" in r]
         further = [len(r["phases"]) - 1 for r in mix if r["phases"]]
-        summary[f"mix_{f:g}"] = {"n": len(mix), "major_first": round(float(np.mean([r["major_first"] for r in mix])), 4),
+        summary[f"mix_{f:g}"] = {"n": len(mix),
+                                 "major_first": round(float(np.mean([r["major_first"] for r in mix])), 4),
                                  "minor_found": round(float(np.mean([r["minor_found"] for r in mix])), 4),
                                  "further_phases": round(float(np.mean(further)), 3) if further else None,
                                  "minor_fraction_error_median": round(float(np.median(errs)), 4) if errs else None}

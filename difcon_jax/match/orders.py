@@ -48,7 +48,7 @@ def one_spacing(y, weight, grid: Grid, anode: str | None = "Cu",
     if best is None or best[0] > ORDER_TOL:
         return None
     _, z, orders, q1 = best
-    return {"d": round(float(orders[0] / np.sqrt(q1)), 4), "orders": [int(v) for v in orders],
+    return {"d": round(float(1.0 / np.sqrt(q1)), 4), "orders": [int(v) for v in orders],
             "zero": round(float(z), 3), "two_theta": [round(float(v), 3) for v in tt]}
 
 
