@@ -122,6 +122,8 @@ def main() -> None:
                    help="each search restrained to the parent's elements, as a user who knows the sample's chemistry "
                         "(EDX, XRF, synthesis) searches: 'only' = --only-elements, 'exact' = the same list also as "
                         "--elements (every one present)")
+    p.add_argument("--containment", type=int, default=IdentifySettings.containment,
+                   help="candidates retrieved by containment (0: representation and fingerprint only, as before)")
     p.add_argument("--no-mixtures", action="store_true", help="a first phase must explain the pattern alone "
                    "(IdentifySettings.mixtures off): the match test as it was before mixtures")
     p.add_argument("--out", default=None)
@@ -134,7 +136,7 @@ def main() -> None:
     cells = strained_cells(db, rows, rng)
     x = render_at_cells(ident, db, rows, cells, a.seed + 17)
     weights = np.stack([measured_range(v) for v in x])
-    settings = IdentifySettings(mixtures=not a.no_mixtures)
+    settings = IdentifySettings(mixtures=not a.no_mixtures, containment=a.containment)
     t0 = time.time()
     if a.chemistry != "none":  # one search per pattern, each with its parent's element set
         res = [identify_profiles(ident, x[i:i + 1], weights[i:i + 1], settings=settings,
@@ -179,7 +181,7 @@ def main() -> None:
     ok = [r for r in records if r["top"][:1] == [r["code"]] and r["match"]]
     err = [abs(r["best"]["cell"][0] - r["true_cell"][0]) / r["true_cell"][0] for r in ok]
     summary = {"benchmark": "identify_axis", "split": a.split, "chemistry": a.chemistry, "n": len(rows),
-               "mixtures": settings.mixtures,
+               "mixtures": settings.mixtures, "containment": settings.containment,
                "top1": round(float(top1), 4),
                "top5": round(float(top5), 4), "same_mineral_top1": round(float(same1), 4),
                "same_mineral_top5": round(float(same5), 4), "named_top1": round(float(named1), 4),

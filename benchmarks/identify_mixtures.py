@@ -8,10 +8,12 @@ searched in the whole database (which holds both unstrained parents):
 
 * single phase: the share of patterns given a further phase that is not there (``spurious_further``);
 * mixture: the major parent (or its mineral) named as phase 1, the minor one among the further phases
-  (``minor_found``), their intensity fractions against the mixed ones.
+  (``minor_found``), both named in either order (``both_found``: at 50/50 neither is the major), their intensity
+  fractions against the mixed ones.
 
     python benchmarks/identify_mixtures.py --n 60 --out /tmp/mix.json
     python benchmarks/identify_mixtures.py --n 60 --no-mixtures     # the first phase must explain 70 % alone
+    python benchmarks/identify_mixtures.py --n 60 --containment 0   # no containment candidates
 
 Prints one JSON line.
 """
@@ -38,6 +40,8 @@ def main() -> None:
     p.add_argument("--n", type=int, default=60, help="pairs")
     p.add_argument("--fractions", default="0.7,0.5", help="the major phase's share of the diffracted intensity")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--containment", type=int, default=IdentifySettings.containment,
+                   help="candidates retrieved by containment (0: representation and fingerprint only, as before)")
     p.add_argument("--no-mixtures", action="store_true", help="a first phase must explain the pattern alone "
                    "(IdentifySettings.mixtures off)")
     p.add_argument("--out", default=None)
@@ -65,7 +69,8 @@ def main() -> None:
             ws.append(w)
             kinds.append((i, f))
     t0 = time.time()
-    res = identify_profiles(ident, np.stack(xs), np.stack(ws), settings=IdentifySettings(mixtures=not a.no_mixtures))
+    settings = IdentifySettings(mixtures=not a.no_mixtures, containment=a.containment)
+    res = identify_profiles(ident, np.stack(xs), np.stack(ws), settings=settings)
     seconds = (time.time() - t0) / len(xs)
 
     def same(ph, row):  # the entry itself or its mineral (a sibling entry names the same phase)
@@ -77,13 +82,16 @@ def main() -> None:
         rec = {"major": str(db.code[major[i]]), "minor": str(db.code[minor[i]]) if f is not None else None,
                "fraction": f, "phases": [[q["code"], q["name"], q["intensity_fraction"]] for q in ph],
                "major_first": bool(ph) and same(ph[0], major[i]),
-               "minor_found": f is not None and any(same(q, minor[i]) for q in ph[1:])}
+               "minor_found": f is not None and any(same(q, minor[i]) for q in ph[1:]),
+               # both parents named, in either order (at 50/50 neither is "the major")
+               "both_found": f is not None and any(same(q, major[i]) for q in ph) and any(same(q, minor[i]) for q in ph)}
         if rec["minor_found"]:
             q = next(q for q in ph[1:] if same(q, minor[i]))
             rec["minor_fraction_error"] = round(abs(q["intensity_fraction"] - (1 - f)), 4)
         records.append(rec)
     single = [r for r in records if r["fraction"] is None]
     summary = {"benchmark": "identify_mixtures", "pairs": a.n, "patterns": len(records), "mixtures": not a.no_mixtures,
+               "containment": a.containment,
                "single_matched": round(float(np.mean([bool(r["phases"]) for r in single])), 4),
                "spurious_further": round(float(np.mean([len(r["phases"]) > 1 for r in single])), 4)}
     for f in fractions:
@@ -93,6 +101,7 @@ def main() -> None:
         summary[f"mix_{f:g}"] = {"n": len(mix),
                                  "major_first": round(float(np.mean([r["major_first"] for r in mix])), 4),
                                  "minor_found": round(float(np.mean([r["minor_found"] for r in mix])), 4),
+                                 "both_found": round(float(np.mean([r["both_found"] for r in mix])), 4),
                                  "further_phases": round(float(np.mean(further)), 3) if further else None,
                                  "minor_fraction_error_median": round(float(np.median(errs)), 4) if errs else None}
     summary["seconds_per_pattern"] = round(seconds, 3)

@@ -35,6 +35,8 @@ def main() -> None:
                    help="score only the even- or odd-numbered rows (choose a recipe on one half, check on the other)")
     p.add_argument("--keep", type=int, default=None, help="candidates given the fine fit (default: the shipped "
                    "FitSettings.keep)")
+    p.add_argument("--containment", type=int, default=IdentifySettings.containment,
+                   help="candidates retrieved by containment (0: representation and fingerprint only, as before)")
     p.add_argument("--index", action="store_true", help="index the patterns nothing matches (identify --index)")
     p.add_argument("--candidates", action="store_true", help="keep every fitted candidate's space group and Rwp "
                    "in the records (for benchmarks/identify_vote_rules.py; with --top 230 the network's whole p(SG))")
@@ -44,7 +46,7 @@ def main() -> None:
     rows = rows[:a.limit] if a.limit else rows
     label = {os.path.join(a.folder, r["file"]): int(r["space_group"]) for r in rows}
     t = time.time()
-    settings = IdentifySettings(index=IndexSettings() if a.index else None)
+    settings = IdentifySettings(index=IndexSettings() if a.index else None, containment=a.containment)
     if a.keep:
         settings = dataclasses.replace(settings, fit=dataclasses.replace(settings.fit, keep=a.keep))
     results, errors = identify(list(label), model=a.model, top=a.top, settings=settings)
@@ -72,7 +74,8 @@ def main() -> None:
     matched = [r for r in recs if r["match"]]
     unmatched = [r for r in recs if not r["match"]]
     summary = {"benchmark": "identify_rruff", "folder": os.path.basename(os.path.normpath(a.folder)),
-               "half": a.half or "all", "fine_fits": settings.fit.keep, "n": len(recs),
+               "half": a.half or "all", "fine_fits": settings.fit.keep,
+               "containment": settings.containment, "n": len(recs),
                "errors": len(errors),
                "cs": round(acc(recs, lambda r: crystal_system_of(r["answer"]) == crystal_system_of(r["y"])), 4),
                "sg_top1": round(acc(recs, lambda r: r["answer"] == r["y"]), 4),

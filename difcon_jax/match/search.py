@@ -20,6 +20,7 @@ from difcon_jax.augment.profiles import caglioti_fwhm
 from difcon_jax.crystal.symmetry import space_group_symbol
 from difcon_jax.errors import InputError
 from difcon_jax.grid import Grid
+from difcon_jax.match.containment import StickSines, containment_scores
 from difcon_jax.match.database import ReferenceDB, stick_table
 from difcon_jax.match.fit import (
     FitSettings,
@@ -49,6 +50,9 @@ PEAK_SHARE = 0.03
 class IdentifySettings:
     """How candidates are searched and judged (``identify`` config fields)."""
     candidates: int = 50  # retrieved per phase
+    # of which this many by containment (match/containment.py: the entries whose lines are all in the pattern —
+    # a mixture's phases, a strained phase), after the representation's half and before the profile fingerprint's
+    containment: int = 10
     fit: FitSettings = FitSettings()
     max_phases: int = 3
     # the no-match test, set on the simulated validation axis (benchmarks/identify_axis.py --split validation
@@ -87,15 +91,23 @@ class SearchIndex:
     fingerprints of its stick patterns (float32[N, C], :func:`~difcon_jax.match.retrieve.stick_fingerprints`)."""
     db: ReferenceDB
     fingerprints: np.ndarray
+    sticks: StickSines
 
     @classmethod
     def of(cls, db: ReferenceDB, grid: Grid) -> "SearchIndex":
         t = stick_table(db, grid.lambda_ref, grid.tt_max)
-        return cls(db, stick_fingerprints(t.two_theta, t.intensity, grid.tt_max))
+        return cls(db, stick_fingerprints(t.two_theta, t.intensity, grid.tt_max), StickSines(t.two_theta, t.intensity))
 
-    def candidates(self, h, profile, weight, grid: Grid, k: int, allowed) -> tuple[np.ndarray, dict]:
-        """Up to ``k`` entries: half nearest in representation (when the database has them), the rest most
-        similar in profile; returns (rows, {row: (representation similarity, profile similarity)})."""
+    def subset(self, rows) -> "SearchIndex":
+        """The index of database entries ``rows`` only."""
+        return SearchIndex(self.db.subset(rows), self.fingerprints[rows], self.sticks.subset(rows))
+
+    def candidates(self, h, profile, weight, grid: Grid, k: int, allowed, containment: int = 0,
+                   whole=None) -> tuple[np.ndarray, dict]:
+        """Up to ``k`` entries: half nearest in representation (when the database has them), then ``containment``
+        whose lines are all in ``whole`` (the measured signal; default ``profile``) and that explain peaks of
+        ``profile`` (:func:`~difcon_jax.match.containment.containment_scores`), the rest most similar in profile;
+        returns (rows, {row: (representation similarity, profile similarity)})."""
         fp, measured = profile_fingerprint(profile, weight, grid.tt_min, grid.step, self.fingerprints.shape[1])
         sim_p = profile_similarity(fp, measured, self.fingerprints)
         ok = np.ones(len(self.db), bool) if allowed is None else allowed
@@ -104,12 +116,20 @@ class SearchIndex:
         if with_h:
             r, _ = top_candidates(h, self.db.h, k // 2, ok)
             rows = r[0].tolist()
-        by_profile = np.argsort(-np.where(ok, sim_p, -np.inf), kind="stable")
-        for i in by_profile[:k]:
-            if len(rows) >= min(k, int(ok.sum())):
-                break
-            if ok[i] and int(i) not in rows:
-                rows.append(int(i))
+        n_max = min(k, int(ok.sum()))
+
+        def add(order, until):
+            for i in order:
+                if len(rows) >= until:
+                    break
+                if ok[i] and int(i) not in rows:
+                    rows.append(int(i))
+
+        if containment > 0:
+            score = containment_scores(profile if whole is None else whole, profile, weight, grid.tt_min, grid.step,
+                                       self.sticks, ok)
+            add(np.argsort(-score, kind="stable")[:k], min(len(rows) + containment, n_max))
+        add(np.argsort(-np.where(ok, sim_p, -np.inf), kind="stable")[:k], n_max)
         rows_a = np.asarray(rows, np.int64)
         # every candidate's representation similarity, the profile-found ones' too (shown beside each fit)
         sim_r = (normalise(self.db.h[rows_a]) @ normalise(np.atleast_2d(h))[0]).tolist() if with_h and len(rows) \
@@ -289,7 +309,8 @@ def search_profile(y, weight, h, embed, index: SearchIndex, allowed, grid: Grid,
     query, rest = h, y
     allowed = np.ones(len(db), bool) if allowed is None else np.array(allowed, bool)
     for k in range(settings.max_phases):
-        rows, sim_of_row = index.candidates(query, rest, weight, grid, settings.candidates, allowed)
+        rows, sim_of_row = index.candidates(query, rest, weight, grid, settings.candidates, allowed,
+                                            settings.containment, y)
         if len(rows) == 0:
             break
         if k == 0:
