@@ -2,7 +2,8 @@
 
 For each phase (up to ``max_phases``): retrieve the ``candidates`` entries nearest to the pattern's DIFCON
 representation (the remaining signal's, for the second and third phase), refine all of them coarsely, the
-``fit.keep`` best finely, rank by the fit's Rwp, and keep the best when its own lines fit (Rwp over them below
+``fit.keep`` best finely, rank by the fit's Rwp (the first phase: a candidate whose own lines fit before any
+that do not, :func:`first_phase_order`), and keep the best when its own lines fit (Rwp over them below
 ``match_rwp``, set on simulated patterns, never on measurements): the first phase when it also explains
 ``min_explained`` of the signal — or, a mixture, when the further phases bring what all of them explain there —
 a further phase when it also lowers the total Rwp by ``min_gain`` (relative). Earlier phases stay fixed while the
@@ -263,6 +264,21 @@ def reflection_positions(hkl: np.ndarray, cell, x: np.ndarray, wavelength: float
     return 2 * np.degrees(np.arcsin(s)) + x[IDX["zero"]] + x[IDX["displacement"]] * np.sqrt(1 - s * s)
 
 
+def first_phase_order(rwp, rwp_lines, match_rwp: float | None) -> np.ndarray:
+    """int[K]: candidates best first — by Rwp, except that with ``match_rwp`` (mixtures searched) a candidate
+    whose own lines fit (Rwp over them < ``match_rwp``) goes before lower-Rwp ones whose lines do not: in a
+    mixture the lowest total Rwp can belong to an entry that straddles both phases' lines without fitting its own,
+    and the search stopped there; the phase put first must still pass the mixture test."""
+    order = np.argsort(np.asarray(rwp), kind="stable")
+    if match_rwp is None:
+        return order
+    fits = np.asarray(rwp_lines)[order] < match_rwp
+    if fits[0] or not fits.any():
+        return order
+    i = int(np.argmax(fits))
+    return np.concatenate([order[i:i + 1], np.delete(order, i)])
+
+
 def _phase_record(db, out, j, sim_of_row, sigma, ka1: float) -> dict:
     row = int(out["row"][j])
     x = out["x"][j]
@@ -321,7 +337,8 @@ def search_profile(y, weight, h, embed, index: SearchIndex, allowed, grid: Grid,
             note = f"every fit of phase {k + 1} diverged (non-finite parameters); no phase reported"
             break
         out = {key: v[finite] for key, v in out.items()}
-        order = np.argsort(out["rwp"], kind="stable")
+        order = first_phase_order(out["rwp"], out["rwp_lines"], settings.match_rwp if k == 0 and settings.mixtures
+                                  else None)
         best = int(order[0])
         rwp = float(out["rwp"][best])
         if k == 0:

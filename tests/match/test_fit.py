@@ -9,6 +9,7 @@ import pytest
 
 from difcon_jax.errors import InputError
 from difcon_jax.grid import Grid
+from difcon_jax.match import search
 from difcon_jax.match.database import build_database, element_mask, mask_elements, metric_basis, read_database
 from difcon_jax.match.fit import FitSettings
 from difcon_jax.match.pawley import choose_space_group, pawley_fit
@@ -93,6 +94,19 @@ def test_a_half_and_half_mixture_matches_both_phases(index):
     assert not alone["match"] and alone["phases"] == []
     # one phase of the two cannot match by itself either way: the other half of the signal stays unexplained
     assert not _search(index, y, w, max_phases=1)["match"]
+
+
+def test_a_half_and_half_mixture_is_not_stopped_by_an_entry_straddling_both(index, monkeypatch):
+    # anatase + CsCl, 50/50: the lowest total Rwp belongs to an entry whose own lines do not fit (it straddles
+    # both phases); the first phase is the best candidate whose own lines fit, and both phases are then found
+    a, b = simulate("anatase_origin1"), simulate("CsCl")
+    y, w = measured(0.5 * a / a.sum() + 0.5 * b / b.sum())
+    found = _search(index, y, w, max_phases=3)
+    assert found["match"] and sorted(p["code"] for p in found["phases"]) == ["CsCl", "anatase_origin1"]
+    first = found["phases"][0]["code"]
+    assert found["candidates"][0]["code"] == first and first in ("CsCl", "anatase_origin1")
+    monkeypatch.setattr(search, "first_phase_order", lambda rwp, lines, m: np.argsort(rwp, kind="stable"))
+    assert not _search(index, y, w, max_phases=3)["match"]  # ranked by Rwp alone the search stops at the straddler
 
 
 def test_unexplained_peaks_are_reported(index):
