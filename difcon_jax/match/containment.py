@@ -85,7 +85,7 @@ def containment_scores(presence_profile: np.ndarray, coverage_profile: np.ndarra
     heights = cov[peaks] / max(float(cov[peaks].sum()), 1e-30)
     peak_id = np.full(n + 1, -1, np.int64)  # the measured peak within the tolerance of each bin
     for k, b in enumerate(peaks):
-        peak_id[max(b - half, 0):b + half + 1] = k
+        peak_id[max(b - half, 0):min(b + half + 1, n)] = k  # never index n: that slot means "no stick"
     ok = np.ones(len(sticks), bool) if allowed is None else np.asarray(allowed, bool)
     strains = np.arange(-MAX_STRAIN, MAX_STRAIN + 1e-9, STRAIN_STEP)
     best_c = np.zeros(len(sticks))
