@@ -30,24 +30,23 @@ SHORTLIST = 256  # entries of highest containment whose coverage is computed
 
 
 class StickSines:
-    """Each entry's sticks as sin θ at ``lambda_ref`` (float32[N, P], 0 = none) with intensity float32[N, P]
-    (strongest 100), and the :data:`TOP_LINES` strongest of them apart."""
+    """Each entry's sticks (2θ degrees at ``lambda_ref`` and intensity [N, P], 0 = none) as sin θ (float32[N, P],
+    0 = none), and its :data:`TOP_LINES` strongest apart with their √I weights."""
 
     def __init__(self, two_theta: np.ndarray, intensity: np.ndarray):
         tt = np.asarray(two_theta, np.float64)
         inten = np.where(tt > 0, np.asarray(intensity, np.float64), 0.0)
         self.sin = np.where(inten > 0, np.sin(np.radians(tt / 2)), 0.0).astype(np.float32)
-        self.intensity = inten.astype(np.float32)
         top = np.argsort(-inten, axis=1, kind="stable")[:, :TOP_LINES]
         self.sin_top = np.take_along_axis(self.sin, top, 1)
-        self.weight_top = np.sqrt(np.take_along_axis(self.intensity, top, 1))
+        self.weight_top = np.sqrt(np.take_along_axis(inten, top, 1)).astype(np.float32)
 
     def __len__(self) -> int:
         return len(self.sin)
 
     def subset(self, rows) -> "StickSines":
         out = object.__new__(StickSines)
-        for k in ("sin", "intensity", "sin_top", "weight_top"):
+        for k in ("sin", "sin_top", "weight_top"):
             setattr(out, k, getattr(self, k)[rows])
         return out
 
@@ -58,6 +57,15 @@ def _bins(sin: np.ndarray, e: float, tt_min: float, step: float, n_bins: int) ->
     tt = 2 * np.degrees(np.arcsin(np.clip(s, 0, 0.9999)))
     b = np.floor((tt - tt_min) / step).astype(np.int64)
     return np.where((sin > 0) & (s < 0.9999) & (b >= 0) & (b < n_bins), b, -1)
+
+
+def _contained(sin_top, weight_top, e: float, presence, counted, tt_min: float, step: float) -> np.ndarray:
+    """float[N]: C(e), the √I-weighted share of the strongest sticks on signal (``presence`` float[n_bins + 1],
+    ``counted`` bool[n_bins + 1]: the last slot stands for "no stick"); 0 with fewer than 3 sticks measured."""
+    b = _bins(sin_top, e, tt_min, step, len(presence) - 1)
+    wt = np.where(counted[b], weight_top, 0.0)
+    c = (wt * presence[b]).sum(1) / np.maximum(wt.sum(1), 1e-30)
+    return np.where((wt > 0).sum(1) >= 3, c, 0.0)
 
 
 def containment_scores(presence_profile: np.ndarray, coverage_profile: np.ndarray, weight: np.ndarray,
@@ -90,10 +98,7 @@ def containment_scores(presence_profile: np.ndarray, coverage_profile: np.ndarra
     strains = np.arange(-MAX_STRAIN, MAX_STRAIN + 1e-9, STRAIN_STEP)
     best_c = np.zeros(len(sticks))
     for e in strains:
-        b = _bins(sticks.sin_top, e, tt_min, step, n)
-        wt = np.where(counted[b], sticks.weight_top, 0.0)
-        c = (wt * p[b]).sum(1) / np.maximum(wt.sum(1), 1e-30)
-        best_c = np.maximum(best_c, np.where((wt > 0).sum(1) >= 3, c, 0.0))
+        best_c = np.maximum(best_c, _contained(sticks.sin_top, sticks.weight_top, e, p, counted, tt_min, step))
     short = np.flatnonzero(ok)[np.argsort(-best_c[ok], kind="stable")[:SHORTLIST]]
     score = np.full(len(sticks), -np.inf)
     score[ok] = 0.0
@@ -102,9 +107,7 @@ def containment_scores(presence_profile: np.ndarray, coverage_profile: np.ndarra
     sin_top, w_top, sin_all = sticks.sin_top[short], sticks.weight_top[short], sticks.sin[short]
     rows = np.arange(len(short))[:, None]
     for e in strains:
-        b = _bins(sin_top, e, tt_min, step, n)
-        wt = np.where(counted[b], w_top, 0.0)
-        c = np.where((wt > 0).sum(1) >= 3, (wt * p[b]).sum(1) / np.maximum(wt.sum(1), 1e-30), 0.0)
+        c = _contained(sin_top, w_top, e, p, counted, tt_min, step)
         hit = np.zeros((len(short), len(peaks) + 1), bool)
         hit[rows, peak_id[_bins(sin_all, e, tt_min, step, n)] + 1] = True
         cover = hit[:, 1:].astype(np.float64) @ heights
