@@ -3,6 +3,8 @@ best ``fit.keep``), batched over files, after one warm-up pattern (compilation).
 pattern for K = 50 on 2 cores.
 
     python benchmarks/identify_speed.py --n 20 --candidates 50
+    python benchmarks/identify_speed.py --n 20 --candidates 50 --library runs/mp.npz   # a user's larger library
+    python benchmarks/identify_speed.py --n 20 --candidates 50 --tile 22               # the search at 141 k entries
 
 Uses the shared RRUFF patterns when ../shared is present, else patterns simulated from the test structures.
 Prints one JSON line.
@@ -49,9 +51,15 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--n", type=int, default=20)
     p.add_argument("--candidates", type=int, default=50)
+    p.add_argument("--library", default=None, help="a reference database built with `library build` (default: the "
+                   "packaged model's own)")
+    p.add_argument("--tile", type=int, default=1, help="search the library's entries repeated this many times: the "
+                   "search at the size of a larger library (22: ~141 k entries, the Materials Project's)")
     a = p.parse_args()
     t = time.perf_counter()
-    ident = Identifier.load()
+    ident = Identifier.load(library=a.library)
+    if a.tile > 1:  # the search's cost at a larger library's size (the fits' cost does not depend on it)
+        ident.index = ident.index.subset(np.tile(np.arange(len(ident.index.db)), a.tile))
     load_s = time.perf_counter() - t
     x, w, source = patterns(ident, a.n + 1)
     settings = IdentifySettings(candidates=a.candidates, max_phases=1)

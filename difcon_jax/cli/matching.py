@@ -85,7 +85,9 @@ def _print_result(r: dict) -> None:
               f"{100 * p['weight_fraction']:.0f} wt% ({100 * p['intensity_fraction']:.0f} % of the intensity)"
               + (f"  at bound: {', '.join(p['at_bound'])}" if p["at_bound"] else ""))
     if r["unexplained_peaks"]:
-        print(f"  unexplained peaks (2θ): {', '.join(f'{t:.2f}' for t in r['unexplained_peaks'][:12])}")
+        more = len(r["unexplained_peaks"]) - 12  # a long list is cut, and says so
+        print(f"  unexplained peaks (2θ): {', '.join(f'{t:.2f}' for t in r['unexplained_peaks'][:12])}"
+              + (f" and {more} more (--json lists all)" if more > 0 else ""))
     print(f"  symmetry: {sym['crystal_system']}, {sym['space_group']['symbol']} (#{sym['space_group']['number']}) "
           f"— {sym['source']}")
     why = symmetry_differs_note(r)

@@ -53,6 +53,26 @@ def test_restraints_and_an_empty_pattern(index):
     assert np.all(containment_scores(flat, flat, w, GRID.tt_min, GRID.step, index.sticks) == 0)
 
 
+@pytest.mark.parametrize("strain", [1.0, 1.03, 0.97])
+def test_the_shift_table_reads_what_each_stick_at_each_scaling_reads(index, strain):
+    # C(e) for every entry and scaling from one table over ln sin θ (a scaling is a shift there) against the
+    # reference that places each stick at each scaling; they differ only where a line sits on a bin edge
+    y, w = measured(simulate("rutile", (strain,) * 3))
+    pres, counted = containment.presence_map(y, w, GRID.step)
+    strains = containment.strain_grid()
+    sticks = index.sticks
+    direct = np.stack([containment.contained_direct(np.exp(sticks.log_sin_top), sticks.weight_top, e, pres, counted,
+                                                    GRID.tt_min, GRID.step) for e in strains], 1)
+    table = containment._ShiftTable(pres, counted, strains, GRID.tt_min, GRID.step)
+    shifted = table.contained(sticks.log_sin_top, sticks.weight_top)
+    assert shifted.shape == direct.shape == (len(sticks), len(strains))
+    assert np.abs(shifted - direct).mean() < 0.01 and np.abs(shifted - direct).max() < 0.2
+    row = list(index.db.code).index("rutile")
+    # its lines on signal (the weakest below the presence level count in part) at the scaling it was strained by
+    assert shifted[row].max() == pytest.approx(direct[row].max(), abs=0.02) and shifted[row].max() > 0.7
+    assert abs(int(shifted[row].argmax()) - int(np.argmin(np.abs(strains - (strain - 1))))) <= 1
+
+
 def test_identify_matches_a_strained_phase_the_fingerprint_misses(index):
     # six candidates without representations: the profile fingerprint alone does not retrieve corundum strained
     # by 3 % (its top six are other entries), two containment candidates do, and the fit then matches it
