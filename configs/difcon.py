@@ -51,6 +51,10 @@ def get_config():
     c.model.kernel = 7
     c.model.attention_layers = 0  # global self-attention blocks after the ResNet stages (models/resnet1d.py)
     c.model.attention_heads = 4
+    # > 0: the encoder reads the pattern resampled onto this many bins uniform in ln sin θ, where ratios of
+    # d-spacings are distances (models/log_axis.py), from 2θ = log_sin_from degrees; 0: the 2θ grid as it is
+    c.model.log_sin_bins = 0
+    c.model.log_sin_from = 3.0
     c.model.projector_dims = (2048, 2048, 2048)
     c.model.head_hidden = 512
     c.model.lattice_head = False  # regress the Niggli-reduced primitive cell too (needs a table with reduced cells)

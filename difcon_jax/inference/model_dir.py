@@ -33,7 +33,8 @@ EXPORTED_FILES = ("config.json", "calibration.json", "library.npz")
 
 def model_of(cfg):
     """The DIFCON model (encoder + heads + projector) of ``cfg.model``."""
-    return build_model(cfg.model, num_extinction_groups())
+    return build_model(cfg.model, num_extinction_groups(),
+                       two_theta_range=(cfg.augment.two_theta_min, cfg.augment.two_theta_max))
 
 
 def abstract_params(cfg, model):

@@ -13,8 +13,8 @@ scalings 1 + e, e ∈ [−:data:`MAX_STRAIN`, +:data:`MAX_STRAIN`] (a solid solu
 score = max_e C(e) · E(e)^:data:`COVERAGE_POWER` — C alone would rank a three-line cubic entry whose lines
 coincide with any three peaks first; the coverage term makes an entry explain something. Host side (NumPy);
 entries with fewer than 3 sticks in the measured range score 0. C(e) of every entry is read from one table over
-ln sin θ, where a cell scaling is a shift (:class:`_ShiftTable`; 0.4 s over 141 k entries where evaluating each
-stick at each scaling took 2.8 s: ``benchmarks/containment_speed.py``); the coverage of the shortlist is computed
+ln sin θ, where a cell scaling is a shift (:class:`_ShiftTable`; 0.31 s over 141 k entries where evaluating each
+stick at each scaling took 2.65 s: ``benchmarks/containment_speed.py``); the coverage of the shortlist is computed
 stick by stick. The constants were chosen on simulated
 mixtures of the validation split (results/identify/README.md), never on measurements.
 """

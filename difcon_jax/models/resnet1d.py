@@ -12,6 +12,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from difcon_jax.models.heads import NUM_CRYSTAL_SYSTEMS, REDUCED_CELL_PRIOR, SG_PER_SYSTEM
+from difcon_jax.models.log_axis import resample_log_sin
 
 
 def _groups(c: int) -> int:
@@ -95,10 +96,18 @@ class ResNet1D(nn.Module):
     kernel: int = 7
     attention_layers: int = 0
     attention_heads: int = 4
+    #: > 0: the profile is first resampled onto this many bins uniform in ln sin θ (models/log_axis.py: ratios of
+    #: d-spacings become distances) over 2θ from ``log_sin_from`` to the top of ``two_theta_range`` (the model
+    #: grid's span, set by :func:`build_model` from the augmentation's grid)
+    log_sin_bins: int = 0
+    log_sin_from: float = 3.0
+    two_theta_range: Sequence[float] = (0.0, 90.0)
     dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x):
+        if self.log_sin_bins:
+            x = resample_log_sin(x, self.log_sin_bins, self.two_theta_range, self.log_sin_from)
         x = x[..., None].astype(self.dtype)  # [B, N, 1]
         x = nn.Conv(self.stem_features, (self.stem_kernel,), strides=(self.stem_stride,), use_bias=False,
                     dtype=self.dtype, name="stem_conv")(x)
@@ -171,12 +180,15 @@ class DifconModel(nn.Module):
 MODEL_FIELDS = ("projector_dims", "head_hidden", "lattice_head")
 
 
-def build_model(cfg_model, num_extinction_groups: int) -> DifconModel:
+def build_model(cfg_model, num_extinction_groups: int, two_theta_range=None) -> DifconModel:
     """The model of ``cfg.model``, field by field: ``projector_dims``, ``head_hidden`` and ``lattice_head`` for
     :class:`DifconModel`, the rest (widths, blocks, stem_*, kernel, dtype …) for :class:`ResNet1D` by name.
     ``dtype`` ('float32' or 'bfloat16') is the encoder's compute dtype (parameters, heads and losses stay
-    float32). An unknown field is a ValueError naming it."""
+    float32). ``two_theta_range``: the input grid's span in degrees 2θ (the augmentation's; it places the ln sin θ
+    axis of ``log_sin_bins``). An unknown field is a ValueError naming it."""
     fields = {k: tuple(v) if isinstance(v, (list, tuple)) else v for k, v in dict(cfg_model).items()}
+    if two_theta_range is not None:
+        fields["two_theta_range"] = tuple(float(v) for v in two_theta_range)
     outer = {k: fields.pop(k) for k in MODEL_FIELDS if k in fields}
     fields["dtype"] = jnp.dtype(fields.get("dtype", "float32"))
     known = set(ResNet1D.__dataclass_fields__) - {"parent", "name"}
