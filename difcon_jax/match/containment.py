@@ -15,8 +15,8 @@ coincide with any three peaks first; the coverage term makes an entry explain so
 entries with fewer than 3 sticks in the measured range score 0. C(e) of every entry is read from one table over
 ln sin θ, where a cell scaling is a shift (:class:`_ShiftTable`; 0.31 s over 141 k entries where evaluating each
 stick at each scaling took 2.65 s: ``benchmarks/containment_speed.py``); the coverage of the shortlist is computed
-stick by stick. The constants were chosen on simulated
-mixtures of the validation split (results/identify/README.md), never on measurements.
+stick by stick. The constants were chosen on simulated mixtures of the validation split (results/identify/README.md),
+never on measurements.
 """
 
 from __future__ import annotations
