@@ -136,5 +136,8 @@ def profile_similarity(fp: np.ndarray, measured: np.ndarray, refs: np.ndarray) -
     """float[N]: cosine between a measured fingerprint and every reference's, over the measured cells only."""
     m = measured.astype(np.float32)
     num = refs @ fp
-    den = np.linalg.norm(fp) * np.sqrt((refs * refs) @ m) + 1e-12
-    return num / den
+    sq = np.empty(len(refs), np.float32)
+    for s in range(0, len(refs), 2048):  # in chunks: refs·refs of a 141 k library at once is a 0.5 GB temporary
+        r = refs[s:s + 2048]
+        sq[s:s + 2048] = (r * r) @ m
+    return num / (np.linalg.norm(fp) * np.sqrt(sq) + 1e-12)
