@@ -58,7 +58,7 @@ def main() -> None:
             pres, counted = C.presence_map(xi, wi, g.step)
             s_ref, c_ref = timed(lambda: np.stack([C.contained_direct(sin_top, sticks.weight_top, e, pres, counted,
                                                                       g.tt_min, g.step) for e in strains], 1), a.repeats)
-            s_tab, c_tab = timed(lambda: C._ShiftTable(pres, counted, strains, g.tt_min, g.step)
+            s_tab, c_tab = timed(lambda: C.ShiftTable(pres, counted, strains, g.tt_min, g.step)
                                  .contained(sticks.log_sin_top, sticks.weight_top), a.repeats)
             s_full, _ = timed(lambda: C.containment_scores(xi, xi, wi, g.tt_min, g.step, sticks), a.repeats)
             ref_s, table_s, full_s = ref_s + s_ref, table_s + s_tab, full_s + s_full

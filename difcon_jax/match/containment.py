@@ -13,7 +13,7 @@ scalings 1 + e, e ∈ [−:data:`MAX_STRAIN`, +:data:`MAX_STRAIN`] (a solid solu
 score = max_e C(e) · E(e)^:data:`COVERAGE_POWER` — C alone would rank a three-line cubic entry whose lines
 coincide with any three peaks first; the coverage term makes an entry explain something. Host side (NumPy);
 entries with fewer than 3 sticks in the measured range score 0. C(e) of every entry is read from one table over
-ln sin θ, where a cell scaling is a shift (:class:`_ShiftTable`; 0.31 s over 141 k entries where evaluating each
+ln sin θ, where a cell scaling is a shift (:class:`ShiftTable`; 0.31 s over 141 k entries where evaluating each
 stick at each scaling took 2.65 s: ``benchmarks/containment_speed.py``); the coverage of the shortlist is computed
 stick by stick. The constants were chosen on simulated mixtures of the validation split (results/identify/README.md),
 never on measurements.
@@ -69,14 +69,14 @@ def contained_direct(sin_top: np.ndarray, weight_top: np.ndarray, e: float, pres
                      counted: np.ndarray, tt_min: float, step: float) -> np.ndarray:
     """float[N]: C(e) computed stick by stick (sin θ of the :data:`TOP_LINES` strongest float[N, TOP_LINES], 0 =
     none; ``presence``, ``counted`` float/bool[n_bins + 1], the last slot "no stick") — the reference
-    :class:`_ShiftTable` is checked against (tests, ``benchmarks/containment_speed.py``)."""
+    :class:`ShiftTable` is checked against (tests, ``benchmarks/containment_speed.py``)."""
     b = _bins(sin_top, e, tt_min, step, len(presence) - 1)
     wt = np.where(counted[b], weight_top, 0.0)
     c = (wt * presence[b]).sum(1) / np.maximum(wt.sum(1), 1e-30)
     return np.where((wt > 0).sum(1) >= 3, c, 0.0)
 
 
-class _ShiftTable:
+class ShiftTable:
     """The presence map on a uniform grid in u = ln sin θ, one column per cell scaling: ``table[b, j]`` =
     (presence, counted) at u-bin b after scaling j (a shift by round(ln(1 + e_j) / du) bins), so C(e) of every
     entry and every scaling is one gather of contiguous rows. du is half the 2θ grid's step at its high-angle end
@@ -170,7 +170,7 @@ def containment_scores(presence_profile: np.ndarray, coverage_profile: np.ndarra
         peak_id[max(b - half, 0):min(b + half + 1, n)] = k  # never index n: that slot means "no stick"
     ok = np.ones(len(sticks), bool) if allowed is None else np.asarray(allowed, bool)
     strains = strain_grid()
-    table = _ShiftTable(p, counted, strains, tt_min, step)
+    table = ShiftTable(p, counted, strains, tt_min, step)
     rows_ok = np.flatnonzero(ok)
     best_c = table.contained(sticks.log_sin_top[rows_ok], sticks.weight_top[rows_ok]).max(1)
     short = rows_ok[np.argsort(-best_c, kind="stable")[:SHORTLIST]]

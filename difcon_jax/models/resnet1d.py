@@ -196,4 +196,10 @@ def build_model(cfg_model, num_extinction_groups: int, two_theta_range=None) -> 
     if unknown:
         raise ValueError(f"model config: unknown field(s) {', '.join(unknown)} (ResNet1D takes {', '.join(sorted(known))}; "
                          f"the heads take {', '.join(MODEL_FIELDS)})")
+    if fields.get("log_sin_bins"):
+        lo, hi = fields.get("two_theta_range", ResNet1D.two_theta_range)
+        start = max(float(fields.get("log_sin_from", ResNet1D.log_sin_from)), float(lo))
+        if not start < float(hi) < 180.0:  # the axis runs from model.log_sin_from to the grid's top
+            raise ValueError(f"model.log_sin_from = {start}°: the ln sin θ axis needs it below the grid's top "
+                             f"(augment.two_theta_max = {hi}°, itself below 180°)")
     return DifconModel(encoder=ResNet1D(**fields), num_extinction_groups=num_extinction_groups, **outer)

@@ -63,7 +63,7 @@ def test_the_shift_table_reads_what_each_stick_at_each_scaling_reads(index, stra
     sticks = index.sticks
     direct = np.stack([containment.contained_direct(np.exp(sticks.log_sin_top), sticks.weight_top, e, pres, counted,
                                                     GRID.tt_min, GRID.step) for e in strains], 1)
-    table = containment._ShiftTable(pres, counted, strains, GRID.tt_min, GRID.step)
+    table = containment.ShiftTable(pres, counted, strains, GRID.tt_min, GRID.step)
     shifted = table.contained(sticks.log_sin_top, sticks.weight_top)
     assert shifted.shape == direct.shape == (len(sticks), len(strains))
     assert np.abs(shifted - direct).mean() < 0.01 and np.abs(shifted - direct).max() < 0.2

@@ -57,5 +57,7 @@ def test_the_encoder_reads_the_log_axis_and_refuses_a_bad_range():
     params = model.init(jax.random.key(0), x)["params"]
     out = model.apply({"params": params}, x)
     assert out["representation"].shape == (2, 8) and np.all(np.isfinite(out["representation"]))
-    with pytest.raises(ValueError, match="ln sin θ axis"):
-        build_model(base, 5, two_theta_range=(0.0, 2.0)).init(jax.random.key(0), x)
+    with pytest.raises(ValueError, match="model.log_sin_from = 3.0°.*two_theta_max = 2.0°"):
+        build_model(base, 5, two_theta_range=(0.0, 2.0))
+    with pytest.raises(ValueError, match="ln sin θ axis"):  # the module itself, built without build_model
+        model.encoder.clone(two_theta_range=(0.0, 2.0)).init(jax.random.key(0), x)
