@@ -10,7 +10,7 @@ import jax
 
 from difcon_jax.augment.figure import augmentation_figure
 from difcon_jax.config import default_config_path, load_config
-from difcon_jax.errors import CheckpointError
+from difcon_jax.errors import CheckpointError, ConfigError
 from difcon_jax.evaluate.evaluators import SIMULATED_AXES
 from difcon_jax.inference.model_dir import export_model
 from difcon_jax.jobs.experiment import run_experiment
@@ -75,7 +75,26 @@ def cmd_curve(args) -> int:
 
 def cmd_export(args) -> int:
     _training_directory(args.workdir)
+    if args.member_of:
+        from difcon_jax.inference.predictor import add_member
+
+        name = os.path.relpath(os.path.abspath(args.out), os.path.abspath(args.member_of))
+        if os.sep in name or name.startswith(".."):
+            raise ConfigError(f"--out {args.out}: a member is written as a direct sub-folder of --member-of "
+                              f"{args.member_of}")
     print(f"wrote {export_model(args.workdir, args.out, float16=args.float16)}")
+    if args.member_of:
+        print(f"wrote {add_member(args.member_of, name)}: its networks' heads are averaged")
+    if args.member_of and args.table:
+        from difcon_jax.data.prepare import prepare_table
+        from difcon_jax.evaluate.calibration import refit_uncertain, write_calibration
+        from difcon_jax.inference.predictor import Predictor
+
+        folder = Predictor.load(args.member_of)
+        folder.cfg.data.table = args.table
+        calib = refit_uncertain(folder, prepare_table(folder.cfg, args.member_of), n=int(folder.cfg.eval.num_structures))
+        print(f"wrote {write_calibration(args.member_of, calib)}: uncertain below p = {calib['uncertain_below']:.2f} "
+              f"({calib['uncertain_fitted_on']})")
     return 0
 
 
@@ -110,6 +129,11 @@ def add_parsers(sub) -> None:
     o.add_argument("--workdir", required=True)
     o.add_argument("--out", required=True)
     o.add_argument("--float16", action="store_true", help="store parameters as float16 (half the size)")
+    o.add_argument("--member-of", default=None, metavar="MODEL_DIR",
+                   help="--out is a sub-folder of this model folder: add it to MODEL_DIR/members.json (the "
+                        "networks' heads are averaged)")
+    o.add_argument("--table", default=None, help="with --member-of: the peak table the networks were trained on; "
+                   "the folder's 'uncertain' threshold is fitted again on its simulated validation patterns")
     o.set_defaults(func=cmd_export)
 
     x = sub.add_parser("experiment", help="train and evaluate HAND, CNNstatic, CNNaug, DIFCON: the project's Table 2")

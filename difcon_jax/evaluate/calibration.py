@@ -31,17 +31,36 @@ def _nll(p, labels):
     return -float(np.mean(np.log(np.clip(p[np.arange(len(labels)), labels], 1e-12, None))))
 
 
-def fit_calibration(cfg, model, params, table, n: int = 500, seed: int = 98765,
-                    target_precision: float = 0.8, library: dict | None = None) -> dict:
-    """Temperature and ``uncertain`` threshold from ``n`` simulated patterns of validation structures (see the
-    module docstring); the threshold is fitted on what predict shows (library blended in)."""
+def _validation_rows(table, n: int, seed: int):
+    """(sorted rows, what they are): ``n`` validation structures of ``table``, or held-out test structures (or
+    all) when it has none — said so in the calibration's ``fitted_on``."""
     split = np.asarray(table.split)
     rows, source = np.flatnonzero(split == Split.VALIDATION), "validation structures"
     if len(rows) == 0:  # a table built without a validation split: held-out test structures, said so
         rows, source = np.flatnonzero(split == Split.EQUIVARIANCE_TEST), "held-out test structures (the table has no validation split)"
     if len(rows) == 0:
         rows, source = np.arange(len(table)), "all structures (the table has no held-out split)"
-    rows = np.sort(np.random.default_rng(seed).permutation(rows)[:n])
+    return np.sort(np.random.default_rng(seed).permutation(rows)[:n]), source
+
+
+def _uncertain_threshold(p_sg: np.ndarray, sg: np.ndarray, target_precision: float) -> float:
+    """The smallest top-1 probability (0.05 steps) above which the top-1 space group of p_sg float[B, 230] is
+    right (labels ``sg``, 1–230) at least ``target_precision`` of the time, for ≥ 10 patterns; 0.5 if none."""
+    conf = p_sg.max(1)
+    correct = p_sg.argmax(1) + 1 == sg
+    for t in np.linspace(0.05, 0.95, 19):
+        sel = conf >= t
+        if sel.sum() >= 10 and correct[sel].mean() >= target_precision:
+            return float(t)
+    return 0.5
+
+
+def fit_calibration(cfg, model, params, table, n: int = 500, seed: int = 98765,
+                    target_precision: float = 0.8, library: dict | None = None) -> dict:
+    """Temperature and ``uncertain`` threshold from ``n`` simulated patterns of validation structures (see the
+    module docstring); the threshold is fitted on what predict shows (library blended in)."""
+    split = np.asarray(table.split)
+    rows, source = _validation_rows(table, n, seed)
     x = render_set(table, rows, cfg.augment, seed, batch=int(cfg.eval.batch_size))
     cs, eg, sg = (np.asarray(getattr(table, k))[rows] for k in ("crystal_system", "extinction_group", "space_group"))
     logits = predict_logits(model, params, x)  # one forward pass; each candidate T only rescales the logits
@@ -63,16 +82,37 @@ def fit_calibration(cfg, model, params, table, n: int = 500, seed: int = 98765,
         if loss < best[0]:
             best = (loss, float(t))
     pr = apply_library(shown(best[1]), library)  # the threshold sees what predict shows (for this population)
-    conf = pr["space_group"].max(1)
-    correct = pr["space_group"].argmax(1) + 1 == sg
-    threshold = 0.5
-    for t in np.linspace(0.05, 0.95, 19):
-        sel = conf >= t
-        if sel.sum() >= 10 and correct[sel].mean() >= target_precision:
-            threshold = float(t)
-            break
+    threshold = _uncertain_threshold(pr["space_group"], sg, target_precision)
     return {"temperature": best[1], "uncertain_below": threshold, "fitted_on": f"{len(rows)} simulated patterns of {source}",
             "target_precision": target_precision, "nll_sum": round(best[0], 4), **fields}
+
+
+def training_library(library: dict | None, table) -> dict | None:
+    """``library`` without the entries that are not training structures of ``table`` (matched by formula and
+    space group; an entry the table lacks is left out too), so a validation pattern's votes cannot come from
+    the very structure it was rendered from — the threshold would then be fitted on answers too easy. A library
+    that does not say which structure each entry is stays whole."""
+    if library is None or "formula" not in library:
+        return library
+    train = np.asarray(table.split) == Split.TRAIN
+    known = set(zip(np.asarray(table.formula)[train].tolist(), np.asarray(table.space_group)[train].tolist()))
+    keep = np.array([(f, int(s)) in known for f, s in zip(library["formula"].tolist(), library["space_group"])])
+    return {**library, **{k: np.asarray(library[k])[keep] for k in ("h", "space_group", "formula")}}
+
+
+def refit_uncertain(predictor, table, n: int = 500, seed: int = 98765, target_precision: float = 0.8) -> dict:
+    """``predictor``'s calibration with the 'uncertain' threshold fitted again on what predict shows for ``n``
+    simulated validation patterns of ``table`` (the one its networks were trained on): after member networks
+    are added the shown probabilities are their mean, so the threshold fitted for one network no longer holds.
+    Each network keeps its own temperature; the library votes with its training structures only
+    (:func:`training_library`)."""
+    rows, source = _validation_rows(table, n, seed)
+    x = render_set(table, rows, predictor.cfg.augment, seed, batch=int(predictor.cfg.eval.batch_size))
+    pr = predictor._replace(library=training_library(predictor.library, table))(x, blend=True, prior="natural")
+    threshold = _uncertain_threshold(pr["space_group"], np.asarray(table.space_group)[rows], target_precision)
+    return {**predictor.calibration, "uncertain_below": threshold, "target_precision": target_precision,
+            "uncertain_fitted_on": f"{len(rows)} simulated patterns of {source}, "
+                                   f"{1 + len(predictor.members)} networks averaged"}
 
 
 def write_calibration(workdir: str, calib: dict) -> str:

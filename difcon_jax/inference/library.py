@@ -125,6 +125,8 @@ def _library_of_references(path: str) -> dict | None:
                 return None
             lib = {"h": z["h"], "space_group": z["space_group"], "k": np.int32(knn["k"]), "tau": np.float32(knn["tau"]),
                    "alpha": np.float32(knn["alpha"])}
+            if "formula" in z.files:  # which structure each entry is (a calibration leaves out the held-out ones)
+                lib["formula"] = z["formula"]
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
         raise CheckpointError(f"{path}: unreadable reference database ({type(e).__name__})") from None
     if lib["h"].ndim != 2 or len(lib["h"]) != len(lib["space_group"]) or not np.all(np.isfinite(lib["h"])):

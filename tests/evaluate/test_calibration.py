@@ -66,3 +66,28 @@ def test_calibration_stores_the_training_draw_and_evaluation_reports_both(setup)
     np.testing.assert_array_equal(pred(x, blend=False, prior="library")["space_group"], raw["space_group"])
     with_lib = Predictor.of(cfg, model, params, calib, {"space_group": np.array([225, 14]), "alpha": 0.0})
     assert with_lib.prior_applied("library") == "library"
+
+
+def test_a_refitted_threshold_votes_with_training_structures_only(setup):
+    """refit_uncertain (a folder whose member networks now average) fits the threshold on validation patterns
+    with a library of the table's training structures only: an entry of a held-out structure would vote for
+    the very structure the pattern was rendered from."""
+    from difcon_jax.data.split import Split
+    from difcon_jax.evaluate.calibration import refit_uncertain, training_library
+    from difcon_jax.inference.predictor import Predictor
+
+    cfg, model, params, table = setup
+    split, formula, sg = (np.asarray(getattr(table, k)) for k in ("split", "formula", "space_group"))
+    n = len(split)
+    dim = Predictor.of(cfg, model, params)(np.zeros((1, cfg.augment.n_bins), np.float32))["representation"].shape[1]
+    library = {"h": np.random.default_rng(1).normal(size=(n + 1, dim)).astype(np.float32),
+               "space_group": np.append(sg, 1), "formula": np.append(formula, "Xx9"), "k": np.int32(3),
+               "tau": np.float32(0.1), "alpha": np.float32(0.5)}
+    kept = training_library(library, table)
+    assert kept["formula"].tolist() == formula[split == Split.TRAIN].tolist()  # held-out and unknown ones gone
+    assert len(kept["h"]) == len(kept["space_group"]) == int((split == Split.TRAIN).sum()) < n
+    assert training_library({k: v for k, v in library.items() if k != "formula"}, table)["h"].shape[0] == n + 1
+    calib = fit_calibration(cfg, model, params, table, n=8)
+    out = refit_uncertain(Predictor.of(cfg, model, params, calib, library), table, n=8)
+    assert 0.0 <= out["uncertain_below"] <= 1.0 and out["temperature"] == calib["temperature"]
+    assert "1 networks averaged" in out["uncertain_fitted_on"] and out["fitted_on"] == calib["fitted_on"]

@@ -1,0 +1,94 @@
+"""A model folder's member networks (``members.json``): their heads are averaged, each with its own temperature
+and prior, before the library's votes; a broken list is one line naming the file."""
+
+import json
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import traverse_util
+
+from difcon_jax.config import default_config_path, load_config
+from difcon_jax.errors import CheckpointError
+from difcon_jax.files import atomic_savez, atomic_write_json
+from difcon_jax.inference.model_dir import model_of
+
+TINY = ["augment.n_bins=600", "model.widths=(4, 8)", "model.blocks=(1, 1)", "model.stem_features=4",
+        "model.stem_stride=4", "model.projector_dims=(8,)", "model.head_hidden=8", "eval.batch_size=8"]
+
+
+def _model_folder(path, seed: int, temperature: float, extra=()):
+    """A model folder of a tiny untrained network (config.json, params.npz, calibration.json)."""
+    cfg = load_config(default_config_path("quickstart"), TINY + list(extra))
+    params = model_of(cfg).init(jax.random.key(seed), jnp.zeros((1, cfg.augment.n_bins)))["params"]
+    os.makedirs(path, exist_ok=True)
+    atomic_write_json(os.path.join(path, "config.json"), cfg.to_dict())
+    atomic_savez(os.path.join(path, "params.npz"),
+                 **{"/".join(k): np.asarray(v) for k, v in traverse_util.flatten_dict(params).items()})
+    atomic_write_json(os.path.join(path, "calibration.json"), {"temperature": temperature, "uncertain_below": 0.5})
+    return str(path)
+
+
+def test_a_folder_averages_its_networks_heads(tmp_path):
+    from difcon_jax.inference.predictor import MEMBERS_FILE, Predictor, add_member
+
+    head = _model_folder(tmp_path / "m", 0, 0.5)
+    alone = Predictor.load(head)
+    _model_folder(tmp_path / "m" / "ln_axis", 1, 2.0, ["model.log_sin_bins=300"])
+    assert add_member(head, "ln_axis") == os.path.join(head, MEMBERS_FILE)
+    add_member(head, "ln_axis")  # named once
+    assert json.load(open(os.path.join(head, MEMBERS_FILE))) == {"members": ["ln_axis"]}
+    both = Predictor.load(head)
+    assert len(both.members) == 1 and both.members[0].temperature == 2.0 and both.members[0].library is None
+    x = np.random.default_rng(0).random((3, 600)).astype(np.float32)
+    p_head = alone(x, blend=False, prior="none")
+    p_member = Predictor.load(os.path.join(head, "ln_axis"))(x, blend=False, prior="none")
+    p = both(x, blend=False, prior="none")
+    for h in ("crystal_system", "extinction_group", "space_group"):
+        np.testing.assert_allclose(p[h], (p_head[h] + p_member[h]) / 2, rtol=1e-5, atol=1e-7)
+        assert not np.allclose(p[h], p_head[h])  # the member changes the answer
+    np.testing.assert_array_equal(p["representation"], p_head["representation"])  # the library's own
+
+
+def test_a_broken_member_list_is_one_line_naming_the_file(tmp_path):
+    from difcon_jax.inference.predictor import MEMBERS_FILE, Predictor, add_member
+
+    head = _model_folder(tmp_path / "m", 0, 1.0)
+    where = os.path.join(head, MEMBERS_FILE)
+    for text, reason in [("{not json", "unreadable member list"), ('{"members": "x"}', "must be a list"),
+                         ('{"members": ["../elsewhere"]}', "not a sub-folder"), ('{"members": ["gone"]}', "is missing")]:
+        with open(where, "w") as fh:
+            fh.write(text)
+        with pytest.raises(CheckpointError, match=reason) as e:
+            Predictor.load(head)
+        assert MEMBERS_FILE in str(e.value) and "\n" not in str(e.value)
+    os.remove(where)
+    _model_folder(tmp_path / "m" / "coarse", 1, 1.0, ["augment.n_bins=300"])
+    with pytest.raises(CheckpointError, match="reads a 2θ grid"):
+        add_member(head, "coarse")
+    assert not os.path.exists(where)  # the refused member is not left in the list
+    assert Predictor.load(head).members == ()
+
+
+def test_export_adds_a_member_from_the_command_line(tmp_path, tiny_table, capsys):
+    from difcon_jax.cli import main
+    from difcon_jax.config import default_config_path, load_config
+    from difcon_jax.inference.predictor import Predictor
+    from difcon_jax.train.loop import train
+    from tests.helpers.train import tiny_overrides
+
+    wd = tmp_path / "run"
+    train(load_config(default_config_path("quickstart"), tiny_overrides(tiny_table, steps=1)), str(wd))
+    assert main(["export", "--workdir", str(wd), "--out", str(tmp_path / "m")]) == 0
+    assert main(["export", "--workdir", str(wd), "--out", str(tmp_path / "m" / "second"), "--float16",
+                 "--member-of", str(tmp_path / "m"), "--table", tiny_table]) == 0
+    out = capsys.readouterr().out
+    assert "members.json" in out and "2 networks averaged" in out
+    folder = Predictor.load(str(tmp_path / "m"))
+    assert len(folder.members) == 1 and "2 networks averaged" in folder.calibration["uncertain_fitted_on"]
+    assert folder.calibration["temperature"] == Predictor.load(str(wd)).calibration["temperature"]
+    assert main(["export", "--workdir", str(wd), "--out", str(tmp_path / "elsewhere"),
+                 "--member-of", str(tmp_path / "m")]) != 0
+    assert "direct sub-folder" in capsys.readouterr().err
