@@ -10,9 +10,12 @@ import jax
 
 from difcon_jax.augment.figure import augmentation_figure
 from difcon_jax.config import default_config_path, load_config
+from difcon_jax.data.prepare import prepare_table
 from difcon_jax.errors import CheckpointError, ConfigError
+from difcon_jax.evaluate.calibration import refit_uncertain, write_calibration
 from difcon_jax.evaluate.evaluators import SIMULATED_AXES
 from difcon_jax.inference.model_dir import export_model
+from difcon_jax.inference.predictor import Predictor, add_member
 from difcon_jax.jobs.experiment import run_experiment
 from difcon_jax.jobs.learning_curve import learning_curve, write_learning_curve
 from difcon_jax.jobs.run import train_and_evaluate
@@ -75,9 +78,9 @@ def cmd_curve(args) -> int:
 
 def cmd_export(args) -> int:
     _training_directory(args.workdir)
+    if args.table and not args.member_of:
+        raise ConfigError("--table fits a folder's threshold again after --member-of adds a network; give both")
     if args.member_of:
-        from difcon_jax.inference.predictor import add_member
-
         name = os.path.relpath(os.path.abspath(args.out), os.path.abspath(args.member_of))
         if os.sep in name or name.startswith(".."):
             raise ConfigError(f"--out {args.out}: a member is written as a direct sub-folder of --member-of "
@@ -85,11 +88,7 @@ def cmd_export(args) -> int:
     print(f"wrote {export_model(args.workdir, args.out, float16=args.float16)}")
     if args.member_of:
         print(f"wrote {add_member(args.member_of, name)}: its networks' heads are averaged")
-    if args.member_of and args.table:
-        from difcon_jax.data.prepare import prepare_table
-        from difcon_jax.evaluate.calibration import refit_uncertain, write_calibration
-        from difcon_jax.inference.predictor import Predictor
-
+    if args.table:
         folder = Predictor.load(args.member_of)
         folder.cfg.data.table = args.table
         calib = refit_uncertain(folder, prepare_table(folder.cfg, args.member_of), n=int(folder.cfg.eval.num_structures))

@@ -74,21 +74,21 @@ def test_a_broken_member_list_is_one_line_naming_the_file(tmp_path):
 
 def test_export_adds_a_member_from_the_command_line(tmp_path, tiny_table, capsys):
     from difcon_jax.cli import main
-    from difcon_jax.config import default_config_path, load_config
     from difcon_jax.inference.predictor import Predictor
-    from difcon_jax.train.loop import train
-    from tests.helpers.train import tiny_overrides
 
-    wd = tmp_path / "run"
-    train(load_config(default_config_path("quickstart"), tiny_overrides(tiny_table, steps=1)), str(wd))
-    assert main(["export", "--workdir", str(wd), "--out", str(tmp_path / "m")]) == 0
-    assert main(["export", "--workdir", str(wd), "--out", str(tmp_path / "m" / "second"), "--float16",
+    # a run's folder as export reads it (its parameters as params.npz; Orbax restores are tested with training)
+    wd = _model_folder(tmp_path / "run", 3, 1.0)
+    os.makedirs(os.path.join(wd, "checkpoints"))
+    assert main(["export", "--workdir", wd, "--out", str(tmp_path / "m")]) == 0
+    assert main(["export", "--workdir", wd, "--out", str(tmp_path / "m" / "second"), "--float16",
                  "--member-of", str(tmp_path / "m"), "--table", tiny_table]) == 0
     out = capsys.readouterr().out
     assert "members.json" in out and "2 networks averaged" in out
     folder = Predictor.load(str(tmp_path / "m"))
     assert len(folder.members) == 1 and "2 networks averaged" in folder.calibration["uncertain_fitted_on"]
-    assert folder.calibration["temperature"] == Predictor.load(str(wd)).calibration["temperature"]
-    assert main(["export", "--workdir", str(wd), "--out", str(tmp_path / "elsewhere"),
+    assert folder.calibration["temperature"] == 1.0 and folder.members[0].calibration["uncertain_below"] == 0.5
+    assert main(["export", "--workdir", wd, "--out", str(tmp_path / "elsewhere"),
                  "--member-of", str(tmp_path / "m")]) != 0
     assert "direct sub-folder" in capsys.readouterr().err
+    assert main(["export", "--workdir", wd, "--out", str(tmp_path / "x"), "--table", tiny_table]) != 0
+    assert "give both" in capsys.readouterr().err and not os.path.exists(tmp_path / "x")
