@@ -82,7 +82,7 @@ def cmd_export(args) -> int:
         raise ConfigError("--table fits a folder's threshold again after --member-of adds a network; give both")
     if args.member_of:
         name = os.path.relpath(os.path.abspath(args.out), os.path.abspath(args.member_of))
-        if os.sep in name or name.startswith(".."):
+        if name in (".", "") or os.sep in name or name.startswith(".."):
             raise ConfigError(f"--out {args.out}: a member is written as a direct sub-folder of --member-of "
                               f"{args.member_of}")
     print(f"wrote {export_model(args.workdir, args.out, float16=args.float16)}")

@@ -90,5 +90,7 @@ def test_export_adds_a_member_from_the_command_line(tmp_path, tiny_table, capsys
     assert main(["export", "--workdir", wd, "--out", str(tmp_path / "elsewhere"),
                  "--member-of", str(tmp_path / "m")]) != 0
     assert "direct sub-folder" in capsys.readouterr().err
+    assert main(["export", "--workdir", wd, "--out", str(tmp_path / "m"), "--member-of", str(tmp_path / "m")]) != 0
+    assert "direct sub-folder" in capsys.readouterr().err
     assert main(["export", "--workdir", wd, "--out", str(tmp_path / "x"), "--table", tiny_table]) != 0
     assert "give both" in capsys.readouterr().err and not os.path.exists(tmp_path / "x")
