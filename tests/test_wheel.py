@@ -11,7 +11,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from tests.helpers.train import ROOT, make_table, tiny_overrides
+from tests.helpers.train import ROOT, tiny_overrides
 
 pytest.importorskip("setuptools")  # the test extra installs it: the wheel is built without network access
 
@@ -44,11 +44,11 @@ def test_wheel_carries_configs_and_model(wheel):
     assert "configs" not in top and "tests" not in top  # no stray top-level packages in site-packages
 
 
-def test_installed_wheel_trains_and_predicts_from_elsewhere(wheel, tmp_path):
+def test_installed_wheel_trains_and_predicts_from_elsewhere(wheel, tiny_table, tmp_path):
     site = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", str(site),
                     str(wheel)], check=True, capture_output=True, timeout=300)
-    table = make_table(str(tmp_path / "tbl" / "table"))
+    table = tiny_table  # the run's one tiny table, read only
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "PYTHONPATH")}

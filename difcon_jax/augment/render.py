@@ -8,17 +8,37 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from difcon_jax.augment import device_table, gather, make_augment_batch
+from difcon_jax.augment import kernels as K
+from difcon_jax.augment import make_augment_batch
+
+_COMPILED: dict[str, object] = {}
+
+
+def _jitted_augment(aug_cfg):
+    """The jitted batch pipeline for ``aug_cfg``, one per distinct config in the process: a calibration, a
+    library's views and the evaluation axes render under the same settings, and each fresh closure would be
+    traced and compiled again."""
+    key = aug_cfg.to_json(sort_keys=True)
+    if key not in _COMPILED:
+        if len(_COMPILED) >= 8:
+            _COMPILED.pop(next(iter(_COMPILED)))
+        _COMPILED[key] = jax.jit(make_augment_batch(aug_cfg))
+    return _COMPILED[key]
 
 
 def render_set(table, rows: np.ndarray, aug_cfg, seed: int, batch: int = 256) -> np.ndarray:
     """float32[len(rows), n_bins]: one augmentation per structure of ``table`` rows ``rows`` (deterministic
     in ``seed``)."""
-    augment = jax.jit(make_augment_batch(aug_cfg))
-    dev = device_table(table.subset(rows))
+    augment = _jitted_augment(aug_cfg)
+    rows = np.asarray(rows)
+    # batches gathered on the host: the compiled program sees float32[batch, P] whatever the table's size
+    inten = np.where(np.asarray(table.mask)[rows], np.asarray(table.intensity, np.float32)[rows], 0.0)
+    host = [np.asarray(table.two_theta, np.float32)[rows], inten.astype(np.float32),
+            np.asarray(table.po_cos2, np.float32)[rows], np.asarray(table.po_weight, np.float32)[rows]]
     out = []
     for i in range(0, len(rows), batch):
         idx = np.arange(i, min(i + batch, len(rows)))
         pad = np.resize(idx, batch)  # fixed shape: one compilation
-        out.append(np.asarray(augment(jax.random.fold_in(jax.random.key(seed), i), gather(dev, jnp.asarray(pad))))[:len(idx)])
+        peaks = K.Peaks(*(jnp.asarray(a[pad]) for a in host))
+        out.append(np.asarray(augment(jax.random.fold_in(jax.random.key(seed), i), peaks))[:len(idx)])
     return np.concatenate(out) if out else np.zeros((0, aug_cfg.n_bins), np.float32)

@@ -179,3 +179,23 @@ def test_render_chunk_auto_resolves_by_backend(cfg):
     assert render_chunk(c) == (CPU_RENDER_CHUNK if jax.default_backend() == "cpu" else 0)
     c.augment_chunk = 0
     assert render_chunk(c) == 0
+
+
+def test_render_set_is_the_batch_pipeline_compiled_once_per_config(cfg, tiny_table):
+    """render_set (rows gathered on the host, one jitted pipeline per config in the process) gives the batched
+    pipeline on the rows gathered on the device, batch for batch with the same keys and padding."""
+    from difcon_jax.augment import device_table, gather
+    from difcon_jax.augment.render import _jitted_augment, render_set
+    from difcon_jax.data.peak_table import load_peak_table
+
+    table = load_peak_table(tiny_table)
+    rows = np.array([3, 1, 7, 2, 9])
+    got = render_set(table, rows, cfg, seed=5, batch=4)
+    augment, dev = jax.jit(make_augment_batch(cfg)), device_table(table.subset(rows))
+    ref = [np.asarray(augment(jax.random.fold_in(jax.random.key(5), i), gather(dev, jnp.asarray(np.resize(idx, 4)))))
+           [:len(idx)] for i, idx in ((0, np.arange(4)), (4, np.arange(4, 5)))]
+    np.testing.assert_array_equal(got, np.concatenate(ref))
+    assert got.shape == (5, cfg.n_bins) and np.isfinite(got).all()
+    same, other = cfg.copy_and_resolve_references(), cfg.copy_and_resolve_references()
+    other.render_stride = 4
+    assert _jitted_augment(same) is _jitted_augment(cfg) and _jitted_augment(other) is not _jitted_augment(cfg)
