@@ -9,7 +9,7 @@ from difcon_jax.configs import difcon
 
 def get_config():
     c = difcon.get_config()
-    c.num_steps = 1050  # 1,250 ran 8 min 36 s from a clean clone on the slowest 2-core machine; README has the times
+    c.num_steps = 1050  # 1,250 took 8 min 36 s from a clean clone on a 2-core machine (over ~8); README has the times
     c.batch_size = 32
     c.log_every = 25
     c.ckpt_every = 100
