@@ -176,12 +176,18 @@ def make_two_views(cfg):
     return two_views
 
 
+def host_peaks(table, rows=None) -> K.Peaks:
+    """The peak table's arrays (rows ``rows``, all when None) as one :class:`Peaks` of NumPy float32 arrays
+    (intensities 0 where masked)."""
+    sel = slice(None) if rows is None else np.asarray(rows)
+    inten = np.where(np.asarray(table.mask)[sel], np.asarray(table.intensity, np.float32)[sel], 0.0)
+    return K.Peaks(np.asarray(table.two_theta, np.float32)[sel], inten.astype(np.float32),
+                   np.asarray(table.po_cos2, np.float32)[sel], np.asarray(table.po_weight, np.float32)[sel])
+
+
 def device_table(table, dtype=jnp.float32) -> K.Peaks:
     """The peak table's arrays as one on-device :class:`Peaks` (intensities 0 where masked)."""
-
-    inten = np.where(np.asarray(table.mask), np.asarray(table.intensity, np.float32), 0.0)
-    return K.Peaks(jnp.asarray(np.asarray(table.two_theta), dtype), jnp.asarray(inten, dtype),
-                   jnp.asarray(np.asarray(table.po_cos2), dtype), jnp.asarray(np.asarray(table.po_weight), dtype))
+    return K.Peaks(*(jnp.asarray(a, dtype) for a in host_peaks(table)))
 
 
 def gather(peaks: K.Peaks, index) -> K.Peaks:

@@ -10,6 +10,7 @@ import numpy as np
 
 from difcon_jax.augment import kernels as K
 from difcon_jax.augment import make_augment_batch
+from difcon_jax.augment.pipeline import host_peaks
 
 _COMPILED: dict[str, object] = {}
 
@@ -31,10 +32,7 @@ def render_set(table, rows: np.ndarray, aug_cfg, seed: int, batch: int = 256) ->
     in ``seed``)."""
     augment = _jitted_augment(aug_cfg)
     rows = np.asarray(rows)
-    # batches gathered on the host: the compiled program sees float32[batch, P] whatever the table's size
-    inten = np.where(np.asarray(table.mask)[rows], np.asarray(table.intensity, np.float32)[rows], 0.0)
-    host = [np.asarray(table.two_theta, np.float32)[rows], inten.astype(np.float32),
-            np.asarray(table.po_cos2, np.float32)[rows], np.asarray(table.po_weight, np.float32)[rows]]
+    host = host_peaks(table, rows)  # batches gathered on the host: the program sees [batch, P] whatever the table
     out = []
     for i in range(0, len(rows), batch):
         idx = np.arange(i, min(i + batch, len(rows)))
