@@ -5,7 +5,8 @@ same thing.
 
 A model folder may name further networks in ``members.json`` (``{"members": ["ln_axis"]}``: sub-folders, each a
 model folder of its own): the heads' probabilities are then the mean of every network's, each with its own
-temperature and prior correction, before the library's votes are blended in. Networks that read the pattern on
+temperature and training draw divided out and the folder's population (its library's or its training split's
+frequencies) put in, before the library's votes are blended in. Networks that read the pattern on
 different axes (2θ and ln sin θ) err on different patterns (results/network_axes/README.md). The representation
 and the lattice estimate stay the folder's own network's: its reference library was built with them.
 """
@@ -76,16 +77,22 @@ class Predictor(NamedTuple):
         reference library's votes are mixed in as ``predict`` shows them."""
         probs = self.network(profiles, prior, self.library)
         if self.members:
-            each = [probs] + [m.network(profiles, prior, self.library) for m in self.members]
+            # the population asked about is the folder's (its library's, or its own training split's); each
+            # network divides out the draw it was trained on (its own sampling mass)
+            target = prior_target(self.calibration, self.library, prior)
+            each = [probs] + [m.network(profiles, prior, self.library, target) for m in self.members]
             probs = {**probs, **{h: np.mean([p[h] for p in each], axis=0) for h in AVERAGED}}
         return apply_library(probs, self.library) if blend else probs
 
-    def network(self, profiles: np.ndarray, prior: str, library: dict | None) -> dict:
+    def network(self, profiles: np.ndarray, prior: str, library: dict | None,
+                target: np.ndarray | None = None) -> dict:
         """This network's own probabilities (its temperature, corrected to ``prior`` as ``__call__`` says, the
-        'library' prior being ``library``'s frequencies), no votes and no members."""
+        'library' prior being ``library``'s frequencies; ``target`` float[230], a folder's population, in place of
+        this network's own), no votes and no members."""
         probs = predict(self.model, self.params, profiles, max_batch=int(self.cfg.eval.batch_size),
                         temperature=self.temperature)
-        target = prior_target(self.calibration, library, prior)
+        own = prior_target(self.calibration, library, prior)
+        target = None if own is None else (own if target is None else target)  # nothing to divide by: as trained
         if target is not None:
             probs = label_shift(probs, target, np.asarray(self.calibration["sampling_mass"], np.float64))
         return probs

@@ -1,5 +1,5 @@
 """A model folder's member networks (``members.json``): their heads are averaged, each with its own temperature
-and prior, before the library's votes; a broken list is one line naming the file."""
+and training draw under the folder's population, before the library's votes; a broken list is one line naming the file."""
 
 import json
 import os
@@ -50,6 +50,34 @@ def test_a_folder_averages_its_networks_heads(tmp_path):
         np.testing.assert_allclose(p[h], (p_head[h] + p_member[h]) / 2, rtol=1e-5, atol=1e-7)
         assert not np.allclose(p[h], p_head[h])  # the member changes the answer
     np.testing.assert_array_equal(p["representation"], p_head["representation"])  # the library's own
+
+
+def test_each_member_divides_out_its_own_draw_and_puts_in_the_folders_population(tmp_path):
+    from difcon_jax.inference.predictor import Predictor, add_member
+    from difcon_jax.inference.prior import label_shift
+
+    rng = np.random.default_rng(1)
+    mass_head, mass_member, folder_t, member_t = (rng.random(230) + 0.05 for _ in range(4))
+    head = _model_folder(tmp_path / "m", 0, 1.0)
+    _model_folder(tmp_path / "m" / "minerals", 1, 1.5)
+    for where, mass, natural in [(head, mass_head, folder_t), (os.path.join(head, "minerals"), mass_member, member_t)]:
+        calib = json.load(open(os.path.join(where, "calibration.json")))
+        calib.update(sampling_mass=list(mass / mass.sum()), natural_frequency=list(natural / natural.sum()))
+        atomic_write_json(os.path.join(where, "calibration.json"), calib)
+    add_member(head, "minerals")
+    folder = Predictor.load(head)
+    x = rng.random((2, 600)).astype(np.float32)
+    member = Predictor.load(os.path.join(head, "minerals"))
+    as_trained = member(x, blend=False, prior="none")
+    expected = label_shift(as_trained, folder_t / folder_t.sum(), mass_member / mass_member.sum())
+    got = folder.members[0].network(x, "natural", None, folder_t / folder_t.sum())
+    np.testing.assert_allclose(got["space_group"], expected["space_group"], rtol=1e-5, atol=1e-8)
+    p = folder(x, blend=False, prior="natural")
+    own = folder.network(x, "natural", None)
+    np.testing.assert_allclose(p["space_group"], (own["space_group"] + got["space_group"]) / 2, rtol=1e-5, atol=1e-8)
+    # the member's own population would give another answer: the folder's is the one asked about
+    alone = member(x, blend=False, prior="natural")["space_group"]
+    assert not np.allclose(alone, got["space_group"], rtol=1e-3)
 
 
 def test_a_broken_member_list_is_one_line_naming_the_file(tmp_path):
