@@ -44,7 +44,7 @@ def test_wheel_carries_configs_and_model(wheel):
     for where, _, files in os.walk(pretrained):  # member networks' sub-folders too
         for f in files:
             if not f.endswith((".pyc", ".py")):
-                name = os.path.relpath(os.path.join(where, f), os.path.join(ROOT)).replace(os.sep, "/")
+                name = os.path.relpath(os.path.join(where, f), ROOT).replace(os.sep, "/")
                 assert name in names, name
     top = {n.split("/")[0] for n in names}
     assert "configs" not in top and "tests" not in top  # no stray top-level packages in site-packages

@@ -1,5 +1,6 @@
 """A model folder's member networks (``members.json``): their heads are averaged, each with its own temperature
-and training draw under the folder's population, before the library's votes; a broken list is one line naming the file."""
+and training draw, under the folder's population, before the library's votes; a broken list is one line naming
+the file."""
 
 import json
 import os
