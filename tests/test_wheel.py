@@ -41,11 +41,11 @@ def test_wheel_carries_configs_and_model(wheel):
     for f in ("params.npz", "references.npz", "config.json", "calibration.json", "MODEL_CARD.md"):
         assert f"difcon_jax/pretrained/difcon_cpu/{f}" in names, f
     pretrained = os.path.join(ROOT, "difcon_jax", "pretrained")
-    for where, _, files in os.walk(pretrained):  # member networks' sub-folders too
-        for f in files:
-            if not f.endswith((".pyc", ".py")):
-                name = os.path.relpath(os.path.join(where, f), ROOT).replace(os.sep, "/")
-                assert name in names, name
+    for model in os.listdir(pretrained):  # the member networks a packaged folder names ship with it
+        listed = os.path.join(pretrained, model, "members.json")
+        for member in json.load(open(listed))["members"] if os.path.exists(listed) else []:
+            for f in ("params.npz", "config.json", "calibration.json"):
+                assert f"difcon_jax/pretrained/{model}/{member}/{f}" in names, (model, member, f)
     top = {n.split("/")[0] for n in names}
     assert "configs" not in top and "tests" not in top  # no stray top-level packages in site-packages
 
