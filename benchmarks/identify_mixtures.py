@@ -28,7 +28,7 @@ import time
 import numpy as np
 
 # the sibling benchmark (this one runs as a script: benchmarks/ is on sys.path)
-from identify_axis import entry_splits, measured_range, render_at_cells, strained_cells
+from identify_axis import PARENTS, measured_range, parent_pool, render_at_cells, strained_cells
 
 from difcon_jax.match.identify import Identifier, identify_profiles
 from difcon_jax.match.search import IdentifySettings
@@ -44,12 +44,13 @@ def main() -> None:
                    help="candidates retrieved by containment (0: representation and fingerprint only, as before)")
     p.add_argument("--no-mixtures", action="store_true", help="a first phase must explain the pattern alone "
                    "(IdentifySettings.mixtures off)")
+    p.add_argument("--parents", default=PARENTS, help="draw phases from the entries whose code starts so ('' = any)")
     p.add_argument("--out", default=None)
     a = p.parse_args()
     ident = Identifier.load(a.model)
     db = ident.index.db
     rng = np.random.default_rng(a.seed)
-    pool = rng.permutation(np.flatnonzero(entry_splits(db) == 1))
+    pool = rng.permutation(parent_pool(db, 1, a.parents))
     major, minor = pool[:a.n], pool[a.n:2 * a.n]
     x_a = render_at_cells(ident, db, major, strained_cells(db, major, rng), a.seed + 17)
     x_b = render_at_cells(ident, db, minor, strained_cells(db, minor, rng), a.seed + 17)  # same keys: same instrument

@@ -187,7 +187,8 @@ def cmd_library_build(args) -> int:
 def add_parsers(sub) -> None:
     p = sub.add_parser("identify", help="name the phases of measured patterns, refine them and show the fit")
     p.add_argument("files", nargs="+")
-    p.add_argument("--model", default=None, help="model folder (default: the packaged model and its AMCSD library)")
+    p.add_argument("--model", default=None,
+                   help="model folder (default: the packaged model and its library: AMCSD minerals, AFLOW prototypes)")
     p.add_argument("--library", default=None, help="a reference database (.npz from `library build`)")
     p.add_argument("--elements", default=None, help="elements every candidate must contain, e.g. Fe,O")
     p.add_argument("--only-elements", default=None, help="candidates may contain only these elements")

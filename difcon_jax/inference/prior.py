@@ -11,7 +11,8 @@ whose groups occur with frequencies t_g has, by Bayes,
 Both vectors come from structure counts, never from measurements: m from the training split (written into
 ``calibration.json`` by :mod:`difcon_jax.evaluate.calibration`), t either from the same split (``natural``: the
 population of the simulated axes) or from the reference library the model searches (``library``: for the
-packaged model, the AMCSD minerals — the population a measured mineral comes from). ``library build`` stores
+packaged model, the AMCSD minerals and the AFLOW structure prototypes — near the population a measured mineral
+comes from: the 740 prototypes move no crystal system's share by more than 1.6 points). ``library build`` stores
 the library's frequencies in the model's ``calibration.json`` too (``library_frequency``), so the answer for
 a measured pattern is the same with the reference file or without it; a model with neither answers 'library'
 uncorrected (the heads as trained: the tempered draw is nearer the minerals than the natural frequencies are).
