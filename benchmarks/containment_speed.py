@@ -6,8 +6,9 @@ cell scaling read from the ln sin θ shift table, against the reference that pla
     python benchmarks/containment_speed.py --n 5
 
 Library sizes: the packaged one (6,434 AMCSD entries when measured; 7,174 with the AFLOW prototypes since
-2026-12-03) and the same entries tiled to ~141 k (the size of a Materials Project library a user builds). Patterns: the first ``n`` shared RRUFF files when ../shared is present, else
-reference entries rendered by the training augmentation. Prints one JSON line.
+2026-12-03) and the same entries tiled to ~141 k (the size of a Materials Project library a user builds).
+Patterns: the first ``n`` shared RRUFF files when ../shared is present, else reference entries rendered by the
+training augmentation. Prints one JSON line.
 """
 
 from __future__ import annotations
