@@ -247,6 +247,10 @@ def _check_sites(st, source: str, limits: StructureLimits) -> list[str]:
                 raise InputError(source, f"unknown element {site.type_symbol!r} at site {site.label!r}")
             site.element = gemmi.Element(mapped)
             notes.append(f"label {site.label!r} read as {mapped}")
+        if not site.element.it92:  # gemmi reads the type 'NH4' (AFLOW's ammonium as one site) as nihonium
+            raise InputError(source, f"type symbol {site.type_symbol!r} at site {site.label!r} reads as element "
+                                     f"{site.element.name}, which has no X-ray form factor (a molecular ion written "
+                                     "as one site?)")
         f = site.fract
         if not all(math.isfinite(x) for x in (f.x, f.y, f.z)):
             raise InputError(source, f"non-numeric coordinates at site {site.label!r}")

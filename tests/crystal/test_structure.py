@@ -45,6 +45,8 @@ BAD = {
     "no atoms": ("data_x\n_cell_length_a 3\n_cell_length_b 3\n_cell_length_c 3\n_cell_angle_alpha 90\n"
                  "_cell_angle_beta 90\n_cell_angle_gamma 90\n_symmetry_space_group_name_H-M 'P 1'\n", "no atom sites"),
     "unknown element": (cif_of("NaCl").replace("Na1 Na", "Na1 Qq"), "unknown element"),
+    "molecular ion as one site": (cif_of("NaCl").replace("Na1 Na", "Na1 NH4"), "type symbol 'NH4' at site 'Na1' reads "
+                                  "as element Nh, which has no X-ray form factor"),
     "nan coordinates": (cif_of("NaCl").replace("Cl2 Cl 0.500000", "Cl2 Cl ?"), "non-numeric coordinates"),
     "no symmetry": (cif_of("NaCl", with_ops=False).replace("_symmetry_space_group_name_H-M 'F m -3 m'", ""),
                     "no space group"),
