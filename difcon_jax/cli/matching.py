@@ -109,8 +109,9 @@ def _print_result(r: dict) -> None:
         print("  the failed fits' vote (unverified): " + ", ".join(f"{v['symbol']} {v['p']:.2f}"
                                                                for v in sym["unverified_votes"][:3]))
     net = r["network"]
-    # the network's own answer as predict shows it (its heads blended with the library's nearest neighbours)
-    print("  network (as predict shows it): " + ", ".join(f"{c['label']} {c['p']:.2f}" for c in net["crystal_system"][:2])
+    # the network's own answer as predict's network lines show it (its heads blended with the library's neighbours)
+    print("  network (heads + library vote): "
+          + ", ".join(f"{c['label']} {c['p']:.2f}" for c in net["crystal_system"][:2])
           + "; " + ", ".join(f"{s['symbol']} {s['p']:.2f}" for s in net["space_group"][:3]))
     if "lattice_estimate" in net and not r["phases"]:  # a novel phase: the network's cell is all there is
         c = net["lattice_estimate"]

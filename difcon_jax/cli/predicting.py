@@ -23,21 +23,15 @@ from difcon_jax.inference.model_dir import PACKAGED_MODEL
 from difcon_jax.inference.predict_files import plot_predictions, predict_files
 from difcon_jax.inference.predictor import Predictor
 from difcon_jax.inference.prior import PRIORS
-from difcon_jax.match.identify import verify_predictions
+from difcon_jax.match.identify import network_answer, verify_predictions
 from difcon_jax.match.orders import describe_one_spacing
 from difcon_jax.patterns.labelled import read_labels
 
 
 def _print_prediction(r: dict, verify: bool) -> None:
-    sg = ", ".join(f"{s['symbol']} (#{s['number']}) {s['p']:.3f}" for s in r["space_group"])
-    cs = ", ".join(f"{c['label']} {c['p']:.3f}" for c in r["crystal_system"])
-    eg = ", ".join(f"[{e['symbol']}] {e['p']:.3f}" for e in r["extinction_group"])
-    print(f"{r['file']}{'  (uncertain)' if r['uncertain'] else ''}\n  crystal system: {cs}\n"
-          f"  extinction group: {eg}\n  space group: {sg}")
-    if "lattice_estimate" in r:
-        c = r["lattice_estimate"]
-        print(f"  lattice estimate (reduced primitive cell, network): a {c['a']:.2f} b {c['b']:.2f} c {c['c']:.2f} Å, "
-              f"α {c['alpha']:.1f} β {c['beta']:.1f} γ {c['gamma']:.1f}°, V {c['volume']:.0f} Å³")
+    a = r["answer"]
+    print(f"{r['file']}\n  answer: {a['crystal_system']}, {a['space_group']['symbol']} "
+          f"(#{a['space_group']['number']}) — {a['source']}")
     v = r.get("verified")
     if v:
         print(f"  verified phase: {v['name']} [{v['code']}] {v['formula']}, {v['space_group']['symbol']} "
@@ -45,7 +39,17 @@ def _print_prediction(r: dict, verify: bool) -> None:
         if v.get("one_spacing"):
             print(f"  note: {describe_one_spacing(v['one_spacing'])}")
     elif verify:
-        print("  verified phase: none in the library fits (the answer above is the network's)")
+        print("  verified phase: none in the library fits")
+    sg = ", ".join(f"{s['symbol']} (#{s['number']}) {s['p']:.3f}" for s in r["space_group"])
+    cs = ", ".join(f"{c['label']} {c['p']:.3f}" for c in r["crystal_system"])
+    eg = ", ".join(f"[{e['symbol']}] {e['p']:.3f}" for e in r["extinction_group"])
+    # the network's own answer stays visible, whatever the fits decided
+    print(f"  network{' (uncertain)' if r['uncertain'] else ''}: crystal system {cs}\n"
+          f"           extinction group {eg}\n           space group {sg}")
+    if "lattice_estimate" in r:
+        c = r["lattice_estimate"]
+        print(f"  lattice estimate (reduced primitive cell, network): a {c['a']:.2f} b {c['b']:.2f} c {c['c']:.2f} Å, "
+              f"α {c['alpha']:.1f} β {c['beta']:.1f} γ {c['gamma']:.1f}°, V {c['volume']:.0f} Å³")
 
 
 def cmd_predict(args) -> int:
@@ -60,6 +64,9 @@ def cmd_predict(args) -> int:
     report_file_errors(errors)
     if args.verify:
         results = verify_predictions(results, profiles, args.model, predictor)
+    else:
+        results = [dict(r, answer=network_answer(r, "network (--no-verify: not checked against the library)"))
+                   for r in results]
     if args.json:
         print(strict_json(results))
     else:

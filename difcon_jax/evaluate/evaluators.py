@@ -13,7 +13,7 @@ ones; training runs them every ``cfg.eval.every_steps`` steps, and ``train``, ``
   at a random step, Poisson counts) and read through the measured-file path: the renderer's style gap;
 * ``textbook`` — the classic phases of :mod:`difcon_jax.evaluate.textbook` rendered by that simulator with and
   without Kα2;
-* a labelled folder of measured patterns (as ``predict`` shows them, and the network alone);
+* a labelled folder of measured patterns (as ``predict``'s network lines show them, and the network alone);
 * ``similarity`` — the paper's Fig. 4 summary (representations of S structures × A augmentations).
 """
 
@@ -161,8 +161,10 @@ def textbook_set(cfg, seed: int) -> LabelledSet:
 
 
 def measured_folders(cfg, folders=(), wavelength: float | None = None, network_only: bool = True):
-    """([LabelledSet], [(file, reason)] skipped): each labelled folder as ``predict`` shows it and, with
-    ``network_only``, a ``<name>_network_only`` set scoring the network without its library."""
+    """([LabelledSet], [(file, reason)] skipped): each labelled folder as ``predict``'s network lines show it (the
+    heads with the library's kNN vote; ``predict``'s answer, decided by whole-pattern fits, is scored by
+    ``benchmarks/predict_answer.py``) and, with ``network_only``, a ``<name>_network_only`` set scoring the network
+    without its library."""
     sets, failed = [], []
     for folder in folders:
         x, sgs, bad = load_labelled(folder, cfg.augment, wavelength)

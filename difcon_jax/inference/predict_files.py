@@ -113,7 +113,8 @@ def predict_files(files: list[str], model_dir: str | None = None, wavelength: fl
 
 def plot_predictions(results: list[dict], profiles: np.ndarray, path: str) -> str:
     """One panel per file: the model's input profile (2θ degrees on the reference scale, background removed,
-    on the model's own grid: each result's ``grid``) titled with the top predictions; PNG at ``path``."""
+    on the model's own grid: each result's ``grid``) titled with the answer (a result's ``answer``, when
+    ``predict`` verified it) and the network's top predictions; PNG at ``path``."""
     import matplotlib  # plotting is optional work: matplotlib loads (file backend) only when a plot is asked for
 
     matplotlib.use("Agg")
@@ -125,8 +126,11 @@ def plot_predictions(results: list[dict], profiles: np.ndarray, path: str) -> st
         ax.plot(Grid.from_dict(r["grid"]).centres, y, lw=0.7, color="black")
         sg = ", ".join(f"{s['symbol']} (#{s['number']}) {s['p']:.2f}" for s in r["space_group"])
         cs = r["crystal_system"][0]
-        ax.set_title(f"{os.path.basename(r['file'])}: {cs['label']} {cs['p']:.2f} | {sg}"
-                     + ("  [uncertain]" if r["uncertain"] else ""), fontsize=8)
+        a = r.get("answer")
+        flag = " [uncertain]" if r["uncertain"] else ""  # the network's flag
+        head = (f"answer {a['space_group']['symbol']} (#{a['space_group']['number']})"
+                f"{', verified' if a['verified'] else ''} | network{flag}: " if a else f"network{flag}: ")
+        ax.set_title(f"{os.path.basename(r['file'])}: {head}{cs['label']} {cs['p']:.2f} | {sg}", fontsize=8)
         ax.set_yticks([])
     lam = results[0]["grid"]["lambda_ref"]
     axes[-1, 0].set_xlabel(f"2θ (degrees at {lam:.4f} Å), background removed")

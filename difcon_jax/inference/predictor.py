@@ -1,6 +1,6 @@
-"""A loaded model as one callable: profiles → probabilities as ``predict`` shows them (temperature-scaled,
-corrected to the population's space-group prior, blended with the model's reference library), or the
-network's own. Every evaluation and every user-facing prediction goes through it, so all of them score the
+"""A loaded model as one callable: profiles → probabilities as ``predict``'s network lines show them
+(temperature-scaled, corrected to the population's space-group prior, blended with the model's reference library), or
+the network's own. Every evaluation and every user-facing prediction goes through it, so all of them score the
 same thing.
 
 A model folder may name further networks in ``members.json`` (``{"members": ["ln_axis"]}``: sub-folders, each a
@@ -74,7 +74,7 @@ class Predictor(NamedTuple):
         corrected to the space-group frequencies of ``prior`` (:mod:`difcon_jax.inference.prior`: 'library' —
         the reference library's, what ``predict`` shows; 'natural' — the training split's own, the population
         of the simulated axes; 'none' — the training draw's, the heads as trained); with ``blend`` the
-        reference library's votes are mixed in as ``predict`` shows them."""
+        reference library's votes are mixed in as ``predict``'s network lines show them."""
         probs = self.network(profiles, prior, self.library)
         if self.members:
             # the population asked about is the folder's (its library's, or its own training split's); each

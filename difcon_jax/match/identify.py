@@ -91,7 +91,8 @@ class Identifier:
 
     def network(self, x: np.ndarray, prior: str = "library") -> dict:
         """Temperature-scaled probabilities for the population ``prior`` names (:mod:`difcon_jax.inference.prior`;
-        the library's by default, as ``predict`` shows them), with the database's kNN votes when it carries them."""
+        the library's by default, as ``predict``'s network lines show them), with the database's kNN votes when it
+        carries them."""
         return self.predictor(x, blend=self.predictor.library is not None, prior=prior)
 
     def embed(self, profile: np.ndarray) -> np.ndarray:
@@ -152,7 +153,7 @@ def identify_profiles(ident: Identifier, x: np.ndarray, weights: np.ndarray, res
         anode_i = (anodes or ["Cu"] * len(x))[i]
         found = search_profile(x[i], weights[i], h, ident.embed if ident.use_representations else None, ident.index,
                                allowed, ident.grid, settings, anode_i)
-        net = describe(pr, i, top, eg_table)  # the network's own answer, as predict shows it
+        net = describe(pr, i, top, eg_table)  # the network's own answer, as predict's network lines show it
         votes = space_group_votes(found["candidates"], pr["space_group"][i], votes_settings)
         metric = None
         if found["match"]:
@@ -211,21 +212,45 @@ def identify_profiles(ident: Identifier, x: np.ndarray, weights: np.ndarray, res
 
 def verify_predictions(results: list[dict], profiles: np.ndarray, model_dir: str | None = None,
                        predictor: Predictor | None = None) -> list[dict]:
-    """``predict``'s results with a ``verified`` entry each: the best-fitting library phase (name, formula,
-    space group, refined cell, Rwp; ``one_spacing`` when its lines are orders of one reflection) when one matches,
-    else None — the network's own answer stays as it was.
-    Model folders without a reference database leave every entry None. ``predictor``: the model already
-    loaded by ``predict`` (read once)."""
+    """``predict``'s results with ``verified`` and ``answer`` entries each, from :func:`identify_profiles` with
+    identify's own settings (the same answer ``identify`` gives):
+
+    * ``verified``: the best-fitting library phase (name, formula, space group, refined cell, Rwp; ``one_spacing``
+      when its lines are orders of one reflection) when one matches, else None;
+    * ``answer``: identify's symmetry answer — ``crystal_system``, ``space_group`` {number, symbol}, ``ranking``
+      (as many groups as the network's list), ``source`` (what decided it) and ``verified`` (a phase matched).
+      With a match the fitted candidates' vote decides; without one, the network's answer for a phase outside the
+      library (``match/decide.py``). On rruff_dev this answer beats the network's own top group on both the
+      matched and the unmatched patterns (results/identify/README.md).
+
+    The network's own answer (the top-level lists) stays as it was. Model folders without a reference database
+    get ``verified`` None and the network's top group as ``answer``. ``predictor``: the model already loaded by
+    ``predict`` (read once)."""
     if not results or not os.path.exists(os.path.join(model_dir or PACKAGED_MODEL, REFERENCES_FILE)):
-        return [dict(r, verified=None) for r in results]
+        return [dict(r, verified=None, answer=network_answer(r, "network (the model folder has no reference "
+                                                                "library to verify against)")) for r in results]
     ident = Identifier.load(model_dir, predictor=predictor)
     weights = np.stack([((ident.grid.centres >= r["coverage"][0]) & (ident.grid.centres <= r["coverage"][1]))
                         .astype(np.float32) for r in results])
-    found = identify_profiles(ident, profiles, weights, settings=IdentifySettings(max_phases=1))
+    found = identify_profiles(ident, profiles, weights, top=len(results[0]["space_group"]))
     keys = ("name", "code", "formula", "space_group", "cell", "cell_sigma", "rwp", "rwp_lines", "explained")
-    # a match whose lines are orders of one spacing carries that caveat (match/orders.py)
-    return [dict(r, verified=dict({k: f["phases"][0][k] for k in keys}, one_spacing=f["one_spacing"])
-                 if f["phases"] else None) for r, f in zip(results, found)]
+    out = []
+    for r, f in zip(results, found):
+        sym = f["symmetry"]
+        # a match whose lines are orders of one spacing carries that caveat (match/orders.py)
+        verified = dict({k: f["phases"][0][k] for k in keys}, one_spacing=f["one_spacing"]) if f["phases"] else None
+        answer = {"crystal_system": sym["crystal_system"], "space_group": sym["space_group"],
+                  "ranking": sym["ranking"], "source": sym["source"], "verified": bool(f["match"])}
+        out.append(dict(r, verified=verified, answer=answer))
+    return out
+
+
+def network_answer(r: dict, source: str) -> dict:
+    """``predict``'s ``answer`` entry when nothing verifies it: the network's top space group (result ``r``)."""
+    top = r["space_group"][0]
+    return {"crystal_system": CRYSTAL_SYSTEMS[crystal_system_of(top["number"])],
+            "space_group": {"number": top["number"], "symbol": top["symbol"]}, "ranking": r["space_group"],
+            "source": source, "verified": False}
 
 
 def identify(files, model: str | None = None, library: str | None = None, elements: str | None = None,

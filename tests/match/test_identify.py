@@ -39,7 +39,7 @@ def test_identify_names_the_phase_refines_it_and_draws_the_fit(tmp_path, capsys,
     assert r["network"]["space_group"][0]["p"] > 0 and png.stat().st_size > 10_000
     main(["identify", f, "--library", library, "--wavelength", "1.5418"])
     text = capsys.readouterr().out
-    assert "phase 1: CCaO3 [calcite]" in text and "R-3c (#167)" in text and "network (as predict shows it):" in text
+    assert "phase 1: CCaO3 [calcite]" in text and "R-3c (#167)" in text and "network (heads + library vote):" in text
     assert "symmetry: trigonal, R-3c (#167)" in text
     # without calcium no candidate fits: "no match"; not indexed (the default), the answer is the network's for a
     # phase outside the library: its p(SG) under the training population's prior, decided system first
@@ -113,8 +113,19 @@ def test_predict_shows_the_verified_phase_from_the_packaged_minerals(tmp_path, c
     assert r["space_group"][0]["p"] > 0  # the network's own answer stays
     assert r["verified"]["name"] == "Calcite" and r["verified"]["space_group"]["number"] == 167
     assert r["verified"]["one_spacing"] is None  # a powder pattern: its lines are not orders of one reflection
+    # the answer is identify's: the fitted phases decide it, whatever the network's own top group
+    a = r["answer"]
+    assert a["verified"] is True and a["crystal_system"] == "trigonal"
+    assert a["space_group"] == {"number": 167, "symbol": "R-3c"}
+    assert a["ranking"][0]["number"] == 167 and len(a["ranking"]) <= len(r["space_group"]) and "fitted" in a["source"]
+    assert main(["predict", f, "--wavelength", "1.5418"]) == 0
+    text = capsys.readouterr().out.splitlines()
+    assert text[1].startswith("  answer: trigonal, R-3c (#167) — fitted") and "verified phase: Calcite" in text[2]
+    assert any(line.startswith("  network") and "crystal system" in line for line in text)
     assert main(["predict", f, "--wavelength", "1.5418", "--no-verify", "--json"]) == 0
-    assert "verified" not in json.loads(capsys.readouterr().out)[0]
+    r = json.loads(capsys.readouterr().out)[0]
+    assert "verified" not in r and r["answer"]["verified"] is False
+    assert r["answer"]["space_group"]["number"] == r["space_group"][0]["number"]
 
 
 def test_library_build_into_a_model_folder_records_its_prior(tmp_path, capsys):

@@ -176,6 +176,10 @@ def test_predict_and_evaluate_cli(table, tmp_path, capsys):
     assert set(r) >= {"file", "crystal_system", "extinction_group", "space_group", "uncertain"}
     assert r["prior"] == "library"  # training wrote the draw's group mass, the library its frequencies
     assert len(r["space_group"]) == 2 and {"number", "symbol", "p"} == set(r["space_group"][0])
+    # no reference library in this folder: nothing verifies, the answer is the network's top group
+    assert r["verified"] is None and r["answer"]["verified"] is False
+    assert r["answer"]["space_group"]["number"] == r["space_group"][0]["number"]
+    assert "no reference" in r["answer"]["source"]
     c = r["lattice_estimate"]
     assert c["a"] > 0 and 0 < c["alpha"] < 180 and c["volume"] > 0
     assert (tmp_path / "pred.png").stat().st_size > 1000
