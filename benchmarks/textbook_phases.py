@@ -1,9 +1,11 @@
 """The textbook phases one by one: each rendered by the independent lab simulator with and without Kα2, the
 network's top space group (and crystal system) beside the truth — which classic phases a model gets wrong.
-Probabilities as ``predict`` shows them (the library's prior, :mod:`difcon_jax.inference.prior`); the JSON line
-also scores the heads without it.
+Probabilities under the library's prior (:mod:`difcon_jax.inference.prior`); the JSON line also scores the heads
+without it, and as ``predict``'s network lines show them (``as_predict_shows``: with the library's kNN vote; the
+key kept so the line compares across commits); ``--answer`` scores ``predict``'s answer too (identify's decision:
+the fitted library phases' vote, else the network's answer for a phase outside the library), ~1–2 s a pattern.
 
-    python benchmarks/textbook_phases.py [--model DIR] [--renders N] [--own-renderer] [--out FILE.md]
+    python benchmarks/textbook_phases.py [--model DIR] [--renders N] [--own-renderer] [--answer] [--out FILE.md]
 
 One rendering (the evaluator's, ``--renders 1``) is 88 patterns, one standard error ~0.05; ``--renders N`` draws
 the lab simulator's settings N times (seeds ``seed`` … ``seed + N − 1``) and reports each phase's share of right
@@ -11,7 +13,7 @@ answers, the mean and the spread over renderings. ``--own-renderer`` renders the
 training augmentation (``cfg.augment``, through a peak table built from them here) beside it: whether a phase is
 missed for the renderer's style or for what the network has learned.
 
-Prints a Markdown table and one final JSON line (accuracies, network alone and as predict shows them).
+Prints a Markdown table and one final JSON line (accuracies: network alone, with the library's vote, the answer).
 """
 
 from __future__ import annotations
@@ -55,12 +57,34 @@ def own_renderings(predictor: Predictor, renders: int, seed: int) -> tuple[np.nd
     return x, np.tile(phase_of_row, renders)
 
 
+def answer_scores(predictor: Predictor, model: str, x: np.ndarray, truth: np.ndarray) -> dict:
+    """CS / SG / SG top-5 of ``predict``'s answer (:func:`difcon_jax.match.identify.identify_profiles`, identify's
+    settings) for profiles x float[B, n_bins]; each profile measured from its first to its last non-zero bin (the
+    lab simulator's range; zero outside it, as a measured file's profile is)."""
+    from difcon_jax.match.identify import Identifier, identify_profiles
+
+    ident = Identifier.load(model, predictor=predictor)
+    weights = np.zeros_like(x)
+    for i, row in enumerate(x):
+        nz = np.flatnonzero(row)
+        weights[i, nz.min():nz.max() + 1] = 1.0
+    found = identify_profiles(ident, x, weights)
+    answer = np.array([f["symmetry"]["space_group"]["number"] for f in found])
+    top5 = [[v["number"] for v in f["symmetry"]["ranking"]][:5] for f in found]
+    cs_true = np.array([crystal_system_of(int(g)) for g in truth])
+    return {"cs": round(float(np.mean([crystal_system_of(int(g)) for g in answer] == cs_true)), 4),
+            "sg": round(float(np.mean(answer == truth)), 4),
+            "sg_top5": round(float(np.mean([t in r for t, r in zip(truth, top5)])), 4),
+            "matched": round(float(np.mean([f["match"] for f in found])), 4)}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default=PACKAGED_MODEL)
     p.add_argument("--seed", type=int, default=1237)  # the evaluator's own seed (1234 + 3)
     p.add_argument("--renders", type=int, default=1, help="renderings of each phase (seeds seed, seed + 1, …)")
     p.add_argument("--own-renderer", action="store_true", help="also render the phases by the training augmentation")
+    p.add_argument("--answer", action="store_true", help="also score predict's answer (identify's decision)")
     p.add_argument("--out", default=None, help="write the Markdown table here too")
     args = p.parse_args()
     predictor = Predictor.load(args.model)
@@ -110,6 +134,8 @@ def main() -> None:
                 "sg_spread": [round(float(per.min()), 4), round(float(per.max()), 4)]}
     out = {"benchmark": "textbook_phases", "model": args.model, "patterns": int(len(truth)), "renders": args.renders,
            "network_alone": acc(alone), "as_predict_shows": acc(shown), "network_alone_without_prior": acc(raw)}
+    if args.answer:
+        out["predict_answer"] = answer_scores(predictor, args.model, x, truth)
     if own:
         own_truth = np.array([PHASES[k][2] for k in own[1]])
         out["own_renderer_network_alone_sg"] = round(float(np.mean(own[0] == own_truth)), 4)
