@@ -52,22 +52,37 @@ class FitSettings:
     fine_iterations: int = 16
     keep: int = 10  # candidates (best coarse cost) refined by stage 3
     grid_steps: int = 41
-    strain_box: float = 0.10  # bound on each metric strain (≈ ±5 % in cell lengths)
+    strain_box: float = 0.10  # bound on each element of the normalised metric (≈ ±5 % in cell lengths)
     zero_box: float = 0.3  # degrees 2θ
     displacement_box: float = 0.3  # degrees 2θ at θ = 0
 
 
-def parameter_bounds(n_free_strain: np.ndarray, s: FitSettings, pawley_refl: int = 0):
-    """(x0, lower, upper) float32[C, N] for candidates whose strain basis has ``n_free_strain`` rows."""
-    c = len(n_free_strain)
+def strain_bounds(basis6: np.ndarray, strain_box: float) -> np.ndarray:
+    """float32[C, N_STRAIN]: the bound on each strain coefficient of candidates whose strain bases are
+    ``basis6`` [C, 6, 6] (Voigt rows, orthonormal, zero rows for the fixed ones) such that no element of the
+    normalised metric moves by more than ``strain_box`` along one basis row — ±``strain_box`` on the metric,
+    ≈ ±``strain_box``/2 in each cell length.
+
+    The rows are unit vectors, so a bound on the coefficient alone is not a bound on the metric: a cubic cell's
+    one row is (1, 1, 1, 0, 0, 0)/√3, and a coefficient of 0.10 scaled each length by only ±2.9 % (a solid
+    solution 3–4 % away from its end member was fitted at the bound). Each row's bound is divided by its
+    largest component."""
+    b = np.abs(np.asarray(basis6, np.float64)).max(-1)  # [C, 6]: the largest metric change per unit coefficient
+    return np.where(b > 0, strain_box / np.maximum(b, 1e-12), 0.0).astype(np.float32)
+
+
+def parameter_bounds(basis6: np.ndarray, s: FitSettings, pawley_refl: int = 0):
+    """(x0, lower, upper) float32[C, N] for candidates whose strain bases are ``basis6`` [C, 6, 6] (Voigt rows,
+    zero rows fixed; :func:`strain_bounds`)."""
+    box = strain_bounds(basis6, s.strain_box)
+    c = len(box)
     base0 = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.01, 0.5, 0.0, 0.0, 0.5, 0.0], np.float32)
     lo = np.array([-40, -s.zero_box, -s.displacement_box, 0.0, -0.1, 1e-4, 0.0, -0.3, np.log(0.4), 0.0, -0.05], np.float32)
     hi = np.array([40, s.zero_box, s.displacement_box, 0.5, 0.1, 0.3, 1.0, 0.3, np.log(2.5), 0.6, 0.05], np.float32)
-    free = (np.arange(N_STRAIN)[None, :] < n_free_strain[:, None]).astype(np.float32)
     x0 = np.concatenate([np.tile(base0, (c, 1)), np.zeros((c, N_STRAIN), np.float32),
                          np.ones((c, pawley_refl), np.float32)], 1)  # Pawley: equal intensities for the grid
-    lower = np.concatenate([np.tile(lo, (c, 1)), -s.strain_box * free, np.zeros((c, pawley_refl), np.float32)], 1)
-    upper = np.concatenate([np.tile(hi, (c, 1)), s.strain_box * free, np.full((c, pawley_refl), 1e9, np.float32)], 1)
+    lower = np.concatenate([np.tile(lo, (c, 1)), -box, np.zeros((c, pawley_refl), np.float32)], 1)
+    upper = np.concatenate([np.tile(hi, (c, 1)), box, np.full((c, pawley_refl), 1e9, np.float32)], 1)
     if pawley_refl:  # the scale, texture and structure are not used by a Pawley fit
         for name in ("log_scale", "log_po_r"):
             lower[:, IDX[name]] = upper[:, IDX[name]] = x0[:, IDX[name]]

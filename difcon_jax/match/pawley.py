@@ -68,7 +68,7 @@ def pawley_fit(y: np.ndarray, weight: np.ndarray, grid, cell, space_group: int, 
     padded[0, :n] = hkl
     ph = phases_from_arrays(np.asarray(cell, np.float64)[None], basis, padded, live,
                             np.zeros((1, r, 2), np.float32), np.ones((1, r, 2), np.float32) * 0.5)
-    x0, lo, hi = parameter_bounds(np.array([int((np.abs(basis[0]).sum(1) > 0).sum())]), settings, pawley_refl=r)
+    x0, lo, hi = parameter_bounds(basis, settings, pawley_refl=r)
     hi[:, -r:] *= live
     coarse, fine = make_fitter(grid.tt_min + 0.5 * grid.step, grid.step, grid.n_bins,
                                doublet_on_grid(grid.lambda_ref, anode), settings, pawley=True)

@@ -156,8 +156,7 @@ def fit_rows(db, rows, y, weight, background, grid: Grid, settings: IdentifySett
     n_rows = len(rows)
     rows = np.resize(np.asarray(rows), max(settings.candidates, n_rows))  # fixed shape: one compilation
     ph = candidate_phases(db, rows)
-    n_strain = (np.abs(db.metric_basis[rows].astype(np.float32)).sum(2) > 0).sum(1)
-    x0, lo, hi = parameter_bounds(n_strain, s)
+    x0, lo, hi = parameter_bounds(db.metric_basis[rows].astype(np.float32), s)
     args = (np.asarray(y, np.float32), np.asarray(weight, np.float32), np.asarray(background, np.float32))
     xc, cc = coarse(*args, ph, x0, lo, hi)
     cc = np.where(np.isfinite(np.asarray(cc)), np.asarray(cc), np.inf)[:n_rows]
