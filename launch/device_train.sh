@@ -5,8 +5,9 @@
 #
 #   bash launch/device_train.sh TABLE [STEPS] [extra --config.* overrides]
 #
-# TABLE: a peak table carried with the call (≤ 48 MiB: e.g. `difcon-jax dataset build --max-peaks 64` over
-# the AMCSD, COD and mp_cod sources). Packages the accelerator image lacks (ml-collections, clu, gemmi,
+# TABLE: a peak table carried with the call (≤ 48 MiB), a directory or — the whole real table — a file packed by
+# `difcon-jax dataset pack runs/real_fill --max-peaks 96 --out runs/real_fill_96.npz` (148,256 structures in
+# 46.5 MiB; difcon_jax/data/pack.py), unpacked here before training. Packages the accelerator image lacks (ml-collections, clu, gemmi,
 # spglib, pybaselines) are installed from wheels in .device_wheels/ when that folder is carried
 # (`pip download --no-deps -d .device_wheels ml-collections clu gemmi spglib pybaselines`).
 # DIFCON_DRY_RUN=1 runs the same steps on the CPU with a tiny network (tests/launch/test_device_train.py).
@@ -36,6 +37,10 @@ else
   BENCH_ARGS=(--batches 1024,8192,32768 --repeats 3 --skip-references)
 fi
 t0=$(date +%s)
+if [ -f "$TABLE" ]; then  # a packed table: unpack it beside the work folder (training reads directories)
+  py dataset unpack "$TABLE" --out "${WORK}_table" > "$OUT/unpack.out"
+  TABLE="${WORK}_table"
+fi
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader > "$OUT/device.txt" 2>/dev/null || echo cpu > "$OUT/device.txt"
 # 1. accelerator throughput of the augmentation renderer (last line JSON)
 python3 benchmarks/augment_throughput.py --table "$TABLE" "${BENCH_ARGS[@]}" 2>"$OUT/augment_throughput.err" | tail -1 > "$OUT/augment_throughput.json"

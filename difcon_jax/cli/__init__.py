@@ -2,7 +2,7 @@
 
 One module per group of commands (argument parsing and the call, no logic):
 
-* :mod:`.structures` — ``simulate`` (one CIF), ``dataset build`` / ``dataset synth`` (peak tables)
+* :mod:`.structures` — ``simulate`` (one CIF), ``dataset build`` / ``dataset synth`` (peak tables), ``dataset pack`` / ``dataset unpack`` (one file to carry)
 * :mod:`.training` — ``train``, ``export``, ``curve``, ``experiment``, ``augment figure``
 * :mod:`.predicting` — ``predict`` (measured files), ``evaluate`` (test axes, labelled folders)
 * :mod:`.matching` — ``identify`` (named phases, refined cells, fits), ``library build`` (reference databases)

@@ -1,5 +1,5 @@
-"""``difcon-jax simulate`` (one CIF: labels and stick pattern) and ``difcon-jax dataset build|synth``
-(peak tables from CIF sources or pyxtal crystals)."""
+"""``difcon-jax simulate`` (one CIF: labels and stick pattern) and ``difcon-jax dataset build|synth|pack|unpack``
+(peak tables from CIF sources or pyxtal crystals; a table packed into one file to carry, and unpacked)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from difcon_jax.crystal.radiation import resolve_radiation
 from difcon_jax.crystal.stick import pattern_summary
 from difcon_jax.crystal.synthetic import SynthOptions
 from difcon_jax.data.build import BuildOptions, build_from_cifs, build_synthetic, fill_thin_groups
+from difcon_jax.data.pack import pack_table, unpack_table
 from difcon_jax.errors import InputError
 
 
@@ -20,6 +21,24 @@ def _build_options(args):
 
     return BuildOptions(wavelength=args.wavelength, two_theta_max=args.two_theta_max, max_peaks=args.max_peaks,
                         test_fraction=args.test_fraction, validation_fraction=args.validation_fraction)
+
+
+def cmd_pack(args) -> int:
+    """``dataset pack TABLE --out FILE`` / ``dataset unpack FILE --out TABLE``."""
+    try:
+        if args.dataset_cmd == "pack":
+            if args.max_peaks is not None and args.max_peaks < 1:
+                return _err("--max-peaks must be at least 1")
+            s = pack_table(args.table, args.out, args.max_peaks)
+            print(f"{args.out}: {s['rows']} structures, {s['max_peaks']} peaks each, {s['bytes'] / 2**20:.1f} MiB; "
+                  f"2θ within {s['max_tt_error']:.4f}°, intensities within "
+                  f"{100 * s['max_relative_intensity_error']:.2f} %")
+        else:
+            t = unpack_table(args.file, args.out)
+            print(f"{args.out}: {len(t)} structures, {t.max_peaks} peaks each (from {args.file})")
+    except ValueError as e:  # the table's own one-line refusals (not a peak table, unreadable arrays, …)
+        return _err(" ".join(str(e).split()))
+    return 0
 
 
 def cmd_dataset(args) -> int:
@@ -109,6 +128,15 @@ def add_parsers(sub) -> None:
         q.add_argument("--validation-fraction", type=float, default=0.1,
                        help="held-out structures for calibration (temperature, uncertain threshold)")
         q.set_defaults(func=cmd_dataset)
+    q = dsub.add_parser("pack", help="a peak table in one compact file (to carry to an accelerator)")
+    q.add_argument("table", help="a peak-table directory")
+    q.add_argument("--out", required=True, help="the packed file (.npz)")
+    q.add_argument("--max-peaks", type=int, default=None, help="strongest peaks kept per structure (default: all)")
+    q.set_defaults(func=cmd_pack)
+    q = dsub.add_parser("unpack", help="a packed table back into a peak-table directory")
+    q.add_argument("file", help="a file written by 'dataset pack'")
+    q.add_argument("--out", required=True, help="output peak-table directory")
+    q.set_defaults(func=cmd_pack)
 
     s = sub.add_parser("simulate", help="labels and stick pattern of one CIF")
     s.add_argument("file")

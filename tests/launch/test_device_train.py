@@ -5,6 +5,7 @@ import os
 import subprocess
 
 from difcon_jax.data.build import BuildOptions, build_from_cifs
+from difcon_jax.data.pack import pack_table
 from tests.helpers.structures import STRUCTURES, make_cif
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -18,11 +19,13 @@ def test_device_script_dry_run(tmp_path):
     table = tmp_path / "table"
     build_from_cifs(str(cifs), str(table), options=BuildOptions(max_peaks=24, test_fraction=0.25,
                                                                  validation_fraction=0.25))
+    packed = tmp_path / "table.npz"  # carried as one packed file, as the full real table is
+    pack_table(str(table), str(packed))
     out = tmp_path / "out"
     env = dict(os.environ, OUT=str(out), DIFCON_DRY_RUN="1", DIFCON_WORK=str(tmp_path / "work"),
                JAX_DISABLE_MOST_OPTIMIZATIONS="true",  # a dry run tests the plumbing: compile time dominates
                JAX_PLATFORMS="cpu")
-    r = subprocess.run(["bash", "launch/device_train.sh", str(table)], cwd=ROOT, env=env, capture_output=True,
+    r = subprocess.run(["bash", "launch/device_train.sh", str(packed)], cwd=ROOT, env=env, capture_output=True,
                        text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:] + (out / "train.err").read_text()[-2000:]
     summary = json.loads(r.stdout.strip().splitlines()[-1])
@@ -33,4 +36,4 @@ def test_device_script_dry_run(tmp_path):
     assert curve["steps"] == [1, 2] and len(curve["equivariance"]["acc_sg"]) == 2
     assert (out / "learning_curve.png").stat().st_size > 1000
     cfg = json.loads((out / "model" / "config.json").read_text())
-    assert cfg["model"]["dtype"] == "float32" and cfg["data"]["table"] == str(table)
+    assert cfg["model"]["dtype"] == "float32" and cfg["data"]["table"] == str(tmp_path / "work_table")
