@@ -128,8 +128,11 @@ def cmd_identify(args) -> int:
         raise InputError(f"--top {args.top}", "must be at least 1")
     if args.candidates < 1:
         raise InputError(f"--candidates {args.candidates}", "must be at least 1")
+    if args.first_phase_tries < 1:
+        raise InputError(f"--first-phase-tries {args.first_phase_tries}", "must be at least 1")
     check_plot_folder(args.plot)
-    settings = IdentifySettings(candidates=args.candidates, max_phases=args.max_phases)
+    settings = IdentifySettings(candidates=args.candidates, max_phases=args.max_phases,
+                                first_phase_tries=args.first_phase_tries)
     results, errors = identify(args.files, args.model, args.library, args.elements, args.only_elements,
                                args.exclude_elements, args.top, args.wavelength, settings, index=args.index)
     report_file_errors(errors)
@@ -197,6 +200,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--top", type=int, default=5, help="candidates listed per file")
     p.add_argument("--candidates", type=int, default=50, help="candidates retrieved and fitted per phase")
     p.add_argument("--max-phases", type=int, default=3)
+    p.add_argument("--first-phase-tries", type=int, default=IdentifySettings.first_phase_tries,
+                   help="when the best candidate's mixture explains too little, try the next candidates whose own "
+                        "lines fit as the first phase, this many first phases in all (default %(default)s)")
     p.add_argument("--index", action="store_true",
                    help="index patterns nothing in the library matches (cubic to orthorhombic cells from the peak "
                         "positions), keep their answer to the groups the cell's absences allow and show its Pawley fit")

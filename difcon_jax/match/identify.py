@@ -29,11 +29,12 @@ from difcon_jax.inference.predictor import Predictor
 from difcon_jax.match.database import read_database
 from difcon_jax.match.decide import VoteSettings, matched_ranking, no_match_ranking, space_group_votes, two_step_answer
 from difcon_jax.match.indexing import IndexSettings
+from difcon_jax.match.lines import present_lines
 from difcon_jax.match.metric import higher_symmetry
 from difcon_jax.match.novel import index_and_check
 from difcon_jax.match.orders import one_spacing
 from difcon_jax.match.retrieve import Restraints, parse_elements
-from difcon_jax.match.search import IdentifySettings, SearchIndex, present_lines, search_profile
+from difcon_jax.match.search import IdentifySettings, SearchIndex, search_profile
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ def _public(rec: dict) -> dict:
 def _pseudo_symmetry(ident: Identifier, phase: dict, weight: np.ndarray, ranking: np.ndarray, votes: np.ndarray,
                      settings: IdentifySettings) -> tuple[np.ndarray, dict | None]:
     """:func:`~difcon_jax.match.metric.higher_symmetry` for a matched first ``phase``: its reflections the
-    measured range shows (:func:`~difcon_jax.match.search.present_lines`) are the lines the absences are read
+    measured range shows (:func:`~difcon_jax.match.lines.present_lines`) are the lines the absences are read
     from; the record also names the group the vote answered (``matched_group``)."""
     db = ident.index.db
     hkl = db.hkl[phase["_row"]][db.f2m[phase["_row"]] > 0]  # the order of the phase's ticks

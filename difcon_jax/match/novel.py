@@ -19,9 +19,9 @@ from difcon_jax.match.absences import allowed_space_groups, group_violations
 from difcon_jax.match.decide import two_step_answer
 from difcon_jax.match.fit import FitSettings
 from difcon_jax.match.indexing import IndexSettings, index_pattern, line_q
+from difcon_jax.match.lines import reflection_positions
 from difcon_jax.match.pattern_model import IDX, doublet_on_grid
 from difcon_jax.match.pawley import pawley_fit
-from difcon_jax.match.search import reflection_positions
 
 
 def index_and_check(y: np.ndarray, weight: np.ndarray, grid: Grid, ranking: np.ndarray, anode: str = "Cu",

@@ -127,7 +127,21 @@ def test_a_half_and_half_mixture_is_not_stopped_by_an_entry_straddling_both(inde
     first = found["phases"][0]["code"]
     assert found["candidates"][0]["code"] == first and first in ("CsCl", "anatase_origin1")
     monkeypatch.setattr(search, "first_phase_order", lambda rwp, lines, m: np.argsort(rwp, kind="stable"))
-    assert not _search(index, y, w, max_phases=3)["match"]  # ranked by Rwp alone the search stops at the straddler
+    # ranked by Rwp alone, with one first phase tried, the search stops at the straddler…
+    assert not _search(index, y, w, max_phases=3, first_phase_tries=1)["match"]
+    # …while the next candidate whose own lines fit is tried as the first phase when a try matches nothing
+    again = _search(index, y, w, max_phases=3, first_phase_tries=2)
+    assert again["match"] and sorted(p["code"] for p in again["phases"]) == ["CsCl", "anatase_origin1"]
+    assert again["candidates"][0]["code"] == again["phases"][0]["code"]  # the phase that matched heads the list
+
+
+def test_first_phase_tries_are_the_best_then_the_next_whose_lines_fit():
+    s = IdentifySettings(first_phase_tries=3)
+    ranking = [{"_rwp_lines": v, "n": i} for i, v in enumerate((0.6, 0.3, 0.9, 0.2, 0.1))]
+    assert [c["n"] for c in search.first_phase_tries(ranking, s)] == [0, 1, 3]
+    assert [c["n"] for c in search.first_phase_tries(ranking, dataclasses.replace(s, first_phase_tries=1))] == [0]
+    assert [c["n"] for c in search.first_phase_tries(ranking, dataclasses.replace(s, mixtures=False))] == [0]
+    assert search.first_phase_tries([], s) == []
 
 
 def test_unexplained_peaks_are_reported(index):
@@ -243,7 +257,7 @@ def test_non_finite_profiles_are_refused_in_one_line(index):
 
 
 def test_lines_in_window_counts_distinct_strong_lines_inside_the_range():
-    from difcon_jax.match.search import lines_in_window
+    from difcon_jax.match.lines import lines_in_window
 
     grid = Grid(4250, 5.0, 90.0, 1.5406)
     c = grid.centres
