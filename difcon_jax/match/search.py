@@ -7,7 +7,8 @@ that do not, :func:`first_phase_order`), and keep the best when its own lines fi
 ``match_rwp``, set on simulated patterns, never on measurements): the first phase when it also explains
 ``min_explained`` of the signal — or, a mixture, when the further phases bring what all of them explain there —
 a further phase when it also lowers the total Rwp by ``min_gain`` (relative). Earlier phases stay fixed while the
-next is fitted.
+next is fitted. When the first phase's mixture explains too little, the next candidates whose own lines fit are
+tried as the first phase in turn (``first_phase_tries`` first phases in all: :func:`first_phase_tries`).
 """
 
 from __future__ import annotations
