@@ -8,8 +8,8 @@
 # TABLE: a peak table carried with the call (≤ 48 MiB), a directory or — the whole real table — a file packed by
 # `difcon-jax dataset pack runs/real_fill --max-peaks 96 --out runs/real_fill_96.npz` (148,256 structures in
 # 46.5 MiB; difcon_jax/data/pack.py), unpacked here before training. Packages the accelerator image lacks
-# (ml-collections, clu, gemmi, spglib, pybaselines) are installed from wheels in .device_wheels/ when that folder is carried
-# (`pip download --no-deps -d .device_wheels ml-collections clu gemmi spglib pybaselines`).
+# (ml-collections, clu, gemmi, spglib, pybaselines) are installed from wheels in .device_wheels/ when that folder
+# is carried (`pip download --no-deps -d .device_wheels ml-collections clu gemmi spglib pybaselines`).
 # DIFCON_DRY_RUN=1 runs the same steps on the CPU with a tiny network (tests/launch/test_device_train.py).
 set -euo pipefail
 TABLE=${1:?peak table directory}
