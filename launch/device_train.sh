@@ -7,9 +7,10 @@
 #
 # TABLE: a peak table carried with the call (≤ 48 MiB), a directory or — the whole real table — a file packed by
 # `difcon-jax dataset pack runs/real_fill --max-peaks 96 --out runs/real_fill_96.npz` (148,256 structures in
-# 46.5 MiB; difcon_jax/data/pack.py), unpacked here before training. Packages the accelerator image lacks
-# (ml-collections, clu, gemmi, spglib, pybaselines) are installed from wheels in .device_wheels/ when that folder
-# is carried (`pip download --no-deps -d .device_wheels ml-collections clu gemmi spglib pybaselines`).
+# 45.3 MiB; difcon_jax/data/pack.py), unpacked here before training. Packages the accelerator image lacks
+# (ml-collections, clu, gemmi, spglib) are installed from wheels in .device_wheels/ when that folder is carried
+# (`bash launch/device_wheels.sh`, run here beforehand: it also prints what the call carries against 64 MiB).
+# The package runs from this checkout uninstalled (PYTHONPATH=.; difcon_jax/__init__.py finds configs/ beside it).
 # DIFCON_DRY_RUN=1 runs the same steps on the CPU with a tiny network (tests/launch/test_device_train.py).
 set -euo pipefail
 TABLE=${1:?peak table directory}
@@ -19,7 +20,15 @@ OUT=${OUT:-$(pwd)/device_out}
 WORK=${DIFCON_WORK:-/tmp/difcon_device_run}
 mkdir -p "$OUT"
 if [ -d .device_wheels ] && ls .device_wheels/*.whl >/dev/null 2>&1; then
-  python3 -m pip install -q --no-deps --no-index .device_wheels/*.whl 2>&1 | tail -2 || true
+  # into a folder of their own on PYTHONPATH: the image's environment is left as it is
+  SITE="${WORK}_site"
+  rm -rf "$SITE"
+  if python3 -m pip install -q --no-deps --no-index --no-compile --target "$SITE" .device_wheels/*.whl \
+       > "$OUT/wheels.out" 2>&1; then
+    export PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}"
+  else
+    echo "device_train.sh: .device_wheels did not install for $(python3 -V 2>&1) ($OUT/wheels.out); going on without" >&2
+  fi
 fi
 export PYTHONPATH="$(pwd)${PYTHONPATH:+:$PYTHONPATH}"
 py() { python3 -m difcon_jax "$@"; }

@@ -9,7 +9,9 @@ structure and quantises what training cannot resolve:
 * 2θ on a grid of 0.001° (within ±0.0005°), stored as differences along each structure's peaks (sorted by
   2θ): the model's bins are 0.02° and training jitters positions by up to 0.01° (a sharp line moved by
   0.0005° changes a rendered bin by ~1 % of its height);
-* intensity as −ln(I / 100) on a grid of 0.005 (0.5 % relative): training perturbs intensities by up to 15 %;
+* intensity as −ln(I / 100) on a grid of 0.01 (within ±0.5 %): training perturbs intensities by up to 15 %
+  (a grid of 0.005 cost 1.8 MB more on the full table, which the call's 64 MiB could not spare beside the
+  wheels and the repository: ``launch/device_wheels.sh`` prints the sum);
 * the March–Dollase cos²α and weights to 1/255, as the reference database stores them (weights renormalised
   to sum 1 on unpacking; a cos²α whose weight is zero is stored as 0);
 * the rest exactly (labels, split, reduced cells, dropped fractions, source ids and formulas).
@@ -34,8 +36,8 @@ from difcon_jax.files import atomic_savez
 
 FORMAT = "difcon-jax/packed-peak-table"
 VERSION = 1
-#: relative intensity grid: −ln(I/100) in steps of this (0.5 %)
-LN_INTENSITY_STEP = 0.005
+#: relative intensity grid: −ln(I/100) in steps of this (1 %: within ±0.5 %); the header records it
+LN_INTENSITY_STEP = 0.01
 #: the 2θ grid (degrees)
 TT_STEP = 0.001
 _U16 = 65535
@@ -59,9 +61,10 @@ def _xz(data: bytes) -> np.ndarray:
     return np.frombuffer(lzma.compress(data, preset=6), np.uint8)
 
 
-def quantise_peaks(two_theta, intensity, mask, po_cos2, po_weight, max_peaks: int, tt_step: float = TT_STEP):
+def quantise_peaks(two_theta, intensity, mask, po_cos2, po_weight, max_peaks: int, tt_step: float = TT_STEP,
+                   ln_step: float = LN_INTENSITY_STEP):
     """Each row's ``max_peaks`` strongest peaks, sorted by 2θ with the real ones first, quantised:
-    (n_peaks int[N], 2θ differences uint32[N, P] (in ``tt_step``), intensity codes uint16[N, P],
+    (n_peaks int[N], 2θ differences uint32[N, P] (in ``tt_step``), intensity codes uint16[N, P] (in ``ln_step``),
     cos²α uint8[N, P, K], weights uint8[N, P, K]). Inputs: the table's [N, P₀] (and [N, P₀, K]) arrays."""
     order = kept_order(two_theta, intensity, mask, max_peaks)
     live = np.take_along_axis(mask, order, 1)
@@ -70,7 +73,7 @@ def quantise_peaks(two_theta, intensity, mask, po_cos2, po_weight, max_peaks: in
     dtt = np.diff(tq, axis=1, prepend=0)
     dtt = np.where(live, dtt, 0)
     i = np.take_along_axis(intensity, order, 1).astype(np.float64)
-    iq = np.round(-np.log(np.maximum(i, 1e-300) / 100.0) / LN_INTENSITY_STEP)
+    iq = np.round(-np.log(np.maximum(i, 1e-300) / 100.0) / ln_step)
     iq = np.where(live, np.clip(iq, 0, _U16), 0).astype(np.uint16)
     w = np.take_along_axis(np.asarray(po_weight, np.float32), order[..., None], 1)
     c = np.take_along_axis(np.asarray(po_cos2, np.float32), order[..., None], 1)
@@ -151,12 +154,12 @@ def strongest_sorted(t: PeakTable, rows, p: int):
             np.where(live, np.take_along_axis(inten, order, 1), 0.0), live)
 
 
-def dequantise_peaks(n, dtt, iq, cq, wq, tt_step: float = TT_STEP):
+def dequantise_peaks(n, dtt, iq, cq, wq, tt_step: float = TT_STEP, ln_step: float = LN_INTENSITY_STEP):
     """(2θ float32[N, P], intensity float32[N, P], mask bool[N, P], cos²α float16[N, P, K], weights
     float16[N, P, K]) of :func:`quantise_peaks`' codes."""
     mask = np.arange(dtt.shape[1])[None, :] < np.asarray(n)[:, None]
     tt = np.cumsum(dtt.astype(np.int64), axis=1) * tt_step
-    inten = 100.0 * np.exp(-iq.astype(np.float64) * LN_INTENSITY_STEP)
+    inten = 100.0 * np.exp(-iq.astype(np.float64) * ln_step)
     w = wq.astype(np.float32)
     total = w.sum(-1, keepdims=True)
     w = np.where(total > 0, w / np.maximum(total, 1e-30), 0.0)
@@ -196,7 +199,7 @@ def unpack_table(path: str, out: str) -> PeakTable:
     there is replaced, anything else refused) and return it loaded."""
     header, a = read_packed(path)
     tt, inten, mask, c2, w = dequantise_peaks(a["n_peaks"], a["dtt"], a["intensity_code"], a["po_cos2"],
-                                              a["po_weight"], header["tt_step"])
+                                              a["po_weight"], header["tt_step"], header["ln_intensity_step"])
     arrays = {"two_theta": tt, "intensity": inten, "mask": mask, "po_cos2": c2, "po_weight": w,
               **{k: a[k] for k in _PER_ROW}, **{k: np.asarray(a[k]) for k in _TEXT}}
     for k in OPTIONAL_ARRAYS:

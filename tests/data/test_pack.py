@@ -1,5 +1,5 @@
 """A packed peak table (data/pack.py) unpacks to the table it was packed from, within the stated quantisation:
-2θ within 0.0005°, intensities within 0.25 %, texture terms within 1/255, everything else exact; the strongest
+2θ within 0.0005°, intensities within 0.5 %, texture terms within 1/255, everything else exact; the strongest
 peaks kept are the ones training keeps; files that are not packed tables get one line naming them."""
 
 import numpy as np
@@ -34,13 +34,13 @@ def test_unpacked_table_is_the_packed_one_within_the_quantisation(table, tmp_pat
     ref = strongest_peaks(ref, max_peaks) if max_peaks else ref
     got = unpack_table(str(packed), str(tmp_path / "back"))
     assert summary["rows"] == len(ref) == len(got) == 5 and got.max_peaks == ref.max_peaks
-    assert summary["max_tt_error"] <= 0.0005 + 1e-9 and summary["max_relative_intensity_error"] <= 0.0025
+    assert summary["max_tt_error"] <= 0.0005 + 1e-9 and summary["max_relative_intensity_error"] <= 0.0051
     m = np.asarray(ref.mask)
     assert m.sum() > 5 * min(max_peaks or 40, 10)  # the check below compares real peaks, many of them
     np.testing.assert_array_equal(np.asarray(got.mask), m)
     assert np.abs(np.asarray(got.two_theta) - np.asarray(ref.two_theta))[m].max() <= 0.0005 + 1e-6
     rel = np.abs(np.asarray(got.intensity)[m] / np.asarray(ref.intensity)[m] - 1)
-    assert rel.max() <= 0.0025 + 1e-6
+    assert rel.max() <= 0.0051
     assert (np.asarray(got.two_theta)[~m] == 0).all() and (np.asarray(got.intensity)[~m] == 0).all()
     w_ref, w = np.asarray(ref.po_weight, np.float32), np.asarray(got.po_weight, np.float32)
     np.testing.assert_allclose(w[m], w_ref[m], atol=2.5 / 255)
