@@ -22,6 +22,11 @@ def get_config():
     c.ckpt_every = 5000
     c.ckpt_keep_period = 0  # > 0: also keep every checkpoint whose step is a multiple (learning curves)
     c.tensorboard = False  # needs the [tensorboard] extra; a JSON-lines log is always written
+    # wall-clock budget of the training loop in seconds (0: none). Checked at each log step; when spent, training
+    # stops there with a checkpoint and the run goes on (calibration, library, evaluation) as if num_steps were
+    # reached — a lent accelerator's one call must come back with a model whatever its unmeasured speed. The
+    # learning-rate schedule is num_steps' and is cut short (the log says so)
+    c.train_seconds = 0.0
 
     c.data = ml_collections.ConfigDict()
     c.data.table = ""  # a peak table (difcon-jax dataset ...); empty: synthesise into WORKDIR/data

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from clu import metrics as clu_metrics
 from flax import traverse_util
+from jax.experimental import multihost_utils
 from tqdm import tqdm
 
 import difcon_jax.checkpoint as ckpt
@@ -172,6 +173,7 @@ def train(cfg, workdir: str, on_eval: Callable[[int, Any], dict] | None = None) 
                disable=jax.process_index() != 0 or None, dynamic_ncols=True)
     acc, last, t_log, logged = None, {}, time.time(), start
     every = int(cfg.eval.every_steps)
+    budget, t_start = float(cfg.train_seconds), time.time()
     for step in range(start, cfg.num_steps):
         local = parallel.batch_indices(cfg.seed, step, len(train_rows), cfg.batch_size, cdf)
         index = parallel.global_array(local, sharded, (cfg.batch_size,))
@@ -188,14 +190,29 @@ def train(cfg, workdir: str, on_eval: Callable[[int, Any], dict] | None = None) 
             logger.write(done, last)
             bar.set_postfix(loss=f"{last['loss']:.3f}", acc_sg=f"{last['acc_sg']:.2f}", lr=f"{last['lr']:.2e}")
         bar.update()
-        if done % cfg.ckpt_every == 0 or done == cfg.num_steps:
+        spent = budget > 0 and done % cfg.log_every == 0 and done < cfg.num_steps and \
+            _all_agree(time.time() - t_start > budget)
+        if done % cfg.ckpt_every == 0 or done == cfg.num_steps or spent:
             _check_finite(last, done, mngr)
             ckpt.save(mngr, done, state, cfg.to_dict())  # asynchronous: files written while training goes on
+        if spent:
+            log.warning("train_seconds (%g s) spent at step %d of %d: training stops here, its learning-rate "
+                        "schedule cut short (lr %.2e)", budget, done, cfg.num_steps, last.get("lr", float("nan")))
+            logger.write(done, {"stopped": "train_seconds", "num_steps": int(cfg.num_steps)})
+            break
         if on_eval is not None and every > 0 and done % every == 0 and done < cfg.num_steps and jax.process_index() == 0:
             logger.write(done, {"eval": on_eval(done, state.params)})
     ckpt.finish(mngr)
     bar.close()
     return Trained(last, state)
+
+
+def _all_agree(flag: bool) -> bool:
+    """``flag`` as process 0 sees it, on every process (a time budget must stop every host at the same step, or the
+    others wait in the next step's collectives forever)."""
+    if jax.process_count() == 1:
+        return bool(flag)
+    return bool(multihost_utils.broadcast_one_to_all(np.asarray(flag, np.int32)))
 
 
 def _tensorboard(cfg, workdir):

@@ -30,6 +30,7 @@ def test_device_script_dry_run(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:] + (out / "train.err").read_text()[-2000:]
     summary = json.loads(r.stdout.strip().splitlines()[-1])
     assert summary["steps"] == 2 and summary["augment_patterns_per_s"] > 0 and summary["train_samples_per_s"] > 0
+    assert summary["steps_planned"] == 2 and summary["stopped_by_train_seconds"] is False
     assert set(summary["model_file_bytes"]) == {"params.npz", "config.json", "calibration.json", "library.npz"}
     assert max(summary["model_file_bytes"].values()) < 16 * 2**20
     curve = json.loads((out / "learning_curve.json").read_text())

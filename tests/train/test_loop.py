@@ -237,6 +237,23 @@ def test_warm_start_takes_another_runs_parameters(table, tmp_path):
         train(other, str(tmp_path / "c"))
 
 
+def test_a_spent_time_budget_stops_at_a_log_step_with_a_checkpoint_and_the_run_resumes(table, tmp_path):
+    from difcon_jax.checkpoint import manager
+    from difcon_jax.config import default_config_path, load_config
+    from difcon_jax.train.loop import train
+
+    wd = str(tmp_path / "w")
+    tiny = tiny_overrides(table, steps=6) + ["log_every=2", "ckpt_every=100"]
+    stopped = train(load_config(default_config_path("quickstart"), tiny + ["train_seconds=1e-9"]), wd)
+    assert int(stopped.state.step) == 2  # the first log step after the budget was spent: not one step further
+    assert manager(wd).latest_step() == 2  # a checkpoint there, although ckpt_every is 100
+    lines = [json.loads(line) for line in open(os.path.join(wd, "metrics.jsonl"))]
+    assert lines[-1]["step"] == 2 and lines[-1]["stopped"] == "train_seconds" and lines[-1]["num_steps"] == 6
+    assert np.isfinite(stopped.metrics["loss"])
+    resumed = train(load_config(default_config_path("quickstart"), tiny), wd)  # no budget: on to num_steps
+    assert int(resumed.state.step) == 6
+
+
 def test_warm_start_grows_a_model_and_keeps_its_answers():
     """A trained network warm-started into one with a global attention block: every trained array is kept,
     the block is new, and the grown model's outputs equal the trained one's (the block starts as the
