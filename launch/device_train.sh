@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU recipe in one call on a lent accelerator (one H100/H200, ≤ 9 minutes): throughput benchmarks,
 # then DIFCON (configs/difcon_gpu.py, bf16) trained from a compact peak table carried with the call,
-# calibrated, indexed, scored, exported (params ≤ 16 MiB a file) into $OUT.
+# calibrated, indexed, scored, exported (float16) — all bundled into $OUT as results.tar.partNN (≤ 15 MiB each),
+# beside train.out, train.err and summary.json.
 #
 #   bash launch/device_train.sh TABLE [STEPS] [extra --config.* overrides]
 #
@@ -11,7 +12,7 @@
 # (ml-collections, clu, gemmi, spglib) are installed from wheels in .device_wheels/ when that folder is carried
 # (`bash launch/device_wheels.sh`, run here beforehand: it also prints what the call carries against 64 MiB).
 # The package runs from this checkout uninstalled (PYTHONPATH=.; difcon_jax/__init__.py finds configs/ beside it).
-# DIFCON_TRAIN_SECONDS (default 330; 0 in a dry run) bounds the training loop (cfg.train_seconds): the call's other
+# DIFCON_TRAIN_SECONDS (default 300; 0 in a dry run) bounds the training loop (cfg.train_seconds): the call's other
 # steps need the rest of its 600 s. DIFCON_DRY_RUN=1 runs the same steps on the CPU with a tiny network
 # (tests/launch/test_device_train.py).
 set -euo pipefail
@@ -49,26 +50,33 @@ else
   BENCH_ARGS=(--batches 1024,8192,32768 --repeats 3 --skip-references)
   # the call has 600 s and no GPU speed of this network was ever measured: training stops at this budget (at a log
   # step, with a checkpoint) so that calibration, library, evaluation and the export still come back
-  TRAIN_SECONDS=${DIFCON_TRAIN_SECONDS:-330}
+  TRAIN_SECONDS=${DIFCON_TRAIN_SECONDS:-300}
 fi
 t0=$(date +%s)
+# What comes back from a lent machine is at most 8 files of 16 MiB (64 MiB together), and the paper-scale network's
+# float16 params.npz alone is 26 MB: every result goes to $RES, bundled at the end into one tar split in parts of
+# 15 MiB; $OUT holds the training log (there from the start, so a call stopped at its limit still brings it back),
+# summary.json and the parts. Here: cat results.tar.part* | tar -xf - -C DIR
+RES="${WORK}_results"
+rm -rf "$RES" && mkdir -p "$RES"
 if [ -f "$TABLE" ]; then  # a packed table: unpack it beside the work folder (training reads directories)
-  py dataset unpack "$TABLE" --out "${WORK}_table" > "$OUT/unpack.out"
+  py dataset unpack "$TABLE" --out "${WORK}_table" > "$RES/unpack.out"
   TABLE="${WORK}_table"
 fi
-nvidia-smi --query-gpu=name,memory.total --format=csv,noheader > "$OUT/device.txt" 2>/dev/null || echo cpu > "$OUT/device.txt"
+[ -f "$OUT/wheels.out" ] && mv "$OUT/wheels.out" "$RES/"
+nvidia-smi --query-gpu=name,memory.total --format=csv,noheader > "$RES/device.txt" 2>/dev/null || echo cpu > "$RES/device.txt"
 # 1. accelerator throughput of the augmentation renderer (last line JSON)
-python3 benchmarks/augment_throughput.py --table "$TABLE" "${BENCH_ARGS[@]}" 2>"$OUT/augment_throughput.err" | tail -1 > "$OUT/augment_throughput.json"
+python3 benchmarks/augment_throughput.py --table "$TABLE" "${BENCH_ARGS[@]}" 2>"$RES/augment_throughput.err" | tail -1 > "$RES/augment_throughput.json"
 # 2. train, calibrate, index, score (resumes if WORK exists), then export and the learning curve
 rm -rf "$WORK"
 py train --config configs/difcon_gpu.py --workdir "$WORK" --config.data.table="$TABLE" \
    --config.num_steps="$STEPS" --config.train_seconds="$TRAIN_SECONDS" "${extra[@]}" 2>"$OUT/train.err" \
    | tee "$OUT/train.out"
-py export --workdir "$WORK" --out "$OUT/model" --float16 >/dev/null
-py curve --workdir "$WORK" --out "$OUT/learning_curve" >/dev/null 2>>"$OUT/train.err"
-cp "$WORK/metrics.jsonl" "$WORK/eval_summary.json" "$OUT/" 2>/dev/null || true
+py export --workdir "$WORK" --out "$RES/model" --float16 >/dev/null
+py curve --workdir "$WORK" --out "$RES/learning_curve" >/dev/null 2>>"$OUT/train.err"
+cp "$WORK/metrics.jsonl" "$WORK/eval_summary.json" "$RES/" 2>/dev/null || true
 t1=$(date +%s)
-python3 - "$OUT" "$STEPS" $((t1 - t0)) <<'PY'
+python3 - "$RES" "$STEPS" $((t1 - t0)) <<'PY' | tee "$OUT/summary.json"
 import json, os, sys
 out, steps, secs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 lines = [json.loads(l) for l in open(os.path.join(out, "metrics.jsonl"))]
@@ -87,3 +95,8 @@ print(json.dumps({"device": open(os.path.join(out, "device.txt")).read().strip()
                   "invariance": {k: ev["invariance"].get(k) for k in ("acc_cs", "acc_sg", "top5_sg")},
                   "model_file_bytes": sizes, "wall_s": secs}))
 PY
+tar -cf - -C "$RES" . | split -b 15m -d -a 2 - "$OUT/results.tar.part"
+parts=$(ls "$OUT"/results.tar.part* | wc -l)
+if [ "$parts" -gt 5 ]; then  # 3 files beside them; more than 8 would not all come back
+  echo "device_train.sh: the results need $parts parts of 15 MiB; only 5 come back beside the logs" >&2
+fi

@@ -3,6 +3,7 @@
 import json
 import os
 import subprocess
+import tarfile
 
 from difcon_jax.data.build import BuildOptions, build_from_cifs
 from difcon_jax.data.pack import pack_table
@@ -29,6 +30,20 @@ def test_device_script_dry_run(tmp_path):
                        text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:] + (out / "train.err").read_text()[-2000:]
     summary = json.loads(r.stdout.strip().splitlines()[-1])
+    # what comes back from a lent machine: at most 8 files of ≤ 16 MiB — the logs, the summary and the parts
+    back = sorted(p.name for p in out.iterdir())
+    parts = [n for n in back if n.startswith("results.tar.part")]
+    assert set(back) - set(parts) == {"train.out", "train.err", "summary.json"} and 1 <= len(parts) <= 5, back
+    assert all((out / n).stat().st_size <= 15 * 2**20 for n in parts)
+    assert json.loads((out / "summary.json").read_text()) == summary
+    res = tmp_path / "results"
+    res.mkdir()
+    with open(tmp_path / "results.tar", "wb") as fh:
+        for n in parts:
+            fh.write((out / n).read_bytes())
+    with tarfile.open(tmp_path / "results.tar") as tar:
+        tar.extractall(res, filter="data")
+    out = res
     assert summary["steps"] == 2 and summary["augment_patterns_per_s"] > 0 and summary["train_samples_per_s"] > 0
     assert summary["steps_planned"] == 2 and summary["stopped_by_train_seconds"] is False
     assert set(summary["model_file_bytes"]) == {"params.npz", "config.json", "calibration.json", "library.npz"}
