@@ -11,10 +11,9 @@
 set -euo pipefail
 OUT=${OUT:-$(mktemp -d)}
 mkdir -p "$OUT"
-if [ -d .device_wheels ] && ls .device_wheels/*.whl >/dev/null 2>&1; then
-  python3 -m pip install -q --no-deps --no-index .device_wheels/*.whl 2>&1 | tail -2 || true
-fi
-export PYTHONPATH="$(pwd)${PYTHONPATH:+:$PYTHONPATH}"
+. launch/device_env.sh
+SCRATCH=$(mktemp -d)  # not under $OUT: what is there comes back, at most 8 files
+device_env "$SCRATCH/site" "$SCRATCH/wheels.out"
 if [ "${DIFCON_DRY_RUN:-0}" = 1 ]; then
   AUG=(--batches 8 --repeats 1)
   STEP=(--configs quickstart --model tiny --batch 4 --repeats 1)  # 4,500 bins, tiny net: a fast compile

@@ -22,18 +22,8 @@ shift $(( $# > 1 ? 2 : 1 ))
 OUT=${OUT:-$(pwd)/device_out}
 WORK=${DIFCON_WORK:-/tmp/difcon_device_run}
 mkdir -p "$OUT"
-if [ -d .device_wheels ] && ls .device_wheels/*.whl >/dev/null 2>&1; then
-  # into a folder of their own on PYTHONPATH: the image's environment is left as it is
-  SITE="${WORK}_site"
-  rm -rf "$SITE"
-  if python3 -m pip install -q --no-deps --no-index --no-compile --target "$SITE" .device_wheels/*.whl \
-       > "$OUT/wheels.out" 2>&1; then
-    export PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}"
-  else
-    echo "device_train.sh: .device_wheels did not install for $(python3 -V 2>&1) ($OUT/wheels.out); going on without" >&2
-  fi
-fi
-export PYTHONPATH="$(pwd)${PYTHONPATH:+:$PYTHONPATH}"
+. launch/device_env.sh
+device_env "${WORK}_site" "$OUT/wheels.out"
 py() { python3 -m difcon_jax "$@"; }
 extra=("$@")
 if [ "${DIFCON_DRY_RUN:-0}" = 1 ]; then
