@@ -88,6 +88,31 @@ def test_four_devices_and_two_processes_match_one_device(table, tmp_path):
     np.testing.assert_allclose(multi["first"], one["first"], rtol=1e-4, atol=1e-6)
 
 
+def test_a_time_budget_spent_on_one_process_stops_both_at_the_same_step(table, tmp_path):
+    """Process 0's budget is spent at once, process 1's never: process 0's clock decides for both (broadcast),
+    so both stop at step 1 — were each to follow its own clock, process 1 would wait in step 2's collectives until
+    the timeout."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    procs = []
+    for pid, budget in ((0, "1e-9"), (1, "1e9")):
+        env = _env(DIFCON_COORDINATOR=f"127.0.0.1:{port}", DIFCON_NUM_PROCESSES="2", DIFCON_PROCESS_ID=str(pid))
+        procs.append(subprocess.Popen([sys.executable, "-m", "tests.helpers.train_worker", str(tmp_path / "mp"),
+                                       table, "3", f"train_seconds={budget}"], env=env, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True))
+    try:
+        outs = [p.communicate(timeout=180) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, err[-3000:]
+    assert json.loads(outs[0][0].strip().splitlines()[-1])["step"] == 1
+    assert "train_seconds (1e-09 s) spent at step 1 of 3" in outs[0][1]
+
+
 def _train_cmd(table, workdir, steps):
     args = [f"--config.{o}" for o in tiny_overrides(table, steps)]
     return [sys.executable, "-m", "difcon_jax", "train", "--workdir", str(workdir), "--skip-eval"] + args
