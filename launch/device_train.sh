@@ -12,6 +12,12 @@
 # (ml-collections, clu, gemmi, spglib) are installed from wheels in .device_wheels/ when that folder is carried
 # (`bash launch/device_wheels.sh`, run here beforehand: it also prints what the call carries against 64 MiB).
 # The package runs from this checkout uninstalled (PYTHONPATH=.; difcon_jax/__init__.py finds configs/ beside it).
+# DIFCON_CONFIG (default configs/difcon_gpu.py, from scratch) may instead continue the shipped network K on the GPU:
+#   DIFCON_CONFIG=configs/difcon_cpu.py bash launch/device_train.sh runs/real_fill_96.npz 40000 \
+#     --config.init_from=difcon_jax/pretrained/difcon_cpu --config.batch_size=512 --config.optim.learning_rate=3e-4 \
+#     --config.augment.augment_chunk=0
+# (3e-4: K's last restart, at batch 32; the warm start checked on the CPU in the device's software, its speed and
+# batch on a GPU never measured — size STEPS to the budget once a throughput line is in, or the schedule is cut).
 # DIFCON_TRAIN_SECONDS (default 300; 0 in a dry run) bounds the training loop (cfg.train_seconds): the call's other
 # steps need the rest of its 600 s. DIFCON_DRY_RUN=1 runs the same steps on the CPU with a tiny network
 # (tests/launch/test_device_train.py).
@@ -59,7 +65,7 @@ nvidia-smi --query-gpu=name,memory.total --format=csv,noheader > "$RES/device.tx
 python3 benchmarks/augment_throughput.py --table "$TABLE" "${BENCH_ARGS[@]}" 2>"$RES/augment_throughput.err" | tail -1 > "$RES/augment_throughput.json"
 # 2. train, calibrate, index, score (resumes if WORK exists), then export and the learning curve
 rm -rf "$WORK"
-py train --config configs/difcon_gpu.py --workdir "$WORK" --config.data.table="$TABLE" \
+py train --config "${DIFCON_CONFIG:-configs/difcon_gpu.py}" --workdir "$WORK" --config.data.table="$TABLE" \
    --config.num_steps="$STEPS" --config.train_seconds="$TRAIN_SECONDS" "${extra[@]}" 2>"$OUT/train.err" \
    | tee "$OUT/train.out"
 py export --workdir "$WORK" --out "$RES/model" --float16 >/dev/null
