@@ -17,8 +17,9 @@
 #     --config.init_from=difcon_jax/pretrained/difcon_cpu --config.batch_size=512 --config.optim.learning_rate=3e-4 \
 #     --config.augment.augment_chunk=0
 # (3e-4: K's last restart, at batch 32; the warm start checked on the CPU in the device's software, its speed and
-# batch on a GPU never measured — size STEPS to the budget once a throughput line is in, or the schedule is cut).
-# DIFCON_TRAIN_SECONDS (default 300; 0 in a dry run) bounds the training loop (cfg.train_seconds): the call's other
+# batch on a GPU never measured). STEPS is an upper bound: the script times the training step first
+# (benchmarks/train_step.py, at the config's network and batch) and plans as many steps as fit the budget.
+# DIFCON_TRAIN_SECONDS (default 270; 0 in a dry run) bounds the training loop (cfg.train_seconds): the call's other
 # steps need the rest of its 600 s. DIFCON_DRY_RUN=1 runs the same steps on the CPU with a tiny network
 # (tests/launch/test_device_train.py).
 set -euo pipefail
@@ -40,13 +41,15 @@ if [ "${DIFCON_DRY_RUN:-0}" = 1 ]; then
           --config.log_every=1 --config.ckpt_every=1 --config.ckpt_keep_period=1 --config.eval.library_views=1
           "--config.eval.library_sources=()")
   BENCH_ARGS=(--batches 8 --repeats 1 --skip-references)
+  STEP_ARGS=(--model tiny --repeats 1)
   TRAIN_SECONDS=${DIFCON_TRAIN_SECONDS:-0}
 else
   STEPS=${STEPS:-12000}
-  BENCH_ARGS=(--batches 1024,8192,32768 --repeats 3 --skip-references)
+  BENCH_ARGS=(--batches 8192,32768 --repeats 3 --skip-references)
+  STEP_ARGS=(--model paper --repeats 5)
   # the call has 600 s and no GPU speed of this network was ever measured: training stops at this budget (at a log
   # step, with a checkpoint) so that calibration, library, evaluation and the export still come back
-  TRAIN_SECONDS=${DIFCON_TRAIN_SECONDS:-300}
+  TRAIN_SECONDS=${DIFCON_TRAIN_SECONDS:-270}
 fi
 t0=$(date +%s)
 # What comes back from a lent machine is at most 8 files of 16 MiB (64 MiB together), and the paper-scale network's
@@ -63,28 +66,53 @@ fi
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader > "$RES/device.txt" 2>/dev/null || echo cpu > "$RES/device.txt"
 # 1. accelerator throughput of the augmentation renderer (last line JSON)
 python3 benchmarks/augment_throughput.py --table "$TABLE" "${BENCH_ARGS[@]}" 2>"$RES/augment_throughput.err" | tail -1 > "$RES/augment_throughput.json"
-# 2. train, calibrate, index, score (resumes if WORK exists), then export and the learning curve
+# 2. the training step's speed here, at this network and batch (an absolute number for the record), and the
+#    schedule sized to the budget: a cosine schedule cut short by train_seconds would end at a high rate
+CONFIG=${DIFCON_CONFIG:-configs/difcon_gpu.py}
+BATCH=$(python3 - "$CONFIG" "${extra[@]}" <<'PY'
+import sys
+from difcon_jax.config import load_config
+print(load_config(sys.argv[1], [a[len("--config."):] for a in sys.argv[2:] if a.startswith("--config.")]).batch_size)
+PY
+)
+python3 benchmarks/train_step.py --configs "$(basename "$CONFIG" .py)" --batch "$BATCH" "${STEP_ARGS[@]}" \
+  --table "$TABLE" 2>"$RES/train_step.err" | tail -1 > "$RES/train_step.json"
+STEPS_ASKED=$STEPS
+if [ "$TRAIN_SECONDS" != 0 ]; then
+  STEPS=$(python3 - "$RES/train_step.json" "$STEPS" "$TRAIN_SECONDS" "$BATCH" <<'PY'
+import json, sys
+rate = next(iter(json.load(open(sys.argv[1]))["results"].values()))["samples_per_s"]
+steps, budget, batch = int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+# 60 s for the loop's own compilation, 15 % for what the benchmark's step leaves out (sampling, logging, saves)
+print(max(1, min(steps, int(0.85 * max(budget - 60, 0.2 * budget) * rate / batch))))
+PY
+)
+fi
+# 3. train, calibrate, index, score (resumes if WORK exists), then export and the learning curve
 rm -rf "$WORK"
-py train --config "${DIFCON_CONFIG:-configs/difcon_gpu.py}" --workdir "$WORK" --config.data.table="$TABLE" \
+py train --config "$CONFIG" --workdir "$WORK" --config.data.table="$TABLE" \
    --config.num_steps="$STEPS" --config.train_seconds="$TRAIN_SECONDS" "${extra[@]}" 2>"$OUT/train.err" \
    | tee "$OUT/train.out"
 py export --workdir "$WORK" --out "$RES/model" --float16 >/dev/null
 py curve --workdir "$WORK" --out "$RES/learning_curve" >/dev/null 2>>"$OUT/train.err"
 cp "$WORK/metrics.jsonl" "$WORK/eval_summary.json" "$RES/" 2>/dev/null || true
 t1=$(date +%s)
-python3 - "$RES" "$STEPS" $((t1 - t0)) <<'PY' | tee "$OUT/summary.json"
+python3 - "$RES" "$STEPS" $((t1 - t0)) "$STEPS_ASKED" <<'PY' | tee "$OUT/summary.json"
 import json, os, sys
-out, steps, secs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+out, steps, secs, asked = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 lines = [json.loads(l) for l in open(os.path.join(out, "metrics.jsonl"))]
 metrics = [m for m in lines if "loss" in m]  # training log lines (evaluations and the budget's stop apart)
 aug = json.load(open(os.path.join(out, "augment_throughput.json")))
+step = next(iter(json.load(open(os.path.join(out, "train_step.json")))["results"].values()))
 ev = json.load(open(os.path.join(out, "eval_summary.json")))
 span = metrics[-1]["time"] - metrics[0]["time"]
 steps_span = metrics[-1]["step"] - metrics[0]["step"]
 cfg = json.load(open(os.path.join(out, "model", "config.json")))
 sizes = {f: os.path.getsize(os.path.join(out, "model", f)) for f in os.listdir(os.path.join(out, "model"))}
 print(json.dumps({"device": open(os.path.join(out, "device.txt")).read().strip(), "steps": metrics[-1]["step"],
-                  "steps_planned": steps, "stopped_by_train_seconds": any("stopped" in m for m in lines),
+                  "steps_planned": steps, "steps_asked": asked,
+                  "stopped_by_train_seconds": any("stopped" in m for m in lines),
+                  "train_step_samples_per_s": step["samples_per_s"], "augment_fraction": step["augment_fraction"],
                   "train_samples_per_s": round(steps_span * cfg["batch_size"] / max(span, 1e-9), 1),
                   "augment_patterns_per_s": aug.get("jax_patterns_per_s"),
                   "equivariance": {k: ev["equivariance"].get(k) for k in ("acc_cs", "acc_sg", "top5_sg")},

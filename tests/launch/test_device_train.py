@@ -45,7 +45,8 @@ def test_device_script_dry_run(tmp_path):
         tar.extractall(res, filter="data")
     out = res
     assert summary["steps"] == 2 and summary["augment_patterns_per_s"] > 0 and summary["train_samples_per_s"] > 0
-    assert summary["steps_planned"] == 2 and summary["stopped_by_train_seconds"] is False
+    assert summary["steps_planned"] == summary["steps_asked"] == 2 and summary["stopped_by_train_seconds"] is False
+    assert summary["train_step_samples_per_s"] > 0  # the step timed before training (it sizes the schedule)
     assert set(summary["model_file_bytes"]) == {"params.npz", "config.json", "calibration.json", "library.npz"}
     assert max(summary["model_file_bytes"].values()) < 16 * 2**20
     curve = json.loads((out / "learning_curve.json").read_text())
