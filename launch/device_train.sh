@@ -65,33 +65,41 @@ fi
 [ -f "$OUT/wheels.out" ] && mv "$OUT/wheels.out" "$RES/"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader > "$RES/device.txt" 2>/dev/null || echo cpu > "$RES/device.txt"
 # 1. accelerator throughput of the augmentation renderer (last line JSON)
-python3 benchmarks/augment_throughput.py --table "$TABLE" "${BENCH_ARGS[@]}" 2>"$RES/augment_throughput.err" | tail -1 > "$RES/augment_throughput.json"
+# (a benchmark that fails is written down and skipped: the model is what the call is for)
+python3 benchmarks/augment_throughput.py --table "$TABLE" "${BENCH_ARGS[@]}" 2>"$RES/augment_throughput.err" \
+  | tail -1 > "$RES/augment_throughput.json" || echo '{}' > "$RES/augment_throughput.json"
 # 2. the training step's speed here, at this network and batch (an absolute number for the record), and the
 #    schedule sized to the budget: a cosine schedule cut short by train_seconds would end at a high rate
 CONFIG=${DIFCON_CONFIG:-configs/difcon_gpu.py}
-BATCH=$(python3 - "$CONFIG" "${extra[@]}" <<'PY'
+read -r BATCH WARMUP < <(python3 - "$CONFIG" "${extra[@]}" <<'PY'
 import sys
 from difcon_jax.config import load_config
-print(load_config(sys.argv[1], [a[len("--config."):] for a in sys.argv[2:] if a.startswith("--config.")]).batch_size)
+cfg = load_config(sys.argv[1], [a[len("--config."):] for a in sys.argv[2:] if a.startswith("--config.")])
+print(cfg.batch_size, cfg.optim.warmup_steps)
 PY
 )
 python3 benchmarks/train_step.py --configs "$(basename "$CONFIG" .py)" --batch "$BATCH" "${STEP_ARGS[@]}" \
-  --table "$TABLE" 2>"$RES/train_step.err" | tail -1 > "$RES/train_step.json"
+  --table "$TABLE" 2>"$RES/train_step.err" | tail -1 > "$RES/train_step.json" || echo '{}' > "$RES/train_step.json"
 STEPS_ASKED=$STEPS
 if [ "$TRAIN_SECONDS" != 0 ]; then
-  STEPS=$(python3 - "$RES/train_step.json" "$STEPS" "$TRAIN_SECONDS" "$BATCH" <<'PY'
+  read -r STEPS WARMUP < <(python3 - "$RES/train_step.json" "$STEPS" "$TRAIN_SECONDS" "$BATCH" "$WARMUP" <<'PY'
 import json, sys
-rate = next(iter(json.load(open(sys.argv[1]))["results"].values()))["samples_per_s"]
-steps, budget, batch = int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
-# 60 s for the loop's own compilation, 15 % for what the benchmark's step leaves out (sampling, logging, saves)
-print(max(1, min(steps, int(0.85 * max(budget - 60, 0.2 * budget) * rate / batch))))
+steps, budget, batch, warmup = int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+try:
+    rate = next(iter(json.load(open(sys.argv[1]))["results"].values()))["samples_per_s"]
+    # 60 s for the loop's own compilation, 15 % for what the benchmark's step leaves out (sampling, logging, saves)
+    steps = max(1, min(steps, int(0.85 * max(budget - 60, 0.2 * budget) * rate / batch)))
+except (KeyError, StopIteration, ValueError):
+    pass  # no rate measured: the steps asked, the budget the only stop
+print(steps, min(warmup, max(1, steps // 10)))  # a warm-up longer than a tenth of the run would leave no decay
 PY
 )
 fi
 # 3. train, calibrate, index, score (resumes if WORK exists), then export and the learning curve
 rm -rf "$WORK"
 py train --config "$CONFIG" --workdir "$WORK" --config.data.table="$TABLE" \
-   --config.num_steps="$STEPS" --config.train_seconds="$TRAIN_SECONDS" "${extra[@]}" 2>"$OUT/train.err" \
+   --config.num_steps="$STEPS" --config.train_seconds="$TRAIN_SECONDS" "${extra[@]}" \
+   --config.optim.warmup_steps="$WARMUP" 2>"$OUT/train.err" \
    | tee "$OUT/train.out"
 py export --workdir "$WORK" --out "$RES/model" --float16 >/dev/null
 py curve --workdir "$WORK" --out "$RES/learning_curve" >/dev/null 2>>"$OUT/train.err"
@@ -103,7 +111,7 @@ out, steps, secs, asked = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(s
 lines = [json.loads(l) for l in open(os.path.join(out, "metrics.jsonl"))]
 metrics = [m for m in lines if "loss" in m]  # training log lines (evaluations and the budget's stop apart)
 aug = json.load(open(os.path.join(out, "augment_throughput.json")))
-step = next(iter(json.load(open(os.path.join(out, "train_step.json")))["results"].values()))
+step = next(iter(json.load(open(os.path.join(out, "train_step.json"))).get("results", {}).values()), {})
 ev = json.load(open(os.path.join(out, "eval_summary.json")))
 span = metrics[-1]["time"] - metrics[0]["time"]
 steps_span = metrics[-1]["step"] - metrics[0]["step"]
@@ -112,7 +120,7 @@ sizes = {f: os.path.getsize(os.path.join(out, "model", f)) for f in os.listdir(o
 print(json.dumps({"device": open(os.path.join(out, "device.txt")).read().strip(), "steps": metrics[-1]["step"],
                   "steps_planned": steps, "steps_asked": asked,
                   "stopped_by_train_seconds": any("stopped" in m for m in lines),
-                  "train_step_samples_per_s": step["samples_per_s"], "augment_fraction": step["augment_fraction"],
+                  "train_step_samples_per_s": step.get("samples_per_s"), "augment_fraction": step.get("augment_fraction"),
                   "train_samples_per_s": round(steps_span * cfg["batch_size"] / max(span, 1e-9), 1),
                   "augment_patterns_per_s": aug.get("jax_patterns_per_s"),
                   "equivariance": {k: ev["equivariance"].get(k) for k in ("acc_cs", "acc_sg", "top5_sg")},
