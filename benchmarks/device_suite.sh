@@ -13,6 +13,7 @@ OUT=${OUT:-$(mktemp -d)}
 mkdir -p "$OUT"
 . launch/device_env.sh
 SCRATCH=$(mktemp -d)  # not under $OUT: what is there comes back, at most 8 files
+trap 'rm -rf "$SCRATCH"' EXIT
 device_env "$SCRATCH/site" "$SCRATCH/wheels.out"
 if [ "${DIFCON_DRY_RUN:-0}" = 1 ]; then
   AUG=(--batches 8 --repeats 1)

@@ -16,10 +16,18 @@ set -euo pipefail
 PY=${1:-3.12}
 DEST=.device_wheels
 rm -rf "$DEST.tmp" && mkdir -p "$DEST.tmp"
+# the version ranges are pyproject.toml's (one place)
+mapfile -t REQS < <(python3 - <<'PY'
+import re  # pyproject's dependency lines ("name>=a,<b",); tomllib would need Python 3.11
+for d in re.findall(r'^\s*"([^"]+)",?\s*$', open("pyproject.toml").read(), re.M):
+    if re.split(r"[<>=!~ ]", d, maxsplit=1)[0] in ("ml-collections", "clu", "gemmi", "spglib"):
+        print(d)
+PY
+)
+[ "${#REQS[@]}" = 4 ] || { echo "device_wheels.sh: pyproject.toml does not pin the 4 packages (${REQS[*]})" >&2; exit 1; }
 python3 -m pip download -q --no-deps --only-binary=:all: --python-version "$PY" --implementation cp \
   --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
-  --platform manylinux2014_x86_64 -d "$DEST.tmp" \
-  "ml-collections>=0.1.1,<2" "clu>=0.0.12,<0.1" "gemmi>=0.7,<0.8" "spglib>=2.5,<3"
+  --platform manylinux2014_x86_64 -d "$DEST.tmp" "${REQS[@]}"
 rm -rf "$DEST" && mv "$DEST.tmp" "$DEST"
 ls -l "$DEST"
 tracked=$(git ls-files -z | xargs -0 stat -c %s | awk '{s += $1} END {print s}')
