@@ -37,3 +37,11 @@ def identify(files, **kwargs):
     from difcon_jax.match.identify import identify as _identify
 
     return _identify(files, **kwargs)
+
+
+def export_identifications(results, folder, cif_dirs=()):
+    """``identify --export``: each result's fit (CSV), its phases' reflection lists and refined CIFs in ``folder``:
+    see :func:`difcon_jax.match.export.export_identifications`. Returns (paths written, notes)."""
+    from difcon_jax.match.export import export_identifications as _export
+
+    return _export(results, folder, cif_dirs)

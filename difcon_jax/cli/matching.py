@@ -15,19 +15,11 @@ from difcon_jax.files import atomic_write_text
 from difcon_jax.inference.library import LIBRARY_FILE, REFERENCES_FILE, read_library
 from difcon_jax.inference.model_dir import load_model
 from difcon_jax.match.database import build_database, embed_database, write_database
+from difcon_jax.match.export import export_identifications, value_with_su
 from difcon_jax.match.identify import identify, params_digest
 from difcon_jax.match.orders import describe_one_spacing
 from difcon_jax.match.plot import plot_identifications
 from difcon_jax.match.search import IdentifySettings
-
-
-def _fmt_value(v: float, s: float) -> str:
-    """``4.9891(3)``: a value with its standard uncertainty in the last digits."""
-
-    if not s > 0 or not math.isfinite(s):
-        return f"{v:.4f}"
-    digits = max(0, min(6, 1 - int(math.floor(math.log10(s)))))
-    return f"{v:.{digits}f}({round(s * 10 ** digits):d})"
 
 
 def format_cell(cell, sigma, space_group: int) -> str:
@@ -38,7 +30,7 @@ def format_cell(cell, sigma, space_group: int) -> str:
     show = {6: (0,), 5: (0, 2), 4: (0, 2), 3: (0, 2), 2: (0, 1, 2), 1: (0, 1, 2, 4), 0: range(6)}[cs]
     if cs == 4 and abs(cell[5] - 120) > 1:  # rhombohedral setting: a and α
         show = (0, 3)
-    return " ".join(f"{names[i]}={_fmt_value(cell[i], sigma[i])}{'Å' if i < 3 else '°'}" for i in show)
+    return " ".join(f"{names[i]}={value_with_su(cell[i], sigma[i])}{'Å' if i < 3 else '°'}" for i in show)
 
 
 def symmetry_differs_note(r: dict) -> str | None:
@@ -131,6 +123,13 @@ def cmd_identify(args) -> int:
     if args.first_phase_tries < 1:
         raise InputError(f"--first-phase-tries {args.first_phase_tries}", "must be at least 1")
     check_plot_folder(args.plot)
+    if args.export and os.path.exists(args.export) and not os.path.isdir(args.export):
+        raise InputError(f"--export {args.export}", "exists and is not a folder")
+    for src in args.cif_dir or ():
+        if not args.export:
+            raise InputError(f"--cif-dir {src}", "is read only with --export (where the refined CIFs' atoms come from)")
+        if not os.path.exists(src):
+            raise InputError(f"--cif-dir {src}", "no such file or folder")
     settings = IdentifySettings(candidates=args.candidates, max_phases=args.max_phases,
                                 first_phase_tries=args.first_phase_tries)
     results, errors = identify(args.files, args.model, args.library, args.elements, args.only_elements,
@@ -143,6 +142,11 @@ def cmd_identify(args) -> int:
             _print_result(r)
     if args.plot and results:
         print(f"wrote {plot_identifications(results, args.plot)}", file=sys.stderr)
+    if args.export and results:
+        written, notes = export_identifications(results, args.export, args.cif_dir or ())
+        for n in notes:
+            print(f"note: {n}", file=sys.stderr)
+        print(f"wrote {len(written)} files to {args.export} (fits, reflection lists, refined CIFs)", file=sys.stderr)
     return 1 if errors else 0
 
 
@@ -209,6 +213,13 @@ def add_parsers(sub) -> None:
     p.add_argument("--wavelength", type=float, default=None, help="Å, for files without wavelength metadata")
     p.add_argument("--json", action="store_true")
     p.add_argument("--plot", default=None, metavar="PNG")
+    p.add_argument("--export", default=None, metavar="DIR",
+                   help="write each file's fit (STEM.fit.csv: 2θ, d, observed, calculated, difference, each phase), "
+                        "each phase's reflections (STEM.phaseK.hkl.csv) and its reference CIF with the refined cell "
+                        "(STEM.phaseK.cif, the start of a Rietveld refinement) into DIR")
+    p.add_argument("--cif-dir", action="append", default=None, metavar="SRC",
+                   help="with --export: a folder or archive holding the library's own CIFs (the one it was built "
+                        "from), for the refined CIFs; the build's folders are looked in first")
     p.set_defaults(func=cmd_identify)
 
     lib = sub.add_parser("library", help="reference databases for identify")

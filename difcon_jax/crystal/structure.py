@@ -139,7 +139,7 @@ def structure_from_cif_text(text: str, source: str = "<string>", *, limits: Stru
                             default_b_iso: float = DEFAULT_B_ISO) -> Structure:
     """Parse CIF text into a :class:`Structure`; raise :class:`InputError` with a one-line reason."""
     limits = limits or StructureLimits()
-    block = _atom_block(text, source)
+    block = atom_block(text, source)
     st = _small_structure(block, source, limits)
     number, sg, own_ops, notes = _symmetry(st, source)
     notes += _check_sites(st, source, limits)
@@ -157,7 +157,7 @@ def structure_from_cif_text(text: str, source: str = "<string>", *, limits: Stru
     )
 
 
-def _atom_block(text: str, source: str):
+def atom_block(text: str, source: str):
     """The first data block with atom sites. A UTF-8 byte-order mark and old-Mac CR-only (or CR LF) line
     endings are read as what they are: plain line breaks."""
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")

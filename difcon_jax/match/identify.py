@@ -206,6 +206,7 @@ def identify_profiles(ident: Identifier, x: np.ndarray, weights: np.ndarray, res
                     "_retrieved": found["retrieved"], "_profile": x[i], "_weight": weights[i], "_model": found["model"],
                     "_phase_models": [p["_model"] for p in found["phases"]],
                     "_ticks": [p["_ticks"] for p in found["phases"]],
+                    "_hkl": [p["_hkl"] for p in found["phases"]], "_f2m": [p["_f2m"] for p in found["phases"]],
                     # with no match, the best candidate's fit is still the evidence of why not
                     "_best": found["candidates"][0] if found["candidates"] and not found["phases"] else None})
     return out
@@ -258,7 +259,8 @@ def identify(files, model: str | None = None, library: str | None = None, elemen
              only_elements: str | None = None, exclude_elements: str | None = None, top: int = 5,
              wavelength: float | None = None, settings: IdentifySettings | None = None, index: bool = False):
     """Python API of ``difcon-jax identify``: (results, errors). ``results``: one dict per readable file
-    (``file`` plus the keys of :func:`identify_profiles`); ``errors``: [(file, one-line reason)]. ``index``: as
+    (``file``, ``grid``, ``wavelength`` — Å, the file's own or the one given — plus the keys of
+    :func:`identify_profiles`; ``identify --export`` writes them as files: :mod:`difcon_jax.match.export`); ``errors``: [(file, one-line reason)]. ``index``: as
     ``--index`` (default settings, unless ``settings.index`` already holds some)."""
     files = [files] if isinstance(files, (str, os.PathLike)) else list(files)
     restraints = Restraints(parse_elements(elements, "--elements"), parse_elements(only_elements, "--only-elements"),
@@ -267,7 +269,7 @@ def identify(files, model: str | None = None, library: str | None = None, elemen
     settings = settings or IdentifySettings()
     if index and settings.index is None:
         settings = dataclasses.replace(settings, index=IndexSettings())
-    xs, ws, good, errors, anodes = [], [], [], [], []
+    xs, ws, good, errors, anodes, wavelengths = [], [], [], [], [], []
     for f in files:
         try:
             inp = read_model_input(f, ident.cfg.augment, wavelength)
@@ -279,12 +281,17 @@ def identify(files, model: str | None = None, library: str | None = None, elemen
             ws.append(w)
             good.append(f)
             anodes.append(nearest_anode(inp.measured.wavelength))
+            wavelengths.append(float(inp.measured.wavelength))
         except (InputError, ValueError) as e:
             errors.append((str(f), " ".join(str(e).split())))
     if not xs:
         return [], errors
     results = identify_profiles(ident, np.stack(xs), np.stack(ws), restraints, settings, top, anodes)
-    for f, r in zip(good, results):
+    # the folders the library was built from: where its entries' own CIFs were (match/export.py)
+    roots = [os.path.dirname(s.rstrip("/")) for s in ident.index.db.meta.get("sources", [])]
+    for f, r, lam in zip(good, results, wavelengths):
         r["file"] = str(f)
         r["grid"] = ident.grid.as_dict()
+        r["wavelength"] = lam
+        r["_reference_roots"] = roots
     return results, errors

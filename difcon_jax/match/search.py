@@ -234,7 +234,8 @@ def _phase_record(db, out, j, sim_of_row, sigma, ka1: float) -> dict:
             # unrounded, for the match test and the further phases' gain
             "_rwp": float(out["rwp"][j]), "_rwp_lines": float(out["rwp_lines"][j]),
             "_explained": float(out["explained"][j]), "_model": out["model"][j] - x[IDX["background"]],
-            "_ticks": reflection_positions(db.hkl[row][live], out["cell"][j], x, ka1)}
+            "_ticks": reflection_positions(db.hkl[row][live], out["cell"][j], x, ka1),
+            "_hkl": db.hkl[row][live], "_f2m": db.f2m[row][live].astype(np.float32)}
 
 
 def search_profile(y, weight, h, embed, index: SearchIndex, allowed, grid: Grid, settings: IdentifySettings,

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from difcon_jax.cli import main
+from tests.helpers.evidence import check_exported, read_table
 from tests.helpers.match import CENTRES, simulate, write_cifs
 
 
@@ -29,7 +30,8 @@ def test_identify_names_the_phase_refines_it_and_draws_the_fit(tmp_path, capsys,
     flat = tmp_path / "flat.xy"
     flat.write_text("\n".join(f"{a:.2f} 100" for a in np.arange(5, 90, 0.02)))
     png = tmp_path / "fit.png"
-    rc = main(["identify", f, str(flat), "--library", library, "--wavelength", "1.5418", "--json", "--plot", str(png)])
+    rc = main(["identify", f, str(flat), "--library", library, "--wavelength", "1.5418", "--json", "--plot", str(png),
+               "--export", str(tmp_path / "evidence")])
     out, err = capsys.readouterr()
     assert rc == 1 and "flat.xy:" in err and "Traceback" not in err  # the bad file named, the good one answered
     (r,) = json.loads(out)
@@ -37,6 +39,7 @@ def test_identify_names_the_phase_refines_it_and_draws_the_fit(tmp_path, capsys,
     assert best["code"] == "calcite" and r["symmetry"]["space_group"]["symbol"] == "R-3c"
     assert best["cell"][0] == pytest.approx(4.9896 * 1.015, rel=2e-3) and best["cell"][2] == pytest.approx(17.061 * 1.01, rel=2e-3)
     assert r["network"]["space_group"][0]["p"] > 0 and png.stat().st_size > 10_000
+    check_exported(tmp_path / "evidence", "calcite", r, 167)
     main(["identify", f, "--library", library, "--wavelength", "1.5418"])
     text = capsys.readouterr().out
     assert "phase 1: CCaO3 [calcite]" in text and "R-3c (#167)" in text and "network (heads + library vote):" in text
@@ -45,9 +48,12 @@ def test_identify_names_the_phase_refines_it_and_draws_the_fit(tmp_path, capsys,
     # phase outside the library: its p(SG) under the training population's prior, decided system first
     # (--top 10: every finely fitted candidate listed, so each group the failed fits vote for is among them)
     main(["identify", f, "--library", library, "--wavelength", "1.5418", "--exclude-elements", "Ca", "--json",
-          "--top", "10"])
+          "--top", "10", "--export", str(tmp_path / "none")])
     (r,) = json.loads(capsys.readouterr().out)
     assert r["indexing"] is None
+    fit = read_table(tmp_path / "none" / "calcite.fit.csv")  # no phase: the best candidate's failed fit instead
+    assert not fit["calculated"].any() and fit["best_candidate"].max() > 0.1
+    assert sorted(os.listdir(tmp_path / "none")) == ["calcite.fit.csv"]
     from difcon_jax.crystal.symmetry import CRYSTAL_SYSTEMS, crystal_system_of
     from difcon_jax.inference.predict_files import read_model_input
     from difcon_jax.match.decide import two_step_answer
