@@ -5,6 +5,7 @@ checked in ``test_identify.py`` (``tests/helpers/evidence.py``)."""
 from __future__ import annotations
 
 import io
+import os
 import tarfile
 import zipfile
 
@@ -87,3 +88,28 @@ def test_export_flags_that_cannot_work_are_refused_before_any_work(tmp_path, cap
         err = capsys.readouterr().err
         assert rc != 0 and message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_two_patterns_of_one_name_keep_both_and_a_missing_cif_is_named(tmp_path):
+    from difcon_jax.grid import Grid
+    from difcon_jax.match.export import export_identifications
+
+    grid = Grid(450, 0.0, 90.0, 1.54184)
+    tt = grid.centres
+    line = np.exp(-0.5 * ((tt - 31.7) / 0.1) ** 2)
+    phase = {"name": "halite", "code": "AMCSD 0000001", "formula": "Cl4Na4", "source": "gone/NaCl.cif",
+             "space_group": {"number": 225, "symbol": "Fm-3m"}, "cell": [5.64] * 3 + [90.0] * 3,
+             "cell_sigma": [0.001] * 3 + [0.0] * 3, "reference_cell": [5.6402] * 3 + [90.0] * 3, "rwp": 0.1,
+             "rwp_lines": 0.1, "weight_fraction": 1.0}
+    r = {"file": "/a/salt.xy", "grid": grid.as_dict(), "wavelength": 1.5406, "_weight": (tt > 10).astype(float),
+         "_profile": line, "_model": 0.9 * line, "_phase_models": [0.9 * line], "phases": [phase],
+         "_hkl": [np.array([[2, 0, 0], [1, 1, 1]])], "_f2m": [np.array([1.0, 0.1])], "_ticks": [np.array([31.7, 27.4])]}
+    written, notes = export_identifications([r, dict(r, file="/b/salt.xy")], str(tmp_path / "out"), [str(tmp_path)])
+    names = sorted(os.path.basename(w) for w in written)
+    assert names == ["salt.fit.csv", "salt.phase1.hkl.csv", "salt_2.fit.csv", "salt_2.phase1.hkl.csv"]
+    assert len(notes) == 2 and "gone/NaCl.cif" in notes[0] and "--cif-dir" in notes[0]
+    rows = (tmp_path / "out" / "salt.phase1.hkl.csv").read_text().splitlines()
+    # by decreasing d: 111 before 200; d from the refined cell, 2θ at the file's wavelength
+    assert rows[4].startswith("1,1,1,") and rows[5].startswith("2,0,0,")
+    d200 = 5.64 / 2
+    assert rows[5].split(",")[3:5] == [f"{d200:.6f}", f"{2 * np.degrees(np.arcsin(1.5406 / (2 * d200))):.5f}"]
