@@ -188,7 +188,10 @@ def _unique_stem(file: str, used: set) -> str:
 def export_identifications(results: list[dict], folder: str, cif_dirs=()) -> tuple[list[str], list[str]]:
     """Write every result's evidence files into ``folder`` (created if needed); returns (paths written, notes):
     a note names each matched phase whose reference CIF was not found (its fit and reflections are still written)."""
-    os.makedirs(folder, exist_ok=True)
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as e:  # a file in the way, no permission: one line naming the folder
+        raise InputError(folder, f"cannot make the export folder ({e.strerror or e})") from None
     written, notes, used = [], [], set()
     for r in results:
         stem = _unique_stem(r["file"], used)

@@ -260,8 +260,9 @@ def identify(files, model: str | None = None, library: str | None = None, elemen
              wavelength: float | None = None, settings: IdentifySettings | None = None, index: bool = False):
     """Python API of ``difcon-jax identify``: (results, errors). ``results``: one dict per readable file
     (``file``, ``grid``, ``wavelength`` — Å, the file's own or the one given — plus the keys of
-    :func:`identify_profiles`; ``identify --export`` writes them as files: :mod:`difcon_jax.match.export`); ``errors``: [(file, one-line reason)]. ``index``: as
-    ``--index`` (default settings, unless ``settings.index`` already holds some)."""
+    :func:`identify_profiles`; ``identify --export`` writes them as files: :mod:`difcon_jax.match.export`);
+    ``errors``: [(file, one-line reason)]. ``index``: as ``--index`` (default settings, unless ``settings.index``
+    already holds some)."""
     files = [files] if isinstance(files, (str, os.PathLike)) else list(files)
     restraints = Restraints(parse_elements(elements, "--elements"), parse_elements(only_elements, "--only-elements"),
                             parse_elements(exclude_elements, "--exclude-elements"))

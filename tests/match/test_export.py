@@ -55,7 +55,8 @@ def test_reference_cifs_are_found_in_folders_and_archives(tmp_path):
 
 
 def test_the_refined_cell_replaces_the_references_and_the_atoms_stay():
-    text = cif_of("NaCl").replace("_cell_angle_gamma 90\n", "_cell_angle_gamma 90\n_exptl_crystal_density_diffrn 2.165\n")
+    density = "_exptl_crystal_density_diffrn 2.165\n"
+    text = cif_of("NaCl").replace("_cell_angle_gamma 90\n", "_cell_angle_gamma 90\n" + density)
     assert "_exptl_crystal_density_diffrn" in text
     phase = {"name": "halite", "code": "AMCSD 0000001", "cell": [5.7, 5.7, 5.7, 90.0, 90.0, 90.0],
              "cell_sigma": [0.0012, 0.0012, 0.0012, 0.0, 0.0, 0.0], "reference_cell": [5.6402] * 3 + [90.0] * 3,
@@ -88,6 +89,11 @@ def test_export_flags_that_cannot_work_are_refused_before_any_work(tmp_path, cap
         err = capsys.readouterr().err
         assert rc != 0 and message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+    from difcon_jax.errors import InputError
+    from difcon_jax.match.export import export_identifications
+
+    with pytest.raises(InputError, match="cannot make the export folder"):  # a file where a parent folder should be
+        export_identifications([], str(taken / "sub"))
 
 
 def test_two_patterns_of_one_name_keep_both_and_a_missing_cif_is_named(tmp_path):
