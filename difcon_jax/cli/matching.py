@@ -219,7 +219,7 @@ def add_parsers(sub) -> None:
                         "(STEM.phaseK.cif, the start of a Rietveld refinement) into DIR")
     p.add_argument("--cif-dir", action="append", default=None, metavar="SRC",
                    help="with --export: a folder or archive holding the library's own CIFs (the one it was built "
-                        "from), for the refined CIFs; the build's folders are looked in first")
+                        "from), for the refined CIFs; looked in before the folders the library was built from")
     p.set_defaults(func=cmd_identify)
 
     lib = sub.add_parser("library", help="reference databases for identify")

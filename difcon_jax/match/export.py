@@ -140,10 +140,13 @@ def _read_member(archive: str, member: str) -> bytes:
 def find_reference_cif(source: str, roots) -> tuple[str, bytes] | None:
     """(path, bytes) of a library entry's own CIF (its ``source``: a path relative to the parent of the folder or
     archive it was built from, ``archive!member`` for archive members), looked for under each of ``roots`` as
-    given and without its first component (a root naming the build folder itself); None when none holds it."""
+    given and without its first component (a root naming the build folder itself), or a root that is the archive
+    itself; None when none holds it."""
     path, _, member = source.partition("!")
     tries = [path] if os.path.isabs(path) else []
     for root in roots:
+        if os.path.isfile(root) and os.path.basename(root) == os.path.basename(path):
+            tries.append(root)
         tries += [os.path.join(root, p) for p in (path, _strip_first(path)) if p]
     for t in tries:
         if not os.path.isfile(t):

@@ -47,6 +47,8 @@ def test_reference_cifs_are_found_in_folders_and_archives(tmp_path):
     where, raw = find_reference_cif("shard.tar.gz!cifs/NaCl.cif", [str(tmp_path)])
     assert raw == nacl and where.endswith("shard.tar.gz!cifs/NaCl.cif")
     assert find_reference_cif("set.zip!NaCl.cif", [str(tmp_path)])[1] == nacl
+    # --cif-dir naming the archive itself
+    assert find_reference_cif("mp/shard.tar.gz!cifs/NaCl.cif", [str(tmp_path / "shard.tar.gz")])[1] == nacl
     # not there: None, never an exception
     assert find_reference_cif("lib/KCl.cif", [str(tmp_path)]) is None
     assert find_reference_cif("shard.tar.gz!cifs/KCl.cif", [str(tmp_path)]) is None
