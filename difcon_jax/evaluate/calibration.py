@@ -8,7 +8,9 @@ The uncertainty threshold is the smallest top-1 space-group probability above wh
 validation accuracy reaches ``target_precision`` (0.5 when none does). Real measured patterns are never
 used here. The same file stores the training draw's space-group mass and the split's own group frequencies
 (:func:`difcon_jax.inference.prior.prior_fields`), from which predictions are corrected to a population's
-prior; the threshold is fitted on what predict shows for the validation structures' population (natural).
+prior; the threshold is fitted on what predict shows for the validation structures' population (natural). The
+strength of that correction (``natural_prior_strength``, :func:`difcon_jax.inference.prior.tempered_target`) is
+fitted at the chosen temperature by the same summed NLL.
 """
 
 from __future__ import annotations
@@ -24,7 +26,10 @@ from difcon_jax.files import atomic_write_json
 from difcon_jax.inference.calibration import CALIBRATION_FILE, read_calibration
 from difcon_jax.inference.forward import predict_logits, probabilities
 from difcon_jax.inference.library import apply_library
-from difcon_jax.inference.prior import label_shift, library_fields, prior_fields
+from difcon_jax.inference.prior import label_shift, library_fields, prior_fields, tempered_target
+
+#: strengths β of the natural prior's correction tried (:func:`difcon_jax.inference.prior.tempered_target`)
+PRIOR_STRENGTHS = np.round(np.linspace(0.0, 1.0, 41), 3)
 
 
 def _nll(p, labels):
@@ -55,6 +60,32 @@ def _uncertain_threshold(p_sg: np.ndarray, sg: np.ndarray, target_precision: flo
     return 0.5
 
 
+def _heads_nll(pr: dict, cs, eg, sg) -> float:
+    return _nll(pr["crystal_system"], cs) + _nll(pr["extinction_group"], eg) + _nll(pr["space_group"], sg - 1)
+
+
+def fit_prior_strength(probs: dict, cs, eg, sg, fields: dict) -> tuple[float, dict]:
+    """(β, {β: summed NLL of the three heads}) for the natural prior's correction of ``probs`` (the heads as
+    trained, temperature applied) to the validation structures' population; labels ``cs``, ``eg`` (0-based) and
+    ``sg`` (1–230). The smallest NLL on :data:`PRIOR_STRENGTHS`, as the temperature is chosen."""
+    t, m = np.asarray(fields["natural_frequency"]), np.asarray(fields["sampling_mass"])
+    losses = {float(b): round(_heads_nll(label_shift(probs, tempered_target(t, m, float(b)), m), cs, eg, sg), 5)
+              for b in PRIOR_STRENGTHS}
+    return min(losses, key=lambda b: (losses[b], -b)), losses
+
+
+def refit_prior_strength(predictor, table, n: int = 2000, seed: int = 98765) -> dict:
+    """``predictor``'s calibration with ``natural_prior_strength`` fitted on ``n`` simulated validation patterns of
+    ``table`` (the one it was trained on) at its own temperature (``benchmarks/prior_strength.py``); the fit's
+    curve is kept under ``prior_strength_nll``."""
+    rows, source = _validation_rows(table, n, seed)
+    x = render_set(table, rows, predictor.cfg.augment, seed, batch=int(predictor.cfg.eval.batch_size))
+    cs, eg, sg = (np.asarray(getattr(table, k))[rows] for k in ("crystal_system", "extinction_group", "space_group"))
+    beta, losses = fit_prior_strength(predictor(x, blend=False, prior="none"), cs, eg, sg, predictor.calibration)
+    return {**predictor.calibration, "natural_prior_strength": beta, "prior_strength_nll": losses,
+            "prior_strength_fitted_on": f"{len(rows)} simulated patterns of {source}"}
+
+
 def fit_calibration(cfg, model, params, table, n: int = 500, seed: int = 98765,
                     target_precision: float = 0.8, library: dict | None = None) -> dict:
     """Temperature and ``uncertain`` threshold from ``n`` simulated patterns of validation structures (see the
@@ -69,22 +100,28 @@ def fit_calibration(cfg, model, params, table, n: int = 500, seed: int = 98765,
     fields = prior_fields(np.asarray(table.space_group)[train], power,
                           source_row_weights(np.asarray(table.source_id)[train], cfg.data.get("source_weights", ())))
 
-    def shown(t):  # the network's probabilities at temperature t, for the validation structures' population
-        pr = {k: np.asarray(v) for k, v in probabilities(logits, float(t)).items()}
-        if fields:  # a table without training structures has no draw to correct
-            pr = label_shift(pr, np.asarray(fields["natural_frequency"]), np.asarray(fields["sampling_mass"]))
-        return pr
+    def as_trained(t):  # the network's probabilities at temperature t
+        return {k: np.asarray(v) for k, v in probabilities(logits, float(t)).items()}
+
+    def shown(t, strength=1.0):  # …for the validation structures' population
+        if not fields:  # a table without training structures has no draw to correct
+            return as_trained(t)
+        m = np.asarray(fields["sampling_mass"])
+        return label_shift(as_trained(t), tempered_target(fields["natural_frequency"], m, strength), m)
 
     best = (np.inf, 1.0)
     for t in np.exp(np.linspace(np.log(0.25), np.log(8.0), 41)):  # T calibrates what is shown: after the prior
-        pr = shown(t)
-        loss = _nll(pr["crystal_system"], cs) + _nll(pr["extinction_group"], eg) + _nll(pr["space_group"], sg - 1)
+        loss = _heads_nll(shown(t), cs, eg, sg)
         if loss < best[0]:
             best = (loss, float(t))
-    pr = apply_library(shown(best[1]), library)  # the threshold sees what predict shows (for this population)
+    strength = {}
+    if fields:  # then the correction's strength at that temperature (inference/prior.tempered_target)
+        beta, _ = fit_prior_strength(as_trained(best[1]), cs, eg, sg, fields)
+        strength = {"natural_prior_strength": beta}
+    pr = apply_library(shown(best[1], strength.get("natural_prior_strength", 1.0)), library)  # what predict shows
     threshold = _uncertain_threshold(pr["space_group"], sg, target_precision)
     return {"temperature": best[1], "uncertain_below": threshold, "fitted_on": f"{len(rows)} simulated patterns of {source}",
-            "target_precision": target_precision, "nll_sum": round(best[0], 4), **fields}
+            "target_precision": target_precision, "nll_sum": round(best[0], 4), **fields, **strength}
 
 
 def training_library(library: dict | None, table) -> dict | None:

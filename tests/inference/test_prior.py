@@ -86,3 +86,40 @@ def test_a_broken_library_frequency_is_one_line(tmp_path):
     (tmp_path / "calibration.json").write_text(json.dumps({"temperature": 1.2, "uncertain_below": 0.6, **fields}))
     with pytest.raises(CheckpointError, match="calibration.json: 'library_frequency' must be 230"):
         read_calibration(str(tmp_path))
+
+
+def test_the_natural_correction_at_a_strength_between_none_and_bayes():
+    from difcon_jax.inference.prior import check_prior_fields, tempered_target
+
+    rng = np.random.default_rng(1)
+    sg = rng.dirichlet(np.ones(230), size=4)
+    fields = prior_fields(np.array([1, 1, 1, 1, 2, 14, 14, 62, 225]), 0.5)
+    t, m = np.asarray(fields["natural_frequency"]), np.asarray(fields["sampling_mass"])
+    np.testing.assert_allclose(tempered_target(t, m, 1.0), t)  # full strength: Bayes' rule as before
+    seen = m > 0  # groups the draw never showed keep their zero at any strength
+    none = label_shift(_probs(sg), tempered_target(t, m, 0.0), m)  # zero strength: the heads as trained
+    np.testing.assert_allclose(none["space_group"], sg * seen / (sg * seen).sum(1, keepdims=True), rtol=1e-9)
+    half = label_shift(_probs(sg), tempered_target(t, m, 0.5), m)  # p · (t/m)^½, renormalised
+    want = sg * np.sqrt(np.where(seen, t, 0) / np.where(seen, m, 1))
+    np.testing.assert_allclose(half["space_group"], want / want.sum(1, keepdims=True), rtol=1e-9)
+    calib = {"temperature": 1.0, "uncertain_below": 0.5, **fields, "natural_prior_strength": 0.5}
+    np.testing.assert_allclose(prior_target(calib, None, "natural"), tempered_target(t, m, 0.5))
+    assert check_prior_fields(calib) is None
+    assert "from 0 to 1" in check_prior_fields(dict(calib, natural_prior_strength=1.5))
+    assert "from 0 to 1" in check_prior_fields(dict(calib, natural_prior_strength="strong"))
+
+
+def test_the_strength_fitted_by_likelihood_is_the_one_the_labels_were_drawn_with():
+    from difcon_jax.evaluate.calibration import fit_prior_strength
+    from difcon_jax.inference.prior import tempered_target
+
+    rng = np.random.default_rng(2)
+    draw = rng.integers(1, 231, 3000)
+    fields = prior_fields(np.concatenate([draw, np.full(3000, 2), np.full(1500, 14)]), 0.5)
+    t, m = np.asarray(fields["natural_frequency"]), np.asarray(fields["sampling_mass"])
+    p = rng.dirichlet(np.full(230, 0.3), size=4000)  # the heads as trained
+    truth = label_shift(_probs(p), tempered_target(t, m, 0.5), m)["space_group"]  # the population's posterior
+    sg = np.array([rng.choice(230, p=q / q.sum()) + 1 for q in truth])
+    cs, eg = crystal_system_array()[sg], extinction_group_array()[sg]
+    beta, losses = fit_prior_strength(_probs(p), cs, eg, sg, fields)
+    assert abs(beta - 0.5) <= 0.1 and losses[beta] < losses[1.0] and losses[beta] < losses[0.0]
