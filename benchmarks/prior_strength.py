@@ -36,8 +36,8 @@ def main() -> None:
     if args.write:
         print(f"wrote {write_calibration(args.model, calib)}")
     curve = calib["prior_strength_nll"]
-    print(json.dumps({"benchmark": "prior_strength", "model": args.model, "fitted_on": calib["prior_strength_fitted_on"],
-                      "beta_before": before, "beta": calib["natural_prior_strength"], "nll_at_1": curve[1.0],
+    print(json.dumps({"benchmark": "prior_strength", "model": args.model,
+                      "fitted_on": calib["prior_strength_fitted_on"], "beta_before": before, "beta": calib["natural_prior_strength"], "nll_at_1": curve[1.0],
                       "nll_at_beta": curve[calib["natural_prior_strength"]], "written": args.write}))
 
 
