@@ -28,9 +28,7 @@ def main() -> None:
     predictor = Predictor.load(args.model)
     before = predictor.calibration.get("natural_prior_strength", 1.0)
     predictor.cfg.data.table = args.table
-    calib = refit_prior_strength(predictor._replace(calibration={k: v for k, v in predictor.calibration.items()
-                                                                if k != "natural_prior_strength"}),
-                                 prepare_table(predictor.cfg, args.model), n=args.n)
+    calib = refit_prior_strength(predictor, prepare_table(predictor.cfg, args.model), n=args.n)  # heads as trained
     for beta, nll in calib["prior_strength_nll"].items():
         print(f"beta {beta:.3f}  summed NLL {nll:.5f}")
     if args.write:

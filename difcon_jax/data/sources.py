@@ -89,6 +89,24 @@ def _archive_items(path: str) -> Iterator[Item]:
     yield from (_zip_items(path) if path.lower().endswith(".zip") else _tar_items(path))
 
 
+def read_archive_member(archive: str, member: str) -> bytes:
+    """The bytes of one CIF member of a .tar(.gz)/.tgz/.zip archive (an item named ``archive!member``), bounded as
+    the iteration above reads them; KeyError for a member the archive lacks, InputError for one that is not a
+    regular file of at most :data:`MAX_CIF_BYTES`, the archive modules' errors for a broken archive."""
+    if archive.lower().endswith(".zip"):
+        with zipfile.ZipFile(archive) as zf:
+            info = zf.getinfo(member)
+            if info.file_size > MAX_CIF_BYTES:
+                raise InputError(f"{archive}!{member}", f"member larger than {MAX_CIF_BYTES >> 20} MiB")
+            with zf.open(info) as fh:
+                return fh.read(MAX_CIF_BYTES + 1)
+    with tarfile.open(archive, "r:*") as tar:
+        m = tar.getmember(member)
+        if not m.isfile() or m.size > MAX_CIF_BYTES:
+            raise InputError(f"{archive}!{member}", f"not a regular member of at most {MAX_CIF_BYTES >> 20} MiB")
+        return tar.extractfile(m).read(MAX_CIF_BYTES + 1)
+
+
 def iter_cif_items(sources: list[str]) -> Iterator[Item]:
     """Every CIF under ``sources`` (folders, archives or files), in a deterministic order."""
     for src in sources:

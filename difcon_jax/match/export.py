@@ -28,11 +28,14 @@ import zipfile
 import gemmi
 import numpy as np
 
+from difcon_jax.crystal.reduced_cell import cell_volume
 from difcon_jax.crystal.structure import MAX_CIF_BYTES, atom_block
+from difcon_jax.data.sources import read_archive_member
 from difcon_jax.errors import InputError
 from difcon_jax.files import atomic_write_text, read_user_file
 from difcon_jax.grid import Grid
 from difcon_jax.match.pattern_model import reflection_q
+from difcon_jax.patterns.preprocess import convert_wavelength
 
 _CELL_TAGS = ("_cell_length_a", "_cell_length_b", "_cell_length_c",
               "_cell_angle_alpha", "_cell_angle_beta", "_cell_angle_gamma")
@@ -45,13 +48,6 @@ def value_with_su(v: float, s: float) -> str:
         return f"{v:.4f}"
     digits = max(0, min(6, 1 - int(math.floor(math.log10(s)))))
     return f"{v:.{digits}f}({round(s * 10 ** digits):d})"
-
-
-def cell_volume(cell) -> float:
-    """Å³ of a cell (a, b, c Å; α, β, γ degrees)."""
-    a, b, c = cell[:3]
-    ca, cb, cg = (math.cos(math.radians(x)) for x in cell[3:])
-    return float(a * b * c * math.sqrt(max(0.0, 1 - ca * ca - cb * cb - cg * cg + 2 * ca * cb * cg)))
 
 
 def two_theta_at(d: np.ndarray, wavelength: float) -> np.ndarray:
@@ -74,7 +70,7 @@ def fit_table(r: dict) -> str:
     d = grid.lambda_ref / (2 * np.sin(np.radians(tt[keep] / 2)))
     y = np.asarray(r["_profile"], np.float64)[keep]
     model = np.asarray(r["_model"], np.float64)[keep] if r["phases"] else np.zeros_like(y)
-    cols = [two_theta_at(d, r["wavelength"]), d, tt[keep], y, model, y - model]
+    cols = [convert_wavelength(tt[keep], grid.lambda_ref, r["wavelength"])[0], d, tt[keep], y, model, y - model]
     cols += [np.asarray(m, np.float64)[keep] for m in r["_phase_models"]]
     names = ["two_theta", "d_spacing", "two_theta_grid", "observed", "calculated", "difference"]
     names += [f"phase_{k + 1}" for k in range(len(r["phases"]))]
@@ -122,21 +118,6 @@ def _strip_first(path: str) -> str | None:
     return parts[1] if len(parts) == 2 else None
 
 
-def _read_member(archive: str, member: str) -> bytes:
-    if archive.lower().endswith(".zip"):
-        with zipfile.ZipFile(archive) as zf:
-            info = zf.getinfo(member)
-            if info.file_size > MAX_CIF_BYTES:
-                raise InputError(f"{archive}!{member}", "member larger than the CIF limit")
-            with zf.open(info) as fh:
-                return fh.read(MAX_CIF_BYTES + 1)
-    with tarfile.open(archive, "r:*") as tar:
-        m = tar.getmember(member)
-        if not m.isfile() or m.size > MAX_CIF_BYTES:
-            raise InputError(f"{archive}!{member}", "not a regular member of at most the CIF limit")
-        return tar.extractfile(m).read(MAX_CIF_BYTES + 1)
-
-
 def find_reference_cif(source: str, roots) -> tuple[str, bytes] | None:
     """(path, bytes) of a library entry's own CIF (its ``source``: a path relative to the parent of the folder or
     archive it was built from, ``archive!member`` for archive members), looked for under each of ``roots`` as
@@ -152,7 +133,7 @@ def find_reference_cif(source: str, roots) -> tuple[str, bytes] | None:
         if not os.path.isfile(t):
             continue
         try:
-            raw = _read_member(t, member) if member else read_user_file(t, MAX_CIF_BYTES)
+            raw = read_archive_member(t, member) if member else read_user_file(t, MAX_CIF_BYTES)
         except (InputError, KeyError, OSError, tarfile.TarError, zipfile.BadZipFile):
             continue
         return (f"{t}!{member}" if member else t), raw
@@ -166,10 +147,10 @@ def refined_cif(r: dict, k: int, where: str, raw: bytes) -> str:
     block = atom_block(raw.decode("utf-8-sig", errors="replace"), where)
     for tag, v, s in zip(_CELL_TAGS, p["cell"], p["cell_sigma"]):
         block.set_pair(tag, value_with_su(v, s))
-    volume = cell_volume(p["cell"])
+    volume = float(cell_volume(p["cell"]))
     rho = block.find_value("_exptl_crystal_density_diffrn")  # the same atoms in the refined volume
     if rho is not None and math.isfinite(gemmi.cif.as_number(rho)):
-        rho_new = gemmi.cif.as_number(rho) * cell_volume(p["reference_cell"]) / volume
+        rho_new = gemmi.cif.as_number(rho) * float(cell_volume(p["reference_cell"])) / volume
         block.set_pair("_exptl_crystal_density_diffrn", f"{rho_new:.4f}")
     block.set_pair("_cell_volume", f"{volume:.3f}")
     note = [f"# difcon-jax identify: {p['name']} [{p['code']}] fitted to {os.path.basename(r['file'])}",
