@@ -23,20 +23,27 @@ else
   STEP=(--configs difcon --model paper --dtype bfloat16 --batch 256 --repeats 10)
 fi
 t0=$(date +%s)
-python3 benchmarks/augment_throughput.py --random-table --skip-references "${AUG[@]}" \
-  2>"$OUT/augment_throughput.err" | tee "$OUT/augment_throughput.out" | tail -1 > "$OUT/augment_throughput.json"
-python3 benchmarks/train_step.py --random-table "${STEP[@]}" \
-  2>"$OUT/train_step.err" | tee "$OUT/train_step.out" | tail -1 > "$OUT/train_step.json"
+# each benchmark bounded, its start/end in $OUT/progress.log as it happens (launch/device_env.sh): a stalled one must
+# not take the call and everything with it (what happened to launch/device_train.sh's first call, 2026-12-04)
+DEVICE_T0=$t0 DEVICE_LOG="$OUT/progress.log" DEVICE_CALL_SECONDS=${DEVICE_CALL_SECONDS:-540}
+: > "$DEVICE_LOG"
+device_stage augment_throughput 240 "$OUT" python3 benchmarks/augment_throughput.py --random-table --skip-references \
+  "${AUG[@]}" || true
+{ tail -1 "$OUT/augment_throughput.out" | grep '^{' || echo '{}'; } > "$OUT/augment_throughput.json"
+left=$(device_left)
+device_stage train_step $(( left < 240 ? left : 240 )) "$OUT" python3 benchmarks/train_step.py --random-table \
+  "${STEP[@]}" || true
+{ tail -1 "$OUT/train_step.out" | grep '^{' || echo '{}'; } > "$OUT/train_step.json"
 python3 - "$OUT" $(( $(date +%s) - t0 )) <<'PY'
 import json, os, sys
 out, secs = sys.argv[1], int(sys.argv[2])
-aug = json.load(open(os.path.join(out, "augment_throughput.json")))
+aug = json.load(open(os.path.join(out, "augment_throughput.json")))  # {} where the benchmark failed or was cut
 step = json.load(open(os.path.join(out, "train_step.json")))
-row = next(iter(step["results"].values()))  # the one config timed (difcon on the accelerator)
-summary = {"benchmark": "device_suite", "device": aug["device"], "seconds": secs,
-           "augment_patterns_per_s": aug["jax_best_patterns_per_s"], "augment_goal_per_s": 2_000_000,
-           "train_samples_per_s": row["samples_per_s"], "train_step_ms": row["step_ms"],
-           "augment_fraction": row["augment_fraction"], "augment_fraction_goal": 0.05,
+row = next(iter(step.get("results", {}).values()), {})  # the one config timed (difcon on the accelerator)
+summary = {"benchmark": "device_suite", "device": aug.get("device"), "seconds": secs,
+           "augment_patterns_per_s": aug.get("jax_best_patterns_per_s"), "augment_goal_per_s": 2_000_000,
+           "train_samples_per_s": row.get("samples_per_s"), "train_step_ms": row.get("step_ms"),
+           "augment_fraction": row.get("augment_fraction"), "augment_fraction_goal": 0.05,
            "augment": aug, "train_step": step}
 with open(os.path.join(out, "device_suite.json"), "w") as f:
     json.dump(summary, f)

@@ -17,3 +17,24 @@ device_env() {
   fi
   export PYTHONPATH="$(pwd)${PYTHONPATH:+:$PYTHONPATH}"
 }
+
+# The lent machine's call has 600 s and returns only what is under $OUT when it ends: a stage that stalls must not
+# take the call with it (2026-12-04: the first real call spent its 600 s before training and returned nothing, with
+# no log of where). Sourced helpers, after DEVICE_T0=$(date +%s) and DEVICE_LOG=$OUT/progress.log are set:
+#   device_progress MSG...            appends "[+Ns] MSG" to $DEVICE_LOG at once (it comes back whatever happens)
+#   device_left                       seconds left before DEVICE_T0 + DEVICE_CALL_SECONDS (default 570)
+#   device_stage NAME LIMIT DIR CMD…  runs CMD bounded by LIMIT seconds (timeout, then KILL 5 s later), stdout and
+#                                     stderr to DIR/NAME.out|.err, start/end/rc and a failed stage's last stderr
+#                                     lines to the log; returns CMD's status (124: cut at its limit)
+device_progress() { echo "[+$(( $(date +%s) - DEVICE_T0 ))s] $*" >> "$DEVICE_LOG"; }
+device_left() { echo $(( DEVICE_T0 + ${DEVICE_CALL_SECONDS:-570} - $(date +%s) )); }
+device_stage() {
+  local name=$1 limit=$2 dir=$3 rc=0
+  shift 3
+  [ "$limit" -ge 1 ] || { device_progress "skip $name (no time left)"; return 124; }
+  device_progress "start $name (limit ${limit}s)"
+  timeout -k 5 "$limit" "$@" > "$dir/$name.out" 2> "$dir/$name.err" || rc=$?
+  device_progress "end $name rc=$rc"
+  if [ "$rc" != 0 ]; then tail -n 4 "$dir/$name.err" | cut -c1-300 | sed 's/^/    /' >> "$DEVICE_LOG"; fi
+  return "$rc"
+}

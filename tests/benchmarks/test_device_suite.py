@@ -20,3 +20,6 @@ def test_device_suite_dry_run(tmp_path):
     assert 0 < summary["augment_fraction"] <= 1
     assert summary["augment"]["bins"] == 12000 and summary["augment"]["table"] == "random"
     assert json.loads((tmp_path / "device_suite.json").read_text()) == summary
+    log = (tmp_path / "progress.log").read_text()  # each benchmark bounded and logged as it ran
+    assert "end augment_throughput rc=0" in log and "end train_step rc=0" in log, log
+    assert len(list(tmp_path.iterdir())) <= 8  # what a lent machine brings back
