@@ -12,6 +12,7 @@ set -euo pipefail
 OUT=${OUT:-$(mktemp -d)}
 mkdir -p "$OUT"
 . launch/device_env.sh
+export PYTHONUNBUFFERED=1  # a stage cut at its limit keeps what it printed (a pipe is block-buffered)
 SCRATCH=$(mktemp -d)  # not under $OUT: what is there comes back, at most 8 files
 trap 'rm -rf "$SCRATCH"' EXIT
 device_env "$SCRATCH/site" "$SCRATCH/wheels.out"
@@ -29,11 +30,11 @@ DEVICE_T0=$t0 DEVICE_LOG="$OUT/progress.log" DEVICE_CALL_SECONDS=${DEVICE_CALL_S
 : > "$DEVICE_LOG"
 device_stage augment_throughput 240 "$OUT" python3 benchmarks/augment_throughput.py --random-table --skip-references \
   "${AUG[@]}" || true
-{ tail -1 "$OUT/augment_throughput.out" | grep '^{' || echo '{}'; } > "$OUT/augment_throughput.json"
+{ grep '^{' "$OUT/augment_throughput.out" 2>/dev/null | tail -1 | grep . || echo '{}'; } > "$OUT/augment_throughput.json"
 left=$(device_left)
 device_stage train_step $(( left < 240 ? left : 240 )) "$OUT" python3 benchmarks/train_step.py --random-table \
   "${STEP[@]}" || true
-{ tail -1 "$OUT/train_step.out" | grep '^{' || echo '{}'; } > "$OUT/train_step.json"
+{ grep '^{' "$OUT/train_step.out" 2>/dev/null | tail -1 | grep . || echo '{}'; } > "$OUT/train_step.json"
 python3 - "$OUT" $(( $(date +%s) - t0 )) <<'PY'
 import json, os, sys
 out, secs = sys.argv[1], int(sys.argv[2])

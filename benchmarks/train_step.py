@@ -75,6 +75,11 @@ def main() -> None:
             jax.block_until_ready(views(jax.random.key(1), gather(data.peaks, index), index))
 
         t_step = median_time(run_step, args.repeats)
+        # the step's rate at once, as a JSON line of its own: a run cut while timing the views (launch/device_train.sh
+        # bounds it) still leaves the rate its schedule is planned from as its last line
+        print(json.dumps({"benchmark": "train_step", "partial": True, "batch": args.batch,
+                          "results": {name: {"samples_per_s": round(args.batch / t_step, 1),
+                                             "step_ms": round(1e3 * t_step, 1)}}}), flush=True)
         t_aug = median_time(run_views, args.repeats)
         results[name] = {"samples_per_s": round(args.batch / t_step, 1), "step_ms": round(1e3 * t_step, 1),
                          "augment_fraction": round(min(1.0, t_aug / t_step), 3)}

@@ -34,6 +34,7 @@ OUT=${OUT:-$(pwd)/device_out}
 WORK=${DIFCON_WORK:-/tmp/difcon_device_run}
 mkdir -p "$OUT"
 . launch/device_env.sh
+export PYTHONUNBUFFERED=1  # a stage cut at its limit keeps what it printed (a pipe is block-buffered)
 # $OUT/progress.log: every stage's start, end, status and a failed one's last lines, written as it happens, so a
 # call cut at its limit still says where its time went; DEVICE_CALL_SECONDS (default 570 of the tool's 600) is the
 # deadline every stage's limit and the training budget are cut to, keeping 45 s for the export and the bundle.
@@ -106,7 +107,7 @@ PY
 # (a benchmark that fails or stalls is written down and skipped: the model is what the call is for)
 device_stage train_step "$(limit 150 300)" "$RES" python3 benchmarks/train_step.py \
   --configs "$(basename "$CONFIG" .py)" --batch "$BATCH" "${STEP_ARGS[@]}" --table "$TABLE" || true
-{ tail -1 "$RES/train_step.out" | grep '^{' || echo '{}'; } > "$RES/train_step.json"
+{ grep '^{' "$RES/train_step.out" 2>/dev/null | tail -1 | grep . || echo '{}'; } > "$RES/train_step.json"
 STEPS_ASKED=$STEPS
 if [ "$TRAIN_SECONDS" != 0 ]; then
   # 60 s of the loop's own compilation and 150 s for calibration, library, evaluation, besides the 45 s kept
@@ -120,9 +121,10 @@ try:
     rate = next(iter(json.load(open(sys.argv[1]))["results"].values()))["samples_per_s"]
     # 60 s for the loop's own compilation, 15 % for what the benchmark's step leaves out (sampling, logging, saves)
     steps = max(1, min(steps, int(0.85 * max(budget - 60, 0.2 * budget) * rate / batch)))
+    share = 10  # a warm-up longer than a tenth of the run would leave no decay
 except (KeyError, StopIteration, ValueError):
-    pass  # no rate measured: the steps asked, the budget the only stop
-print(steps, min(warmup, max(1, steps // 10)))  # a warm-up longer than a tenth of the run would leave no decay
+    share = 100  # no rate measured: the steps asked, the budget the only stop, a warm-up short enough to finish
+print(steps, min(warmup, max(1, steps // share)))
 PY
 )
 fi
@@ -141,7 +143,7 @@ device_stage curve "$(limit 90)" "$RES" python3 -m difcon_jax curve --workdir "$
   || true
 device_stage augment_throughput "$(limit 90)" "$RES" python3 benchmarks/augment_throughput.py --table "$TABLE" \
   "${BENCH_ARGS[@]}" || true
-{ tail -1 "$RES/augment_throughput.out" | grep '^{' || echo '{}'; } > "$RES/augment_throughput.json"
+{ grep '^{' "$RES/augment_throughput.out" 2>/dev/null | tail -1 | grep . || echo '{}'; } > "$RES/augment_throughput.json"
 t1=$(date +%s)
 python3 - "$RES" "$STEPS" $((t1 - t0)) "$STEPS_ASKED" <<'PY' | tee "$OUT/summary.json"
 import json, os, sys

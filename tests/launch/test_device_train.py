@@ -58,6 +58,9 @@ def test_device_script_dry_run(tmp_path):
     assert summary["steps"] == 2 and summary["augment_patterns_per_s"] > 0 and summary["train_samples_per_s"] > 0
     assert summary["steps_planned"] == summary["steps_asked"] == 2 and summary["stopped_by_train_seconds"] is False
     assert summary["train_step_samples_per_s"] > 0  # the step timed before training (it sizes the schedule)
+    # the step's rate is printed as soon as it is timed: a benchmark cut later still leaves it as its last JSON line
+    timed = [json.loads(line) for line in (out / "train_step.out").read_text().splitlines() if line.startswith("{")]
+    assert timed[0]["partial"] and timed[0]["results"].keys() == timed[-1]["results"].keys() and len(timed) == 2
     assert set(summary["model_file_bytes"]) == {"params.npz", "config.json", "calibration.json", "library.npz"}
     assert max(summary["model_file_bytes"].values()) < 16 * 2**20
     curve = json.loads((out / "learning_curve.json").read_text())
