@@ -30,11 +30,11 @@ DEVICE_T0=$t0 DEVICE_LOG="$OUT/progress.log" DEVICE_CALL_SECONDS=${DEVICE_CALL_S
 : > "$DEVICE_LOG"
 device_stage augment_throughput 240 "$OUT" python3 benchmarks/augment_throughput.py --random-table --skip-references \
   "${AUG[@]}" || true
-{ grep '^{' "$OUT/augment_throughput.out" 2>/dev/null | tail -1 | grep . || echo '{}'; } > "$OUT/augment_throughput.json"
+device_last_json "$OUT/augment_throughput.out" > "$OUT/augment_throughput.json"
 left=$(device_left)
 device_stage train_step $(( left < 240 ? left : 240 )) "$OUT" python3 benchmarks/train_step.py --random-table \
   "${STEP[@]}" || true
-{ grep '^{' "$OUT/train_step.out" 2>/dev/null | tail -1 | grep . || echo '{}'; } > "$OUT/train_step.json"
+device_last_json "$OUT/train_step.out" > "$OUT/train_step.json"
 python3 - "$OUT" $(( $(date +%s) - t0 )) <<'PY'
 import json, os, sys
 out, secs = sys.argv[1], int(sys.argv[2])

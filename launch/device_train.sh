@@ -107,7 +107,7 @@ PY
 # (a benchmark that fails or stalls is written down and skipped: the model is what the call is for)
 device_stage train_step "$(limit 150 300)" "$RES" python3 benchmarks/train_step.py \
   --configs "$(basename "$CONFIG" .py)" --batch "$BATCH" "${STEP_ARGS[@]}" --table "$TABLE" || true
-{ grep '^{' "$RES/train_step.out" 2>/dev/null | tail -1 | grep . || echo '{}'; } > "$RES/train_step.json"
+device_last_json "$RES/train_step.out" > "$RES/train_step.json"
 STEPS_ASKED=$STEPS
 if [ "$TRAIN_SECONDS" != 0 ]; then
   # 60 s of the loop's own compilation and 150 s for calibration, library, evaluation, besides the 45 s kept
@@ -143,7 +143,7 @@ device_stage curve "$(limit 90)" "$RES" python3 -m difcon_jax curve --workdir "$
   || true
 device_stage augment_throughput "$(limit 90)" "$RES" python3 benchmarks/augment_throughput.py --table "$TABLE" \
   "${BENCH_ARGS[@]}" || true
-{ grep '^{' "$RES/augment_throughput.out" 2>/dev/null | tail -1 | grep . || echo '{}'; } > "$RES/augment_throughput.json"
+device_last_json "$RES/augment_throughput.out" > "$RES/augment_throughput.json"
 t1=$(date +%s)
 python3 - "$RES" "$STEPS" $((t1 - t0)) "$STEPS_ASKED" <<'PY' | tee "$OUT/summary.json"
 import json, os, sys
@@ -174,7 +174,8 @@ sizes = {f: os.path.getsize(os.path.join(model, f)) for f in os.listdir(model)} 
 print(json.dumps({"device": open(os.path.join(out, "device.txt")).read().strip(), "steps": metrics[-1]["step"],
                   "steps_planned": steps, "steps_asked": asked,
                   "stopped_by_train_seconds": any("stopped" in m for m in lines),
-                  "train_step_samples_per_s": step.get("samples_per_s"), "augment_fraction": step.get("augment_fraction"),
+                  "train_step_samples_per_s": step.get("samples_per_s"),
+                  "augment_fraction": step.get("augment_fraction"),
                   "train_samples_per_s": round(steps_span * cfg.get("batch_size", 0) / max(span, 1e-9), 1),
                   "augment_patterns_per_s": aug.get("jax_patterns_per_s"),
                   **{axis: {k: ev.get(axis, {}).get(k) for k in ("acc_cs", "acc_sg", "top5_sg")}
