@@ -45,7 +45,7 @@ device_progress "device_train.sh $TABLE ${STEPS:-} $*"
 RES="${WORK}_results"
 rm -rf "$RES" && mkdir -p "$RES"
 device_env "${WORK}_site" "$RES/wheels.out"
-# the training step compiled by the benchmark and by train is the same program: a shared cache saves a compile
+# a persistent compilation cache: what the step benchmark compiled, training finds there when the programs agree
 export JAX_COMPILATION_CACHE_DIR="${WORK}_jax_cache"
 limit() { local l; l=$(( $(device_left) - ${2:-45} )); echo $(( l < $1 ? l : $1 )); }  # LIMIT, or what is left
 extra=("$@")
