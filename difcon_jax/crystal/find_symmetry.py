@@ -16,11 +16,11 @@ atoms as given while multiplicities, systematic absences and the metric follow t
 from __future__ import annotations
 
 import dataclasses
-import warnings
 
 import numpy as np
 import spglib
 
+from difcon_jax.crystal.spglib_calls import spglib_or_none
 from difcon_jax.crystal.structure import Structure
 
 SYMPREC_LADDER = (1e-3, 1e-2, 1e-1)  # Å
@@ -50,13 +50,7 @@ def find_symmetry(st: Structure, ladder: tuple[float, ...] = SYMPREC_LADDER) -> 
     cell = _spglib_cell(st)
     found = []
     for tol in ladder:
-        with warnings.catch_warnings():  # spglib warns about its error-handling mode on every failure
-            warnings.simplefilter("ignore", DeprecationWarning)
-            try:
-                ds = spglib.get_symmetry_dataset(cell, symprec=tol)
-            except Exception:
-                ds = None
-        found.append(ds)
+        found.append(spglib_or_none(spglib.get_symmetry_dataset, cell, symprec=tol))
     numbers = tuple(0 if ds is None else int(ds.number) for ds in found)
     pick = None
     for i in range(len(ladder) - 1, 0, -1):  # loosest first

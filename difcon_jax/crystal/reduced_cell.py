@@ -11,11 +11,10 @@ possible line position whatever the space group.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import spglib
 
+from difcon_jax.crystal.spglib_calls import spglib_or_none
 from difcon_jax.crystal.structure import Structure
 
 
@@ -56,14 +55,12 @@ def reduced_cell(st: Structure) -> np.ndarray:
     lattice = st.lattice_matrix()
     points = centring_translations(st.rotations, st.translations)
     primitive = lattice
-    with warnings.catch_warnings():  # spglib warns about its error-handling mode on every call
-        warnings.simplefilter("ignore", DeprecationWarning)
-        if len(points) > 1:
-            found = spglib.find_primitive((lattice, points, np.ones(len(points), np.int32)), symprec=1e-3)
-            if found is None:
-                raise ValueError("spglib found no primitive cell for the centring translations")
-            primitive = np.asarray(found[0], np.float64)
-        reduced = spglib.niggli_reduce(primitive)
+    if len(points) > 1:
+        found = spglib_or_none(spglib.find_primitive, (lattice, points, np.ones(len(points), np.int32)), symprec=1e-3)
+        if found is None:
+            raise ValueError("spglib found no primitive cell for the centring translations")
+        primitive = np.asarray(found[0], np.float64)
+    reduced = spglib_or_none(spglib.niggli_reduce, primitive)
     if reduced is None:
         raise ValueError("spglib's Niggli reduction failed")
     return cell_parameters(reduced)

@@ -26,6 +26,7 @@ from difcon_jax.crystal.operations import (
     parse_operations,
     tabulated_group,
 )
+from difcon_jax.crystal.spglib_calls import spglib_or_none
 from difcon_jax.errors import InputError
 from difcon_jax.files import read_user_file
 
@@ -301,10 +302,7 @@ def _group_number_from_ops(rot: np.ndarray, tran: np.ndarray, st) -> int | None:
     cell = Structure(cell=(st.cell.a, st.cell.b, st.cell.c, st.cell.alpha, st.cell.beta, st.cell.gamma),
                      frac=np.zeros((0, 3)), elements=(), occupancy=np.zeros(0), b_iso=np.zeros(0),
                      rotations=rot, translations=tran, space_group=1)
-    try:
-        t = spglib.get_spacegroup_type_from_symmetry(rot, tran, cell.lattice_matrix(), symprec=1e-3)
-    except Exception:
-        return None
+    t = spglib_or_none(spglib.get_spacegroup_type_from_symmetry, rot, tran, cell.lattice_matrix(), symprec=1e-3)
     return None if t is None else int(t.number)
 
 

@@ -28,6 +28,7 @@ from importlib import resources
 import numpy as np
 import spglib
 
+from difcon_jax.crystal.spglib_calls import spglib_or_none
 from difcon_jax.crystal.structure import Structure
 from difcon_jax.crystal.structure import Structure as S
 from difcon_jax.deadline import OverTime, time_limit
@@ -140,7 +141,7 @@ def structure_from_cell(lattice_params, frac, elements, b_iso: float, source: st
               rotations=np.eye(3, dtype=np.int32)[None], translations=np.zeros((1, 3)), space_group=1,
               source=source, name=source)
     numbers = [sorted(set(elements)).index(e) + 1 for e in elements]
-    ds = spglib.get_symmetry_dataset((proto.lattice_matrix(), frac, numbers), symprec=symprec)
+    ds = spglib_or_none(spglib.get_symmetry_dataset, (proto.lattice_matrix(), frac, numbers), symprec=symprec)
     if ds is None:
         raise ValueError("spglib found no symmetry")
     return dataclasses.replace(proto, rotations=np.asarray(ds.rotations, np.int32),

@@ -68,8 +68,7 @@ def confusion_png(confusion, title: str, path: str, level: str = "cs") -> str:
     else:
         _, _, cs = _level_axes(level)
         fig, ax = plt.subplots(figsize=(6.4, 5.8))
-        cmap = plt.get_cmap("magma_r").copy()
-        cmap.set_bad("white")  # empty cells white, so that a single confusion stands out
+        cmap = plt.get_cmap("magma_r").with_extremes(bad="white")  # empty cells white: a single confusion stands out
         im = ax.imshow(np.ma.masked_equal(np.sqrt(norm), 0), cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
         bounds = np.flatnonzero(np.diff(cs)) + 0.5
         for b in bounds:

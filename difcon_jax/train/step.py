@@ -166,7 +166,7 @@ def make_train_step(cfg, model, tx):
         grads, metrics = jax.grad(loss_fn, has_aux=True)(state.params, x_a, x_b, labels, state.step)
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
-        metrics["grad_norm"] = optax.global_norm(grads)
+        metrics["grad_norm"] = optax.tree_utils.tree_norm(grads)  # (optax.global_norm is deprecated)
         return TrainState(step=state.step + 1, params=params, opt_state=opt_state), metrics
 
     return train_step
