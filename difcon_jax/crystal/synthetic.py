@@ -2,9 +2,11 @@
 
 Each structure is reproducible from ``(seed, index)``, on a busy machine as on an idle one: a pyxtal attempt's
 budget is CPU time of its own process (``SynthOptions.timeout_s``), which other processes cannot spend (with a
-wall-clock budget, 1 of 60 crystals came out different while a test suite shared the cores). Across machines of
-different speed an attempt that needs about the budget can still end differently (1 in ~300 at ≤ 32 atoms took
-within a factor 1.7 of it). A (space group, Wyckoff-set) combination is drawn
+wall-clock budget, 1 of 60 crystals came out different while a test suite shared the cores). Only nearly: an attempt
+that needs about the budget can still end differently, across machines of different speed (1 in ~300 at ≤ 32 atoms
+took within a factor 1.7 of it) and on one machine too, where its CPU time moves by ±30 % with the load beside it
+(2026-12-04, the quickstart's seed 0: crystal 950 needs 4.9–5.1 s, crystal 1296 5.8–7.6 s; 1–2 of 1,500 crystals
+differed between runs). A (space group, Wyckoff-set) combination is drawn
 from the Materials Project statistics that pyxtal ships (``spg_num_wps_mp.csv``: how often each
 combination of Wyckoff positions occurs in MP), so both the space-group frequencies and the site patterns
 are realistic; ``prior="uniform"`` draws the space group uniformly instead. Sites are grouped into 1–4
