@@ -1,12 +1,12 @@
 """Random symmetric crystals from pyxtal: the embedded default data source (no download).
 
-Each structure is reproducible from ``(seed, index)``, on a busy machine as on an idle one: a pyxtal attempt's
-budget is CPU time of its own process (``SynthOptions.timeout_s``), which other processes cannot spend (with a
-wall-clock budget, 1 of 60 crystals came out different while a test suite shared the cores). Only nearly: an attempt
-that needs about the budget can still end differently, across machines of different speed (1 in ~300 at ≤ 32 atoms
-took within a factor 1.7 of it) and on one machine too, where its CPU time moves by ±30 % with the load beside it
-(2026-12-04, the quickstart's seed 0: crystal 950 needs 4.9–5.1 s, crystal 1296 5.8–7.6 s; 1–2 of 1,500 crystals
-differed between runs). A (space group, Wyckoff-set) combination is drawn
+Each structure is reproducible from ``(seed, index)``, on a busy machine as on an idle one, on any machine: a
+pyxtal attempt's budget is work, not time — at most ``SynthOptions.work_calls`` of its distance checks
+(:mod:`difcon_jax.crystal.pyxtal_work`), which depend only on the attempt's random state. A time budget could not be
+that: an attempt's CPU time moves by ±30 % with the load beside it, and with 5 s of CPU per attempt 1–2 of the
+quickstart's 1,500 crystals came out different between runs on one machine (2026-12-04; wall time, before, 1 in
+60). ``timeout_s`` of CPU time stays as a safety net for time spent outside the distance checks; no attempt of the
+quickstart's reaches it. A (space group, Wyckoff-set) combination is drawn
 from the Materials Project statistics that pyxtal ships (``spg_num_wps_mp.csv``: how often each
 combination of Wyckoff positions occurs in MP), so both the space-group frequencies and the site patterns
 are realistic; ``prior="uniform"`` draws the space group uniformly instead. Sites are grouped into 1–4
@@ -30,6 +30,7 @@ from importlib import resources
 import numpy as np
 import spglib
 
+from difcon_jax.crystal.pyxtal_work import pyxtal_work_limit
 from difcon_jax.crystal.spglib_calls import spglib_or_none
 from difcon_jax.crystal.structure import Structure
 from difcon_jax.crystal.structure import Structure as S
@@ -49,7 +50,11 @@ class SynthOptions:
     """Settings of random symmetric crystals from pyxtal (space-group prior, size caps, time budget per attempt)."""
     prior: str = "mp"  # "mp" (Materials Project frequencies) or "uniform" over space groups
     max_atoms: int = 96  # cap on atoms in the conventional cell
-    timeout_s: float = 5.0  # per pyxtal attempt, seconds of this process's CPU time
+    # per pyxtal attempt: its distance checks (deterministic), and CPU seconds as a safety net only. 14,000 calls:
+    # ~6 s at the median 2,300 calls per CPU second of the quickstart's attempts (876–4,222 across them); the
+    # quickstart's first attempts that passed in 5 s need ≤ 12,590, the next 16,201 (crystal 950, the one that flipped)
+    work_calls: int = 14_000
+    timeout_s: float = 30.0
     max_attempts: int = 20
     symprec: float = 1e-3  # Å, spglib tolerance for the label
     b_iso_range: tuple[float, float] = (0.3, 1.5)  # Å², one B drawn per structure
@@ -166,16 +171,18 @@ def random_structure(seed: int, index: int, options: SynthOptions | None = None)
         elements, counts, labels = _assign_species(rng, sites)
         crystal = pyxtal()
         try:
-            # pyxtal prints failures to stdout; keep the progress bar and CLI output clean.
-            # CPU time, not wall time: a budget other processes cannot spend keeps (seed, index) → crystal the
-            # same on a busy machine (wall time made ~1 in 60 crystals differ while a test suite ran beside)
-            with time_limit(options.timeout_s, clock="cpu"), contextlib.redirect_stdout(io.StringIO()):
+            # pyxtal prints failures to stdout; keep the progress bar and CLI output clean
+            with pyxtal_work_limit(options.work_calls) as work, time_limit(options.timeout_s, clock="cpu"), \
+                    contextlib.redirect_stdout(io.StringIO()):
                 crystal.from_random(3, sg, elements, counts, sites=labels, random_state=int(rng.integers(2**31)))
-        except OverTime:
-            last = f"pyxtal timed out for space group {sg}"
+        except OverTime:  # the work budget's OverWork too
+            last = f"pyxtal ran past its budget for space group {sg}"
             continue
         except Exception as e:  # pyxtal signals impossible combinations with assorted exceptions
             last = f"pyxtal failed for space group {sg}: {e}"
+            continue
+        if work["over"]:  # past the budget, whatever pyxtal's own except clauses made of it
+            last = f"pyxtal ran past its budget for space group {sg}"
             continue
         if not crystal.valid:
             last = f"pyxtal produced no valid crystal for space group {sg}"
