@@ -1,6 +1,6 @@
 """Random symmetric crystals from pyxtal: the embedded default data source (no download).
 
-Each structure is reproducible from ``(seed, index)``, on a busy machine as on an idle one, on any machine: a
+Each structure is reproducible from ``(seed, index)``, on a busy machine as on an idle one, of any speed: a
 pyxtal attempt's budget is work, not time — at most ``SynthOptions.work_calls`` of its distance checks
 (:mod:`difcon_jax.crystal.pyxtal_work`), which depend only on the attempt's random state. A time budget could not be
 that: an attempt's CPU time moves by ±30 % with the load beside it, and with 5 s of CPU per attempt 1–2 of the
