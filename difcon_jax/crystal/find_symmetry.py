@@ -50,7 +50,10 @@ def find_symmetry(st: Structure, ladder: tuple[float, ...] = SYMPREC_LADDER) -> 
     cell = _spglib_cell(st)
     found = []
     for tol in ladder:
-        found.append(spglib_or_none(spglib.get_symmetry_dataset, cell, symprec=tol))
+        try:
+            found.append(spglib_or_none(spglib.get_symmetry_dataset, cell, symprec=tol))
+        except Exception:  # a cell spglib cannot even take (as from a malformed file): nothing found at this tolerance
+            found.append(None)
     numbers = tuple(0 if ds is None else int(ds.number) for ds in found)
     pick = None
     for i in range(len(ladder) - 1, 0, -1):  # loosest first

@@ -302,7 +302,10 @@ def _group_number_from_ops(rot: np.ndarray, tran: np.ndarray, st) -> int | None:
     cell = Structure(cell=(st.cell.a, st.cell.b, st.cell.c, st.cell.alpha, st.cell.beta, st.cell.gamma),
                      frac=np.zeros((0, 3)), elements=(), occupancy=np.zeros(0), b_iso=np.zeros(0),
                      rotations=rot, translations=tran, space_group=1)
-    t = spglib_or_none(spglib.get_spacegroup_type_from_symmetry, rot, tran, cell.lattice_matrix(), symprec=1e-3)
+    try:
+        t = spglib_or_none(spglib.get_spacegroup_type_from_symmetry, rot, tran, cell.lattice_matrix(), symprec=1e-3)
+    except Exception:  # operations read from a user's file that spglib cannot even take: no group, not a traceback
+        return None
     return None if t is None else int(t.number)
 
 

@@ -6,10 +6,11 @@ pyxtal attempt's budget is work, not time — at most ``SynthOptions.work_calls`
 that: an attempt's CPU time moves by ±30 % with the load beside it, and with 5 s of CPU per attempt 1–2 of the
 quickstart's 1,500 crystals came out different between runs on one machine (2026-12-04; wall time, before, 1 in
 60). ``timeout_s`` of CPU time stays as a safety net for time spent outside the distance checks: at the slowest rate
-measured over the quickstart's first attempts (876 checks per CPU second) the whole budget takes 16 s. A (space group, Wyckoff-set) combination is drawn
-from the Materials Project statistics that pyxtal ships (``spg_num_wps_mp.csv``: how often each
-combination of Wyckoff positions occurs in MP), so both the space-group frequencies and the site patterns
-are realistic; ``prior="uniform"`` draws the space group uniformly instead. Sites are grouped into 1–4
+measured over the quickstart's first attempts (876 checks per CPU second) the whole budget takes 16 s.
+
+A (space group, Wyckoff-set) combination is drawn from the Materials Project statistics that pyxtal ships
+(``spg_num_wps_mp.csv``: how often each combination of Wyckoff positions occurs in MP), so both the space-group
+frequencies and the site patterns are realistic; ``prior="uniform"`` draws the space group uniformly instead. Sites are grouped into 1–4
 species; the most populous species is an anion (O, F, S, Cl, N, ...), the others cations, which keeps the
 compositions chemically plausible without a full charge-balance search.
 
@@ -47,7 +48,7 @@ ELEMENTALS = ("Cu", "Fe", "Al", "Mg", "Ti", "Zr", "Ni", "Co", "Zn", "Ag", "Au", 
 
 @dataclasses.dataclass(frozen=True)
 class SynthOptions:
-    """Settings of random symmetric crystals from pyxtal (space-group prior, size caps, time budget per attempt)."""
+    """Settings of random symmetric crystals from pyxtal (space-group prior, size caps, work budget per attempt)."""
     prior: str = "mp"  # "mp" (Materials Project frequencies) or "uniform" over space groups
     max_atoms: int = 96  # cap on atoms in the conventional cell
     # per pyxtal attempt: its distance checks (deterministic), and CPU seconds as a safety net only. 14,000 calls:
