@@ -31,8 +31,7 @@ DEVICE_T0=$t0 DEVICE_LOG="$OUT/progress.log" DEVICE_CALL_SECONDS=${DEVICE_CALL_S
 device_stage augment_throughput 240 "$OUT" python3 benchmarks/augment_throughput.py --random-table --skip-references \
   "${AUG[@]}" || true
 device_last_json "$OUT/augment_throughput.out" > "$OUT/augment_throughput.json"
-left=$(device_left)
-device_stage train_step $(( left < 240 ? left : 240 )) "$OUT" python3 benchmarks/train_step.py --random-table \
+device_stage train_step "$(device_limit 240)" "$OUT" python3 benchmarks/train_step.py --random-table \
   "${STEP[@]}" || true
 device_last_json "$OUT/train_step.out" > "$OUT/train_step.json"
 python3 - "$OUT" $(( $(date +%s) - t0 )) <<'PY'

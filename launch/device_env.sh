@@ -23,6 +23,7 @@ device_env() {
 # no log of where). Sourced helpers, after DEVICE_T0=$(date +%s) and DEVICE_LOG=$OUT/progress.log are set:
 #   device_progress MSG...            appends "[+Ns] MSG" to $DEVICE_LOG at once (it comes back whatever happens)
 #   device_left                       seconds left before DEVICE_T0 + DEVICE_CALL_SECONDS (default 570)
+#   device_limit LIMIT [KEEP]         LIMIT seconds, or what is left less KEEP if that is less (a stage's limit)
 #   device_stage NAME LIMIT DIR CMD…  runs CMD bounded by LIMIT seconds (timeout, then KILL 5 s later), stdout and
 #                                     stderr to DIR/NAME.out|.err, start/end/rc and a failed stage's last stderr
 #                                     lines to the log; returns CMD's status (124: cut at its limit)
@@ -30,6 +31,7 @@ device_env() {
 #                                     cut at its limit may have printed a partial one, or none)
 device_progress() { echo "[+$(( $(date +%s) - DEVICE_T0 ))s] $*" >> "$DEVICE_LOG"; }
 device_left() { echo $(( DEVICE_T0 + ${DEVICE_CALL_SECONDS:-570} - $(date +%s) )); }
+device_limit() { local l; l=$(( $(device_left) - ${2:-0} )); echo $(( l < $1 ? l : $1 )); }
 device_stage() {
   local name=$1 limit=$2 dir=$3 rc=0
   shift 3

@@ -47,7 +47,7 @@ rm -rf "$RES" && mkdir -p "$RES"
 device_env "${WORK}_site" "$RES/wheels.out"
 # a persistent compilation cache: what the step benchmark compiled, training finds there when the programs agree
 export JAX_COMPILATION_CACHE_DIR="${WORK}_jax_cache"
-limit() { local l; l=$(( $(device_left) - ${2:-45} )); echo $(( l < $1 ? l : $1 )); }  # LIMIT, or what is left
+limit() { device_limit "$1" "${2:-45}"; }  # a stage's limit: 45 s kept for the export and the bundle
 extra=("$@")
 if [ "${DIFCON_DRY_RUN:-0}" = 1 ]; then
   STEPS=${STEPS:-2}
