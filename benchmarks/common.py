@@ -99,3 +99,23 @@ def shard_batch(tree):
 
     _, sharded = parallel.shardings(parallel.make_mesh())
     return jax.device_put(tree, sharded)
+
+
+def add_search_arguments(p) -> None:
+    """The search settings the identify benchmarks take (``IdentifySettings`` fields; defaults as shipped)."""
+    from difcon_jax.match.search import IdentifySettings as S
+    p.add_argument("--first-phase-tries", type=int, default=S.first_phase_tries,
+                   help="first phases tried in turn when a mixture explains too little (1: the best only)")
+    p.add_argument("--containment", type=int, default=S.containment,
+                   help="candidates retrieved by containment (0: representation and fingerprint only, as before)")
+    p.add_argument("--min-gain", type=float, default=S.min_gain,
+                   help="a further phase must lower the total Rwp by this fraction")
+    p.add_argument("--no-refine-together", action="store_true",
+                   help="judge a further phase with the phases before it as fitted alone (not refitted with it)")
+
+
+def search_settings(a, **fields):
+    """The ``IdentifySettings`` of :func:`add_search_arguments`' options, with ``fields`` set too."""
+    from difcon_jax.match.search import IdentifySettings
+    return IdentifySettings(first_phase_tries=a.first_phase_tries, containment=a.containment, min_gain=a.min_gain,
+                            refine_together=not a.no_refine_together, **fields)

@@ -31,6 +31,9 @@ from collections import Counter
 
 import numpy as np
 
+# benchmarks/ is on sys.path when this runs as a script
+from common import add_search_arguments, search_settings
+
 from difcon_jax.augment.render import render_set
 from difcon_jax.crystal.structure import Structure
 from difcon_jax.data.split import split_key, split_of
@@ -139,10 +142,7 @@ def main() -> None:
                    help="each search restrained to the parent's elements, as a user who knows the sample's chemistry "
                         "(EDX, XRF, synthesis) searches: 'only' = --only-elements, 'exact' = the same list also as "
                         "--elements (every one present)")
-    p.add_argument("--first-phase-tries", type=int, default=IdentifySettings.first_phase_tries,
-                   help="first phases tried in turn when a mixture explains too little (1: the best only)")
-    p.add_argument("--containment", type=int, default=IdentifySettings.containment,
-                   help="candidates retrieved by containment (0: representation and fingerprint only, as before)")
+    add_search_arguments(p)
     p.add_argument("--no-mixtures", action="store_true", help="a first phase must explain the pattern alone "
                    "(IdentifySettings.mixtures off): the match test as it was before mixtures")
     p.add_argument("--out", default=None)
@@ -155,8 +155,7 @@ def main() -> None:
     cells = strained_cells(db, rows, rng)
     x = render_at_cells(ident, db, rows, cells, a.seed + 17)
     weights = np.stack([measured_range(v) for v in x])
-    settings = IdentifySettings(mixtures=not a.no_mixtures, containment=a.containment,
-                                first_phase_tries=a.first_phase_tries)
+    settings = search_settings(a, mixtures=not a.no_mixtures)
     t0 = time.time()
     if a.chemistry != "none":  # one search per pattern, each with its parent's element set
         res = [identify_profiles(ident, x[i:i + 1], weights[i:i + 1], settings=settings,

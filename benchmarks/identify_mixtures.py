@@ -28,10 +28,10 @@ import time
 import numpy as np
 
 # the sibling benchmark (this one runs as a script: benchmarks/ is on sys.path)
+from common import add_search_arguments, search_settings
 from identify_axis import PARENTS, measured_range, parent_pool, render_at_cells, strained_cells
 
 from difcon_jax.match.identify import Identifier, identify_profiles
-from difcon_jax.match.search import IdentifySettings
 
 
 def main() -> None:
@@ -40,8 +40,7 @@ def main() -> None:
     p.add_argument("--n", type=int, default=60, help="pairs")
     p.add_argument("--fractions", default="0.7,0.5", help="the major phase's share of the diffracted intensity")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--containment", type=int, default=IdentifySettings.containment,
-                   help="candidates retrieved by containment (0: representation and fingerprint only, as before)")
+    add_search_arguments(p)
     p.add_argument("--no-mixtures", action="store_true", help="a first phase must explain the pattern alone "
                    "(IdentifySettings.mixtures off)")
     p.add_argument("--parents", default=PARENTS, help="draw phases from the entries whose code starts so ('' = any)")
@@ -70,7 +69,7 @@ def main() -> None:
             ws.append(w)
             kinds.append((i, f))
     t0 = time.time()
-    settings = IdentifySettings(mixtures=not a.no_mixtures, containment=a.containment)
+    settings = search_settings(a, mixtures=not a.no_mixtures)
     res = identify_profiles(ident, np.stack(xs), np.stack(ws), settings=settings)
     seconds = (time.time() - t0) / len(xs)
 

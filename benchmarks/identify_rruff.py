@@ -18,10 +18,12 @@ import time
 
 import numpy as np
 
+# benchmarks/ is on sys.path when this runs as a script
+from common import add_search_arguments, search_settings
+
 from difcon_jax.crystal.symmetry import crystal_system_of
 from difcon_jax.match.identify import identify
 from difcon_jax.match.indexing import IndexSettings
-from difcon_jax.match.search import IdentifySettings
 
 
 def main() -> None:
@@ -35,10 +37,7 @@ def main() -> None:
                    help="score only the even- or odd-numbered rows (choose a recipe on one half, check on the other)")
     p.add_argument("--keep", type=int, default=None, help="candidates given the fine fit (default: the shipped "
                    "FitSettings.keep)")
-    p.add_argument("--first-phase-tries", type=int, default=IdentifySettings.first_phase_tries,
-                   help="first phases tried in turn when a mixture explains too little (1: the best only)")
-    p.add_argument("--containment", type=int, default=IdentifySettings.containment,
-                   help="candidates retrieved by containment (0: representation and fingerprint only, as before)")
+    add_search_arguments(p)
     p.add_argument("--index", action="store_true", help="index the patterns nothing matches (identify --index)")
     p.add_argument("--candidates", action="store_true", help="keep every fitted candidate's space group and Rwp "
                    "in the records (for benchmarks/identify_vote_rules.py; with --top 230 the network's whole p(SG))")
@@ -48,8 +47,7 @@ def main() -> None:
     rows = rows[:a.limit] if a.limit else rows
     label = {os.path.join(a.folder, r["file"]): int(r["space_group"]) for r in rows}
     t = time.time()
-    settings = IdentifySettings(index=IndexSettings() if a.index else None, containment=a.containment,
-                                first_phase_tries=a.first_phase_tries)
+    settings = search_settings(a, index=IndexSettings() if a.index else None)
     if a.keep:
         settings = dataclasses.replace(settings, fit=dataclasses.replace(settings.fit, keep=a.keep))
     results, errors = identify(list(label), model=a.model, top=a.top, settings=settings)

@@ -103,6 +103,21 @@ def test_two_phase_mixture_finds_both_phases(index):
     assert found["rwp"] < 0.2 and found["unexplained_peaks"] == []
 
 
+def test_the_phases_before_a_further_one_are_refitted_with_it(index):
+    # fitted alone, phase 1 of a 70/30 mixture bends over phase 2's lines and reports the misfit of a model without
+    # them (Rwp ~0.46 here); refitted with phase 2 in the model (as Rietveld refines every phase at once) it reports
+    # the whole model's Rwp, and that Rwp is lower than with phase 1 as fitted alone
+    r, n = simulate("rutile"), simulate("NaCl")
+    y, w = measured(0.7 * r / r.sum() + 0.3 * n / n.sum())
+    alone = _search(index, y, w, max_phases=3, refine_together=False)
+    together = _search(index, y, w, max_phases=3)
+    assert [p["code"] for p in together["phases"]] == [p["code"] for p in alone["phases"]] == ["rutile", "NaCl"]
+    assert alone["phases"][0]["rwp"] > 3 * alone["rwp"]
+    assert together["phases"][0]["rwp"] == pytest.approx(together["rwp"], abs=1e-4)
+    assert together["rwp"] < 0.95 * alone["rwp"]
+    assert together["phases"][0]["intensity_fraction"] == pytest.approx(0.7, abs=0.02)
+
+
 def test_a_half_and_half_mixture_matches_both_phases(index):
     # neither phase explains 70 % of a 50/50 mixture alone: the match test counts what the phases found explain
     # together (each with its own lines fitting); with one phase required to explain it all, no match at all

@@ -217,6 +217,22 @@ def test_a_symmetry_answer_that_is_not_phase_ones_group_says_why():
     assert symmetry_differs_note({"phases": [], "candidates": [], "symmetry": r["symmetry"]}) is None
 
 
+def test_other_candidates_list_each_mineral_and_group_once():
+    from difcon_jax.cli.matching import other_candidates
+
+    def entry(code, name, symbol, rwp):
+        return {"code": code, "name": name, "space_group": {"symbol": symbol}, "rwp": rwp}
+
+    first = entry("A1", "Titanite", "C2/c", 0.213)
+    rest = [entry("A2", "Titanite", "C2/c", 0.219), entry("A3", "Titanite", "P21/c", 0.22),
+            entry("A4", "Titanite", "C2/c", 0.241), entry("A5", "Malayaite", "C2/c", 0.25)]
+    r = {"phases": [first], "candidates": [first] + rest}
+    assert other_candidates(r) == ["Titanite C2/c Rwp 0.219 (2 entries, to 0.241)", "Titanite P21/c Rwp 0.220",
+                                   "Malayaite C2/c Rwp 0.250"]
+    # no phase matched: the best fit is an alternative too
+    assert other_candidates({"phases": [], "candidates": [first]}) == ["Titanite C2/c Rwp 0.213"]
+
+
 def test_a_window_around_one_line_matches_no_phase(tmp_path, capsys, library):
     # calcite's strongest line (104, 29.4°) alone in a 1° window, as a thin film's narrow scan gives it: any entry
     # with a line there fits it, and one line fixes no cell — "no match", saying why
