@@ -82,7 +82,7 @@ class IdentifySettings:
     first_phase_tries: int = 2
     # a further phase must lower the total Rwp by this fraction, fit its own lines… — 0.08, set on the simulated
     # mixtures (benchmarks/identify_mixtures.py, 60 pairs): at 0.15 a 30 % phase that was first among the remainder's
-    # fits lowered the Rwp of a noisy pattern by 3–14 % and was refused (7 of 22); 0.08 names 70/30 mixtures' minor
+    # fits lowered the Rwp of a noisy pattern by 7–14 % and was refused (7 of 22); 0.08 names 70/30 mixtures' minor
     # phase 0.25 → 0.33 with no more spurious further phases on single-phase patterns than 0.15 (1 of 60); 0.04: 2
     min_gain: float = 0.08
     min_new_lines: int = 2  # …and explain this many peaks the phases before it left unexplained (one is no phase)
