@@ -10,9 +10,9 @@ measured over the quickstart's first attempts (876 checks per CPU second) the wh
 
 A (space group, Wyckoff-set) combination is drawn from the Materials Project statistics that pyxtal ships
 (``spg_num_wps_mp.csv``: how often each combination of Wyckoff positions occurs in MP), so both the space-group
-frequencies and the site patterns are realistic; ``prior="uniform"`` draws the space group uniformly instead. Sites are grouped into 1–4
-species; the most populous species is an anion (O, F, S, Cl, N, ...), the others cations, which keeps the
-compositions chemically plausible without a full charge-balance search.
+frequencies and the site patterns are realistic; ``prior="uniform"`` draws the space group uniformly instead.
+Sites are grouped into 1–4 species; the most populous species is an anion (O, F, S, Cl, N, ...), the others
+cations, which keeps the compositions chemically plausible without a full charge-balance search.
 
 Labels come from the symmetry actually found in the generated structure (spglib), not from the request:
 pyxtal often places atoms so that the crystal has higher symmetry than asked for.
