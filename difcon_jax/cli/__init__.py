@@ -21,6 +21,7 @@ import sys
 
 from difcon_jax.cli import matching, predicting, structures, training
 from difcon_jax.cli.common import err as _err
+from difcon_jax.cli.common import use_compilation_cache
 from difcon_jax.errors import DifconError
 
 
@@ -57,7 +58,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def entry() -> None:
     """The console script: :func:`main`, then exit. After a failure's one line nothing else reaches the
-    terminal: worker threads of a failed Orbax restore print tracebacks of their own until the process ends."""
+    terminal: worker threads of a failed Orbax restore print tracebacks of their own until the process ends.
+    Compiled programs are kept on disk between runs (:func:`~difcon_jax.cli.common.use_compilation_cache`)."""
+    use_compilation_cache()
     code = main()
     sys.stdout.flush()
     sys.stderr.flush()

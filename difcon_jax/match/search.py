@@ -314,6 +314,10 @@ def refine_together(phases: list[dict], rwp: float, y, weight, db: ReferenceDB, 
     phases = list(phases)
     for j in range(len(phases) - 1):
         others = np.sum([p["_model"] for i, p in enumerate(phases) if i != j], axis=0)
+        # the search's fit (coarse on every slot, all holding this entry): a one-candidate shape would cost a
+        # one-file identify ~4 s of tracing, and a fine stage started from the phase's own parameters fits each
+        # earlier phase better on its own, which the gain test then credits to the new phase (rruff_dev: two single
+        # minerals of 40 answered as wrong three-phase mixtures) — results/identify/README.md
         out = fit_rows(db, np.array([phases[j]["_row"]]), y, weight, others, grid, settings, anode, sigma)
         if not (np.isfinite(out["rwp"][0]) and np.all(np.isfinite(out["x"][0])) and out["rwp"][0] < rwp):
             continue
@@ -347,9 +351,15 @@ def _phases_from(first: dict, y, weight, embed, index: SearchIndex, allowed, gri
     allowed[first["_row"]] = False  # a phase found is not a candidate for the remainder
     background = first["_model"].copy()
     total_rwp = first["_rwp"]
+    fwhm = line_fwhm(first["_x"], grid)
     for k in range(1, settings.max_phases):
         rest = np.where(weight > 0, y - background, 0.0)
         if rest.max() < settings.min_residual_peak * y.max() or not np.isfinite(rest).all():
+            break
+        # a further phase must explain ``min_new_lines`` of the peaks the phases so far leave unexplained
+        # (:func:`newly_explained`): with fewer left there is nothing to search for, and the search (retrieval
+        # and K fits, as long as phase 1's) is skipped — the same answer as searching and refusing every fit
+        if len(unexplained_peaks(y, background, weight, grid, sigma, fwhm, anode)) < settings.min_new_lines:
             break
         rest = np.maximum(rest, 0.0) / rest.max()
         query = embed(rest) if embed is not None else None
@@ -367,7 +377,7 @@ def _phases_from(first: dict, y, weight, embed, index: SearchIndex, allowed, gri
         rwp = float(out["rwp"][best])
         if not (float(out["rwp_lines"][best]) < settings.match_rwp
                 and newly_explained(y, background, out["model"][best] - out["x"][best][IDX["background"]], weight,
-                                    grid, sigma, line_fwhm(first["_x"], grid), anode) >= settings.min_new_lines):
+                                    grid, sigma, fwhm, anode) >= settings.min_new_lines):
             break
         trial = phases + [_phase_record(db, out, best, sim_of_row, sigma, ka1)]
         if settings.refine_together:

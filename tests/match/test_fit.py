@@ -15,7 +15,7 @@ from difcon_jax.match.fit import FitSettings, strain_bounds
 from difcon_jax.match.pawley import choose_space_group, pawley_fit
 from difcon_jax.match.retrieve import Restraints, parse_elements
 from difcon_jax.match.search import IdentifySettings, SearchIndex, search_profile
-from tests.helpers.match import N_BINS, TT_MAX, measured, simulate, write_cifs
+from tests.helpers.match import CENTRES, N_BINS, TT_MAX, measured, simulate, write_cifs
 
 GRID = Grid(N_BINS, 0.0, TT_MAX, 1.54184)
 FIT = FitSettings(coarse_factor=2, window=40, coarse_window=40, keep=6)
@@ -116,6 +116,25 @@ def test_the_phases_before_a_further_one_are_refitted_with_it(index):
     assert together["phases"][0]["rwp"] == pytest.approx(together["rwp"], abs=1e-4)
     assert together["rwp"] < 0.95 * alone["rwp"]
     assert together["phases"][0]["intensity_fraction"] == pytest.approx(0.7, abs=0.02)
+
+
+def test_no_further_phase_is_searched_when_the_first_leaves_no_peaks(index, monkeypatch):
+    # a further phase must explain two peaks the phases found leave unexplained: a single phase that leaves none
+    # is answered without the remainder's search (retrieval and K fits); a mixture's remainder is still searched
+    calls = []
+    fit_rows = search.fit_rows
+    monkeypatch.setattr(search, "fit_rows", lambda *a, **k: calls.append(len(a[1])) or fit_rows(*a, **k))
+    nacl = simulate("NaCl")
+    one_line = 0.2 * nacl.max() * np.exp(-0.5 * ((CENTRES - 37.0) / 0.05) ** 2)  # one impurity line: no phase
+    y, w = measured(nacl + one_line)
+    single = _search(index, y, w, max_phases=3)
+    assert [p["code"] for p in single["phases"]] == ["NaCl"] and len(calls) == 1
+    assert single["unexplained_peaks"] == [pytest.approx(37.0, abs=0.1)]
+    r, n = simulate("rutile"), simulate("NaCl")
+    calls.clear()
+    assert [p["code"] for p in _search(index, *measured(0.7 * r / r.sum() + 0.3 * n / n.sum()),
+                                       max_phases=3)["phases"]] == ["rutile", "NaCl"]
+    assert len(calls) >= 2
 
 
 def test_a_half_and_half_mixture_matches_both_phases(index):
