@@ -44,8 +44,8 @@ def strict_json(obj) -> str:
 
 def use_compilation_cache() -> str | None:
     """Keep XLA's compiled programs on disk between runs of the command (JAX's persistent compilation cache):
-    most of a one-file ``identify`` is compiling its fits (22 s the first time on a 2-core machine, 12 s once
-    cached; the rest is importing and tracing). The folder: ``$DIFCON_JAX_CACHE``, else
+    most of a one-file ``identify`` is compiling its fits (~20 s the first time on a 2-core machine, ~10 s once
+    cached; the rest is importing, loading and JAX's tracing). The folder: ``$DIFCON_JAX_CACHE``, else
     ``$XDG_CACHE_HOME/difcon-jax/xla`` (``~/.cache/difcon-jax/xla``); ``DIFCON_JAX_CACHE=off`` turns it off, and
     a ``JAX_COMPILATION_CACHE_DIR`` already set is left to JAX. A cached program is the one XLA would build:
     answers are unchanged. Returns the folder in use, or None. Call before anything is compiled."""
