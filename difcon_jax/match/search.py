@@ -315,9 +315,9 @@ def refine_together(phases: list[dict], rwp: float, y, weight, db: ReferenceDB, 
     for j in range(len(phases) - 1):
         others = np.sum([p["_model"] for i, p in enumerate(phases) if i != j], axis=0)
         # the search's fit (coarse on every slot, all holding this entry): a one-candidate shape would cost a
-        # one-file identify ~4 s of tracing, and a fine stage started from the phase's own parameters fits each
-        # earlier phase better on its own, which the gain test then credits to the new phase (rruff_dev: two single
-        # minerals of 40 answered as wrong three-phase mixtures) — results/identify/README.md
+        # one-file identify a compile and ~4 s of tracing, and a fine stage started from the phase's own parameters
+        # fits each earlier phase better on its own, which the gain test then credits to the new phase (rruff_dev:
+        # 2 of the first 40 answers turned wrong, one as a three-phase mixture) — results/identify/README.md
         out = fit_rows(db, np.array([phases[j]["_row"]]), y, weight, others, grid, settings, anode, sigma)
         if not (np.isfinite(out["rwp"][0]) and np.all(np.isfinite(out["x"][0])) and out["rwp"][0] < rwp):
             continue
