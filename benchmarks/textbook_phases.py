@@ -26,6 +26,9 @@ from collections import Counter
 
 import numpy as np
 
+# benchmarks/ is on sys.path when this runs as a script
+from common import add_search_arguments, search_settings
+
 from difcon_jax.augment.render import render_set
 from difcon_jax.crystal.cif_writer import cif_text
 from difcon_jax.crystal.symmetry import CRYSTAL_SYSTEMS, crystal_system_of, space_group_symbol
@@ -57,10 +60,11 @@ def own_renderings(predictor: Predictor, renders: int, seed: int) -> tuple[np.nd
     return x, np.tile(phase_of_row, renders)
 
 
-def answer_scores(predictor: Predictor, model: str, x: np.ndarray, truth: np.ndarray) -> dict:
+def answer_scores(predictor: Predictor, model: str, x: np.ndarray, truth: np.ndarray, settings=None) -> dict:
     """CS / SG / SG top-5 of ``predict``'s answer (:func:`difcon_jax.match.identify.identify_profiles`, identify's
     settings) for profiles x float[B, n_bins]; each profile measured from its first to its last non-zero bin (the
-    lab simulator's range; zero outside it, as a measured file's profile is)."""
+    lab simulator's range; zero outside it, as a measured file's profile is); ``settings``: IdentifySettings (None:
+    as shipped)."""
     from difcon_jax.match.identify import Identifier, identify_profiles
 
     ident = Identifier.load(model, predictor=predictor)
@@ -68,7 +72,7 @@ def answer_scores(predictor: Predictor, model: str, x: np.ndarray, truth: np.nda
     for i, row in enumerate(x):
         nz = np.flatnonzero(row)
         weights[i, nz.min():nz.max() + 1] = 1.0
-    found = identify_profiles(ident, x, weights)
+    found = identify_profiles(ident, x, weights, settings=settings)
     answer = np.array([f["symmetry"]["space_group"]["number"] for f in found])
     top5 = [[v["number"] for v in f["symmetry"]["ranking"]][:5] for f in found]
     cs_true = np.array([crystal_system_of(int(g)) for g in truth])
@@ -86,14 +90,16 @@ def main() -> None:
     p.add_argument("--own-renderer", action="store_true", help="also render the phases by the training augmentation")
     p.add_argument("--answer", action="store_true", help="also score predict's answer (identify's decision)")
     p.add_argument("--out", default=None, help="write the Markdown table here too")
+    add_search_arguments(p)
     args = p.parse_args()
     predictor = Predictor.load(args.model)
     n = len(PHASES)
     sets = [textbook_set(predictor.cfg, args.seed + r) for r in range(args.renders)]
     x = np.concatenate([s.profiles for s in sets])
+    xn = np.concatenate([s.shown for s in sets])  # as predict shows them to the network (single lines + Kα2)
     truth = np.concatenate([s.space_group for s in sets])
-    alone, shown = predictor(x, blend=False), predictor(x, blend=True)
-    raw = predictor(x, blend=False, prior="none")
+    alone, shown = predictor(xn, blend=False), predictor(xn, blend=True)
+    raw = predictor(xn, blend=False, prior="none")
     top = alone["space_group"].argmax(1).reshape(args.renders, 2 * n) + 1
     cs = alone["crystal_system"].argmax(1).reshape(args.renders, 2 * n)
     own = None
@@ -135,7 +141,7 @@ def main() -> None:
     out = {"benchmark": "textbook_phases", "model": args.model, "patterns": int(len(truth)), "renders": args.renders,
            "network_alone": acc(alone), "as_predict_shows": acc(shown), "network_alone_without_prior": acc(raw)}
     if args.answer:
-        out["predict_answer"] = answer_scores(predictor, args.model, x, truth)
+        out["predict_answer"] = answer_scores(predictor, args.model, x, truth, search_settings(args))
     if own:
         own_truth = np.array([PHASES[k][2] for k in own[1]])
         out["own_renderer_network_alone_sg"] = round(float(np.mean(own[0] == own_truth)), 4)

@@ -20,6 +20,7 @@ from difcon_jax.match.identify import identify, params_digest
 from difcon_jax.match.orders import describe_one_spacing
 from difcon_jax.match.plot import plot_identifications
 from difcon_jax.match.search import IdentifySettings
+from difcon_jax.patterns.doublet import SHOWN_WITH_KA2
 
 
 def format_cell(cell, sigma, space_group: int) -> str:
@@ -104,7 +105,8 @@ def _print_result(r: dict) -> None:
     # the network's own answer as predict's network lines show it (its heads blended with the library's neighbours)
     print("  network (heads + library vote): "
           + ", ".join(f"{c['label']} {c['p']:.2f}" for c in net["crystal_system"][:2])
-          + "; " + ", ".join(f"{s['symbol']} {s['p']:.2f}" for s in net["space_group"][:3]))
+          + "; " + ", ".join(f"{s['symbol']} {s['p']:.2f}" for s in net["space_group"][:3])
+          + (f" ({SHOWN_WITH_KA2})" if net.get("ka2_added") else ""))
     if "lattice_estimate" in net and not r["phases"]:  # a novel phase: the network's cell is all there is
         c = net["lattice_estimate"]
         print(f"  lattice estimate (network, reduced primitive cell, unrefined): a {c['a']:.2f} b {c['b']:.2f} "

@@ -25,6 +25,7 @@ from difcon_jax.inference.predictor import Predictor
 from difcon_jax.inference.prior import PRIORS
 from difcon_jax.match.identify import network_answer, verify_predictions
 from difcon_jax.match.orders import describe_one_spacing
+from difcon_jax.patterns.doublet import SHOWN_WITH_KA2
 from difcon_jax.patterns.labelled import read_labels
 
 
@@ -44,6 +45,8 @@ def _print_prediction(r: dict, verify: bool) -> None:
     cs = ", ".join(f"{c['label']} {c['p']:.3f}" for c in r["crystal_system"])
     eg = ", ".join(f"[{e['symbol']}] {e['p']:.3f}" for e in r["extinction_group"])
     # the network's own answer stays visible, whatever the fits decided
+    if r.get("ka2_added"):
+        print(f"  network input: {SHOWN_WITH_KA2}")
     print(f"  network{' (uncertain)' if r['uncertain'] else ''}: crystal system {cs}\n"
           f"           extinction group {eg}\n           space group {sg}")
     if "lattice_estimate" in r:

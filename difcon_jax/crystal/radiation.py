@@ -20,6 +20,11 @@ WAVELENGTHS: dict[str, float] = {
 KA2_RATIO = 0.5
 
 
+def nearest_anode(wavelength: float) -> str:
+    """The anode whose Kα mean is closest to ``wavelength`` (Å): which doublet a file's peaks carry."""
+    return min((k[:-2] for k in WAVELENGTHS if k.endswith("Ka")), key=lambda a: abs(WAVELENGTHS[a + "Ka"] - wavelength))
+
+
 def resolve_radiation(spec: str | float) -> list[tuple[float, float]]:
     """Lines ``[(wavelength Å, relative weight), ...]`` for a source.
 

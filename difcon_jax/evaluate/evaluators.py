@@ -28,11 +28,14 @@ import ml_collections
 import numpy as np
 
 from difcon_jax.augment.render import render_set
+from difcon_jax.crystal.radiation import nearest_anode
 from difcon_jax.data.split import Split
 from difcon_jax.evaluate.lab_renderer import render_lab_pattern
 from difcon_jax.evaluate.report import cell_errors, score
 from difcon_jax.evaluate.similarity import similarity_summary, similarity_views
 from difcon_jax.evaluate.textbook import textbook_sticks
+from difcon_jax.grid import Grid
+from difcon_jax.patterns.doublet import network_view
 from difcon_jax.patterns.labelled import load_labelled
 from difcon_jax.patterns.preprocess import to_model_input
 
@@ -55,16 +58,20 @@ class LabelledSet:
     rows: np.ndarray | None = None  # peak-table rows of a simulated set
     reduced_cell: np.ndarray | None = None  # float[M, 6] true reduced cells (Å, degrees), when the table has them
     prior: str = "natural"
+    # measured files and the lab simulator's patterns as predict and identify show them to the network (a single-line
+    # pattern with Kα2 added: patterns/doublet.py); None: ``profiles`` themselves (the training renderer's views)
+    shown: np.ndarray | None = None
 
     def __call__(self, predictor: Callable) -> dict:
         if not len(self.space_group):
             return {"n": 0}
+        x = self.profiles if self.shown is None else self.shown
         applied = predictor.prior_applied(self.prior) if hasattr(predictor, "prior_applied") else "none"
-        probs = predictor(self.profiles, blend=self.blend, prior=self.prior) if applied != "none" else \
-            predictor(self.profiles, blend=self.blend)
+        probs = predictor(x, blend=self.blend, prior=self.prior) if applied != "none" else \
+            predictor(x, blend=self.blend)
         out = score(probs, self.space_group)
         if applied != "none":  # a Predictor with a stored prior for this population
-            raw = score(predictor(self.profiles, blend=self.blend, prior="none"), self.space_group)
+            raw = score(predictor(x, blend=self.blend, prior="none"), self.space_group)
             out["prior"] = self.prior
             out["without_prior"] = {k: raw[k] for k in ("acc_cs", "acc_eg", "acc_sg", "top5_sg")}
         if "reduced_cell" in probs and self.reduced_cell is not None:  # the lattice head's error
@@ -138,7 +145,7 @@ def cross_simulator_set(cfg, table, seed: int) -> LabelledSet:
         xs.append(to_model_input(lab, cfg.augment))
     x = np.stack(xs) if xs else np.zeros((0, cfg.augment.n_bins), np.float32)
     return LabelledSet("cross_simulator", x, np.asarray(table.space_group)[rows], rows=rows,
-                       reduced_cell=_cells(table, rows))
+                       reduced_cell=_cells(table, rows), shown=network_view(x, Grid.of(cfg.augment))[0])
 
 
 def _cells(table, rows) -> np.ndarray | None:
@@ -157,7 +164,8 @@ def textbook_set(cfg, seed: int) -> LabelledSet:
                                      cfg.augment))
             sgs.append(sg)
     # classic known phases, not drawn from the table: the known-phase population of the library, as a user's are
-    return LabelledSet("textbook", np.stack(xs), np.asarray(sgs), prior="library")
+    x = np.stack(xs)
+    return LabelledSet("textbook", x, np.asarray(sgs), prior="library", shown=network_view(x, Grid.of(cfg.augment))[0])
 
 
 def measured_folders(cfg, folders=(), wavelength: float | None = None, network_only: bool = True):
@@ -170,9 +178,11 @@ def measured_folders(cfg, folders=(), wavelength: float | None = None, network_o
         x, sgs, bad = load_labelled(folder, cfg.augment, wavelength)
         failed += bad
         name = os.path.basename(os.path.normpath(folder))
-        sets.append(LabelledSet(name, x, sgs, blend=True, prior="library"))
+        grid = Grid.of(cfg.augment)
+        shown = network_view(x, grid, x > 0, [nearest_anode(wavelength or grid.lambda_ref)] * len(x))[0]
+        sets.append(LabelledSet(name, x, sgs, blend=True, prior="library", shown=shown))
         if network_only:
-            sets.append(LabelledSet(name + "_network_only", x, sgs, blend=False, prior="library"))
+            sets.append(LabelledSet(name + "_network_only", x, sgs, blend=False, prior="library", shown=shown))
     return sets, failed
 
 

@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from difcon_jax.crystal.radiation import nearest_anode
 from difcon_jax.crystal.reduced_cell import cell_volume
 from difcon_jax.crystal.symmetry import CRYSTAL_SYSTEMS, extinction_group_table, space_group_symbol
 from difcon_jax.errors import CheckpointError, InputError
@@ -15,6 +16,7 @@ from difcon_jax.files import atomic_savefig
 from difcon_jax.grid import Grid
 from difcon_jax.inference.model_dir import PACKAGED_MODEL
 from difcon_jax.inference.predictor import Predictor
+from difcon_jax.patterns.doublet import network_view
 from difcon_jax.patterns.preprocess import MIN_COVERAGE_DEG, coverage, to_model_input
 from difcon_jax.patterns.reader import read_pattern
 
@@ -94,7 +96,11 @@ def predict_files(files: list[str], model_dir: str | None = None, wavelength: fl
     if not good:
         return [], np.zeros((0, aug.n_bins), np.float32), errors
     x = np.stack([g.profile for _, g in good])
-    pr = predictor(x, prior=prior)
+    # the network sees a single-line (Kα1-only) pattern with the Kα2 it was trained on (patterns/doublet.py)
+    centres = predictor.grid.centres
+    measured = np.stack([(centres >= g.coverage[0]) & (centres <= g.coverage[1]) for _, g in good])
+    shown, added = network_view(x, predictor.grid, measured, [nearest_anode(g.measured.wavelength) for _, g in good])
+    pr = predictor(shown, prior=prior)
     shown_prior = predictor.prior_applied(prior)  # 'none' where the model has nothing to correct with
     finite = np.all([np.isfinite(pr[k]).all(axis=1) for k in ("crystal_system", "extinction_group", "space_group")],
                     axis=0)
@@ -105,7 +111,8 @@ def predict_files(files: list[str], model_dir: str | None = None, wavelength: fl
     results = []
     for i, (f, g) in enumerate(good):
         r = {"file": f, "wavelength": g.measured.wavelength, "wavelength_source": g.measured.wavelength_source,
-             "coverage": list(g.coverage), "grid": grid, "prior": shown_prior, **describe(pr, i, top_k, eg_table)}
+             "coverage": list(g.coverage), "grid": grid, "prior": shown_prior, "ka2_added": bool(added[i]),
+             **describe(pr, i, top_k, eg_table)}
         r["uncertain"] = bool(r["space_group"][0]["p"] < below or g.narrow)
         results.append(r)
     return results, x, errors

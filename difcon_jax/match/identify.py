@@ -17,7 +17,7 @@ import os
 import jax
 import numpy as np
 
-from difcon_jax.crystal.radiation import WAVELENGTHS
+from difcon_jax.crystal.radiation import nearest_anode
 from difcon_jax.crystal.symmetry import CRYSTAL_SYSTEMS, crystal_system_of, extinction_group_table, space_group_symbol
 from difcon_jax.errors import InputError
 from difcon_jax.grid import Grid
@@ -35,6 +35,7 @@ from difcon_jax.match.novel import index_and_check
 from difcon_jax.match.orders import one_spacing
 from difcon_jax.match.retrieve import Restraints, parse_elements
 from difcon_jax.match.search import IdentifySettings, SearchIndex, search_profile
+from difcon_jax.patterns.doublet import network_view
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +46,6 @@ def params_digest(params) -> str:
     for leaf in jax.tree_util.tree_leaves(params):
         h.update(np.asarray(leaf, np.float16).tobytes())
     return h.hexdigest()[:16]
-
-
-def nearest_anode(wavelength: float) -> str:
-    """The anode whose Kα mean is closest to ``wavelength`` (Å): which doublet a file's peaks carry."""
-    return min((k[:-2] for k in WAVELENGTHS if k.endswith("Ka")), key=lambda a: abs(WAVELENGTHS[a + "Ka"] - wavelength))
 
 
 @dataclasses.dataclass
@@ -145,7 +141,9 @@ def identify_profiles(ident: Identifier, x: np.ndarray, weights: np.ndarray, res
     allowed = (restraints or Restraints()).allowed(ident.index.db)
     if not allowed.any():
         raise InputError("--elements", "no reference entry satisfies the element restraints")
-    pr = ident.network(x)
+    # the network sees a single-line pattern with the Kα2 it was trained on; the fits see the measurement
+    shown, added = network_view(x, ident.grid, weights, anodes)
+    pr = ident.network(shown)
     outside = None  # the network's answer for phases outside the library (computed when one is met)
     eg_table = extinction_group_table()
     out = []
@@ -155,6 +153,7 @@ def identify_profiles(ident: Identifier, x: np.ndarray, weights: np.ndarray, res
         found = search_profile(x[i], weights[i], h, ident.embed if ident.use_representations else None, ident.index,
                                allowed, ident.grid, settings, anode_i)
         net = describe(pr, i, top, eg_table)  # the network's own answer, as predict's network lines show it
+        net["ka2_added"] = bool(added[i])
         votes = space_group_votes(found["candidates"], pr["space_group"][i], votes_settings)
         metric = None
         if found["match"]:
@@ -163,7 +162,7 @@ def identify_profiles(ident: Identifier, x: np.ndarray, weights: np.ndarray, res
                 ranking, metric = _pseudo_symmetry(ident, found["phases"][0], weights[i], ranking, votes, settings)
         else:
             if outside is None:
-                outside = ident.network(x, prior=votes_settings.no_match_prior)["space_group"]
+                outside = ident.network(shown, prior=votes_settings.no_match_prior)["space_group"]
             ranking = no_match_ranking(votes, outside[i], votes_settings)
         indexing = None
         if not found["match"] and settings.index is not None:  # a novel phase: its own cell and absences
@@ -234,7 +233,8 @@ def verify_predictions(results: list[dict], profiles: np.ndarray, model_dir: str
     ident = Identifier.load(model_dir, predictor=predictor)
     weights = np.stack([((ident.grid.centres >= r["coverage"][0]) & (ident.grid.centres <= r["coverage"][1]))
                         .astype(np.float32) for r in results])
-    found = identify_profiles(ident, profiles, weights, top=len(results[0]["space_group"]))
+    found = identify_profiles(ident, profiles, weights, top=len(results[0]["space_group"]),
+                              anodes=[nearest_anode(r["wavelength"]) for r in results])
     keys = ("name", "code", "formula", "space_group", "cell", "cell_sigma", "rwp", "rwp_lines", "explained")
     out = []
     for r, f in zip(results, found):
