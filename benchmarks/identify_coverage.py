@@ -30,9 +30,9 @@ import numpy as np
 
 from difcon_jax.inference.predict_files import read_model_input
 from difcon_jax.match.database import read_database
-from difcon_jax.match.fit import noise_sigma
 from difcon_jax.match.identify import Identifier, identify_profiles
 from difcon_jax.match.search import IdentifySettings, fit_rows
+from difcon_jax.patterns.preprocess import noise_sigma
 
 
 def best_of_group(db, group: int, y, weight, grid, settings: IdentifySettings) -> dict | None:

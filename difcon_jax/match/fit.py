@@ -133,7 +133,7 @@ def make_fitter(tt_first: float, step: float, n_bins: int, wavelengths: tuple, s
     * ``coarse(y, weight, background, phases, x0, lower, upper) -> (x [C, N], cost [C])``: stages 1–2 on a
       grid ``settings.coarse_factor`` times coarser (cheap: every retrieved candidate goes through it);
     * ``fine(y, weight, background, sigma, phases, x, lower, upper) -> dict``: stage 3 for the candidates kept
-      (``sigma``: the measurement's noise, :func:`noise_sigma`; signal below 3σ is not counted as explained),
+      (``sigma``: the measurement's noise, :func:`~difcon_jax.patterns.preprocess.noise_sigma`; signal below 3σ is not counted as explained),
       with x [C, N], cost, rwp, dof, cell [C, 6], cell_sigma [C, 6], param_sigma [C, N], model [C, n_bins].
     """
     s = settings
@@ -218,15 +218,6 @@ def make_fitter(tt_first: float, step: float, n_bins: int, wavelengths: tuple, s
                                                                                 x, lower, upper)
 
     return coarse, fine
-
-
-def noise_sigma(y: np.ndarray, weight: np.ndarray) -> float:
-    """The measurement's point-to-point noise (robust: 1.4826·MAD of second differences / √6)."""
-    v = np.asarray(y)[np.asarray(weight) > 0]
-    if len(v) < 5:
-        return 1.0
-    d2 = v[2:] - 2 * v[1:-1] + v[:-2]
-    return max(float(1.4826 * np.median(np.abs(d2 - np.median(d2))) / np.sqrt(6.0)), 1e-6)
 
 
 def bound_hits(x: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> list[str]:

@@ -15,8 +15,9 @@ import jax
 import numpy as np
 
 from difcon_jax.match.database import metric_basis
-from difcon_jax.match.fit import FitSettings, make_fitter, noise_sigma, parameter_bounds, phases_from_arrays
+from difcon_jax.match.fit import FitSettings, make_fitter, parameter_bounds, phases_from_arrays
 from difcon_jax.match.pattern_model import cell_to_metric, doublet_on_grid
+from difcon_jax.patterns.preprocess import noise_sigma
 
 
 def reflections_within(cell, q_max: float) -> tuple[np.ndarray, np.ndarray]:

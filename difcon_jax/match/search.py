@@ -28,7 +28,6 @@ from difcon_jax.match.fit import (
     bound_hits,
     explained_share,
     make_fitter,
-    noise_sigma,
     parameter_bounds,
     phases_from_arrays,
 )
@@ -50,6 +49,7 @@ from difcon_jax.match.retrieve import (
     stick_fingerprints,
     top_candidates,
 )
+from difcon_jax.patterns.preprocess import noise_sigma
 
 
 @dataclasses.dataclass(frozen=True)

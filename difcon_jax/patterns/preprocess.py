@@ -113,3 +113,13 @@ def to_model_input(m: Measured, aug=None) -> np.ndarray:
     if not peak > 0:
         raise ValueError(f"{m.source}: no signal left after background removal")
     return (prof / peak).astype(np.float32)
+
+
+def noise_sigma(y: np.ndarray, weight: np.ndarray) -> float:
+    """The measurement's point-to-point noise (robust: 1.4826·MAD of second differences / √6) over the bins of the
+    profile ``y`` float[n_bins] where ``weight`` > 0."""
+    v = np.asarray(y)[np.asarray(weight) > 0]
+    if len(v) < 5:
+        return 1.0
+    d2 = v[2:] - 2 * v[1:-1] + v[:-2]
+    return max(float(1.4826 * np.median(np.abs(d2 - np.median(d2))) / np.sqrt(6.0)), 1e-6)

@@ -49,9 +49,14 @@ def test_a_single_line_pattern_is_told_from_a_doublet():
     assert doublet.ka2_score(DOUBLE, None, GRID) > doublet.THRESHOLD
     # lines broader than the split tell nothing: a broad doublet is never taken for a single line
     assert doublet.ka2_score(render([("Ka1", 1.0), ("Ka2", 0.5)], fwhm=0.6), None, GRID) > doublet.THRESHOLD
-    # a pattern with nothing above 40° is left alone
+    # a pattern with nothing above 40° is left alone, and so is one with noise alone there: noise is no line
     low = np.where(GRID.centres < 40, SINGLE, 0.0)
     assert doublet.ka2_score(low, None, GRID) == 0.0
+    noisy = low + np.abs(np.random.default_rng(0).normal(0, 0.01, GRID.n_bins))
+    assert doublet.ka2_score(noisy, None, GRID) == 0.0
+    # the same lines standing clear of that noise are judged
+    assert doublet.ka2_score(SINGLE + np.abs(np.random.default_rng(0).normal(0, 0.01, GRID.n_bins)), None,
+                             GRID) < doublet.THRESHOLD
 
 
 def test_a_doublet_is_judged_at_its_own_anodes_split():
