@@ -179,7 +179,7 @@ def measured_folders(cfg, folders=(), wavelength: float | None = None, network_o
         failed += bad
         name = os.path.basename(os.path.normpath(folder))
         grid = Grid.of(cfg.augment)
-        shown = network_view(x, grid, x > 0, [nearest_anode(wavelength or grid.lambda_ref)] * len(x))[0]
+        shown = network_view(x, grid, None, [nearest_anode(wavelength or grid.lambda_ref)] * len(x))[0]
         sets.append(LabelledSet(name, x, sgs, blend=True, prior="library", shown=shown))
         if network_only:
             sets.append(LabelledSet(name + "_network_only", x, sgs, blend=False, prior="library", shown=shown))

@@ -133,7 +133,8 @@ def make_fitter(tt_first: float, step: float, n_bins: int, wavelengths: tuple, s
     * ``coarse(y, weight, background, phases, x0, lower, upper) -> (x [C, N], cost [C])``: stages 1–2 on a
       grid ``settings.coarse_factor`` times coarser (cheap: every retrieved candidate goes through it);
     * ``fine(y, weight, background, sigma, phases, x, lower, upper) -> dict``: stage 3 for the candidates kept
-      (``sigma``: the measurement's noise, :func:`~difcon_jax.patterns.preprocess.noise_sigma`; signal below 3σ is not counted as explained),
+      (``sigma``: the measurement's noise, :func:`~difcon_jax.patterns.preprocess.noise_sigma`; signal below 3σ is
+      not counted as explained),
       with x [C, N], cost, rwp, dof, cell [C, 6], cell_sigma [C, 6], param_sigma [C, N], model [C, n_bins].
     """
     s = settings

@@ -68,6 +68,8 @@ def ka2_score(y: np.ndarray, weight: np.ndarray | None, grid: Grid, anode: str =
         return 0.0
     y = np.maximum(y, 0.0)
     own = float(np.sum((y * m) ** 2))
+    if own <= 0:  # nothing above zero there
+        return 0.0
     r = split_ratio(anode)
     a = [float(np.sum(y * m * moved(y, grid, r ** k))) / own for k in _MOVES]
     return a[1] - 0.5 * (a[0] + a[2])
