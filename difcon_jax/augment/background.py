@@ -9,9 +9,11 @@ leaves (a residual of a broad hump, a clipped cluster of overlapping peaks) the 
 SNIP (statistics-sensitive non-linear iterative peak clipping; Ryan et al. 1988, decreasing windows as in
 Morháč & Matoušek 2008): for w = W … 1, b_i ← min(b_i, (b_{i−w} + b_{i+w}) / 2). It runs on cells of
 ``cell_bins`` bins (mean-pooled: the background is smooth, and it is ~cell_bins² cheaper than per bin); the
-baseline is interpolated back to the bins and subtracted. Cells are the means of their measured bins;
-outside the measured range the cells take the edge cells' values before clipping (zero padding would drag
-the baseline down at the edges), and the profile is set to zero there after.
+baseline is interpolated back to the bins and subtracted. Cells are the means of their measured bins; near
+the measured range's ends the clipping windows are cut to the cells inside it (:func:`snip_baseline`: padding
+with the edge value would leave a spike under a background that falls steeply at the scan's start, zero
+padding would drag the baseline down), the baseline goes on along its edge slope beyond them, and the profile is
+set to zero outside the range.
 """
 
 from __future__ import annotations
@@ -25,30 +27,33 @@ from difcon_jax.augment.profiles import measured_bins, upsample_cells
 from difcon_jax.grid import Grid
 
 
-def snip_baseline(y, half_window: int):
-    """SNIP baseline of ``y`` float[n] with decreasing half-windows ``half_window`` … 1 (samples).
+def snip_baseline(y, half_window: int, first=0, last=None):
+    """SNIP baseline of ``y`` float[n] with decreasing half-windows ``half_window`` … 1 (samples), on the
+    samples ``first`` … ``last`` (int scalars, may be traced; default all): near either end the window is cut
+    to the samples inside, w_i = min(w, i − first, last − i).
 
-    Up to 32 clipping passes are unrolled (static slices fuse into a few loops); longer windows use a loop."""
+    Why cut windows, not padding: a background that falls steeply at the scan's start (air scatter ∝ 1/2θ²)
+    padded with its edge value turns concave there, and SNIP clips the baseline under it — a spike of up to
+    half the background's drop left at the first degree, which the network reads as a low-angle line (a
+    large cell). Cut windows follow any smooth background to the edge; a line within ``half_window`` of the
+    edge is clipped only as far as the shorter window reaches."""
     n = y.shape[0]
     w0 = int(half_window)
     if w0 < 1:
         return y
-    z = jnp.pad(y, w0, mode="edge")
-    if w0 <= 32:
+    i = jnp.arange(n)
+    last = n - 1 if last is None else last
+    room = jnp.clip(jnp.minimum(i - first, last - i), 0, w0)  # the longest window inside, per sample
+
+    def clip(w, z):
+        ww = jnp.minimum(w, room)
+        return jnp.minimum(z, 0.5 * (z[i - ww] + z[i + ww]))
+
+    if w0 <= 32:  # unrolled: the passes fuse into a few loops
         for w in range(w0, 0, -1):
-            core = z[w0:w0 + n]
-            clipped = jnp.minimum(core, 0.5 * (z[w0 - w:w0 - w + n] + z[w0 + w:w0 + w + n]))
-            z = jnp.concatenate([z[:w0], clipped, z[w0 + n:]])
-        return z[w0:w0 + n]
-
-    def clip(i, z):
-        w = w0 - i
-        left = lax.dynamic_slice(z, (w0 - w,), (n,))
-        right = lax.dynamic_slice(z, (w0 + w,), (n,))
-        core = lax.dynamic_slice(z, (w0,), (n,))
-        return lax.dynamic_update_slice(z, jnp.minimum(core, 0.5 * (left + right)), (w0,))
-
-    return lax.fori_loop(0, w0, clip, z)[w0:w0 + n]
+            y = clip(w, y)
+        return y
+    return lax.fori_loop(0, w0, lambda k, z: clip(w0 - k, z), y)
 
 
 def subtract_background(profile, first, last, cell_bins: int, half_window_cells: int):
@@ -70,9 +75,14 @@ def subtract_background(profile, first, last, cell_bins: int, half_window_cells:
     c = jnp.arange(n // cell_bins)
     lo, hi = first // cell_bins, last // cell_bins  # the first / last measured cell
     coarse = jnp.where(c < lo, coarse[lo], jnp.where(c > hi, coarse[hi], coarse))
-    base_c = snip_baseline(coarse, half_window_cells)
-    # linear between cell centres, constant beyond the first and last (edge padding): jnp.interp's answer
-    # without a search per bin
+    base_c = snip_baseline(coarse, half_window_cells, lo, hi)
+    # beyond the first / last measured cell the baseline goes on along its edge slope, so the measured bins
+    # before the first cell's centre (and after the last's) follow a steep background too
+    lo1, hi1 = jnp.minimum(lo + 1, hi), jnp.maximum(hi - 1, lo)
+    base_c = jnp.where(c < lo, base_c[lo] + (c - lo) * (base_c[lo1] - base_c[lo]),
+                       jnp.where(c > hi, base_c[hi] + (c - hi) * (base_c[hi] - base_c[hi1]), base_c))
+    # linear between cell centres, constant beyond the array's first and last (edge padding): jnp.interp's
+    # answer without a search per bin
     base = upsample_cells(jnp.pad(base_c, 1, mode="edge"), cell_bins)
     return jnp.where(inside, jnp.maximum(profile - base, 0.0), 0.0)
 
