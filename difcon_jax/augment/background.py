@@ -35,8 +35,8 @@ def snip_baseline(y, half_window: int, first=0, last=None):
     Why cut windows, not padding: a background that falls steeply at the scan's start (air scatter ∝ 1/2θ²)
     padded with its edge value turns concave there, and SNIP clips the baseline under it — a spike left over
     the first degree (0.37 of the strongest line under the test's air scatter), which the network reads as a
-    low-angle line (a large cell). Cut windows follow any smooth background to the edge; a line within ``half_window`` of the
-    edge is clipped only as far as the shorter window reaches."""
+    low-angle line (a large cell). Cut windows follow any smooth background to the edge; a line within
+    ``half_window`` of the edge is clipped only as far as the shorter window reaches."""
     n = y.shape[0]
     w0 = int(half_window)
     if w0 < 1:
@@ -63,7 +63,8 @@ def subtract_background(profile, first, last, cell_bins: int, half_window_cells:
     ``cell_bins`` must divide n; ``half_window_cells`` is the SNIP half-window in cells. The cells are the
     means of their measured bins; the clipping stays inside the measured cells (:func:`snip_baseline`) and the
     baseline is extrapolated beyond them along its edge slope. The measured range enters as two indices, not a
-    mask, so the counts per cell and the extrapolation are scalar arithmetic and the bins are read once for the means and once for the subtraction."""
+    mask, so the counts per cell and the extrapolation are scalar arithmetic and the bins are read once for the
+    means and once for the subtraction."""
     n = profile.shape[0]
     if n % cell_bins:
         raise ValueError(f"{n} bins are not a multiple of the background cell ({cell_bins} bins)")
