@@ -80,6 +80,15 @@ def cmd_predict(args) -> int:
     return 1 if errors else 0
 
 
+def default_report_folder(workdir: str) -> str:
+    """Where ``evaluate`` writes without ``--out``: WORKDIR/evaluation — but never into the packaged model's folder,
+    which is part of the installed package (read-only where it was installed for every user; tracked files in a
+    checkout): its reports go to ``evaluation_difcon_cpu`` in the working directory."""
+    if os.path.realpath(workdir) == os.path.realpath(PACKAGED_MODEL):
+        return os.path.abspath(f"evaluation_{os.path.basename(PACKAGED_MODEL)}")
+    return os.path.join(workdir, "evaluation")
+
+
 def cmd_evaluate(args) -> int:
     if args.experimental_only and not args.experimental:
         raise InputError("--experimental-only", "needs at least one --experimental folder")
@@ -100,11 +109,12 @@ def cmd_evaluate(args) -> int:
         axes = tuple(cfg.eval.axes) + tuple(a for a in INDEPENDENT_AXES if a not in cfg.eval.axes)
         evaluators = simulated_axes(cfg, table, axes) + evaluators + [similarity]
     sets = run_evaluators(evaluators, predictor)
-    out = args.out or os.path.join(args.workdir, "evaluation")
+    out = args.out or default_report_folder(args.workdir)
     os.makedirs(out, exist_ok=True)
     for name, r in sets.items():
         if name != "similarity":
-            write_confusions(r, f"{cfg.mode}: {name} (n={r.get('n')})", os.path.join(out, f"confusion_{{level}}_{name}.png"))
+            write_confusions(r, f"{cfg.mode}: {name} (n={r.get('n')})",
+                             os.path.join(out, f"confusion_{{level}}_{name}.png"))
     if similarity is not None:
         similarity_png(similarity.matrix, sets["similarity"], f"{cfg.mode}: cosine similarity of representations",
                        os.path.join(out, "similarity.png"))
@@ -140,5 +150,6 @@ def add_parsers(sub) -> None:
     e.add_argument("--wavelength", type=float, default=None)
     e.add_argument("--table", default=None, metavar="DIR",
                    help="peak table for the simulated axes instead of the model's own (e.g. for a packaged model)")
-    e.add_argument("--out", default=None, help="report folder (default WORKDIR/evaluation)")
+    e.add_argument("--out", default=None, help="report folder (default WORKDIR/evaluation; for the packaged model "
+                   "./evaluation_difcon_cpu, never inside the installed package)")
     e.set_defaults(func=cmd_evaluate)
