@@ -95,6 +95,11 @@ def cmd_evaluate(args) -> int:
     for folder in args.experimental:  # bad labels fail now, not after minutes of evaluation
         read_labels(folder)
     predictor = Predictor.load(args.workdir)
+    out = args.out or default_report_folder(args.workdir)
+    try:  # an unusable report folder fails now, not after the evaluation
+        os.makedirs(out, exist_ok=True)
+    except OSError as e:
+        raise InputError(out, f"cannot make the report folder ({e.strerror}; choose another with --out)") from None
     cfg = predictor.cfg
     evaluators, failed = measured_folders(cfg, args.experimental, args.wavelength,
                                           network_only=predictor.library is not None)
@@ -109,8 +114,6 @@ def cmd_evaluate(args) -> int:
         axes = tuple(cfg.eval.axes) + tuple(a for a in INDEPENDENT_AXES if a not in cfg.eval.axes)
         evaluators = simulated_axes(cfg, table, axes) + evaluators + [similarity]
     sets = run_evaluators(evaluators, predictor)
-    out = args.out or default_report_folder(args.workdir)
-    os.makedirs(out, exist_ok=True)
     for name, r in sets.items():
         if name != "similarity":
             write_confusions(r, f"{cfg.mode}: {name} (n={r.get('n')})",

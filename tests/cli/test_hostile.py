@@ -9,6 +9,7 @@ import pytest
 
 from difcon_jax.cli import main
 from difcon_jax.data import load_peak_table
+from difcon_jax.inference.model_dir import PACKAGED_MODEL
 from tests.helpers.structures import cif_of
 
 
@@ -349,3 +350,14 @@ def test_symmetry_operations_that_are_not_a_group_are_refused(tmp_path, capsys):
     f.write_text(_nacl_with(ops="'x,y,z'\n'-x,y,z'\n'x,-y,z'"))
     assert main(["simulate", str(f)]) == 2
     _one_line(capsys, str(f), "do not form a space group", "'-x,y,z'", "'x,-y,z'", "(-x,-y,z) is not listed")
+
+
+def test_evaluate_into_a_report_folder_it_cannot_make(tmp_path, capsys):
+    # the folder is made before the evaluation's minutes, and a file in its way is one line, not a traceback
+    (tmp_path / "a_file").write_text("x")
+    (tmp_path / "exp").mkdir()
+    (tmp_path / "exp" / "labels.csv").write_text("file,space_group,crystal_system\n")
+    out = str(tmp_path / "a_file" / "report")
+    assert main(["evaluate", "--workdir", PACKAGED_MODEL, "--experimental-only", "--experimental",
+                 str(tmp_path / "exp"), "--out", out]) == 2
+    _one_line(capsys, out, "cannot make the report folder")
