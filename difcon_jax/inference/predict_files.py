@@ -42,6 +42,9 @@ def read_model_input(path: str, aug, wavelength: float | None = None) -> ModelIn
         log.warning("%s: %d scans in the file; predicting the first", path, m.scans)
     if m.skipped_lines:
         log.warning("%s: dropped malformed line(s) %s", path, list(m.skipped_lines)[:5])
+    if m.offset > 0:
+        log.warning("%s: intensities down to %g (a background-subtracted file?); lifted by %g counts, which the "
+                    "background removal takes away again", path, -m.offset, m.offset)
     lo, hi = coverage(m, aug)
     narrow = hi - lo < MIN_COVERAGE_DEG
     if narrow:

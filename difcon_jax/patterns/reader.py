@@ -24,6 +24,10 @@ from difcon_jax.patterns.vendor import FORMATS, read_vendor
 MAX_BYTES = 200 * 1024 * 1024
 MAX_POINTS = 1_000_000
 MIN_POINTS = 20
+#: how far below zero a pattern may dip, as a share of its maximum: a background-subtracted export carries the
+#: counting noise of the subtracted background around zero; a difference curve or a wrong column dips about as far
+#: as it rises
+NEGATIVE_SHARE = 0.25
 _WAVELENGTH_RE = re.compile(r"(?:wavelength|lambda|λ)\s*(?:\(?[AÅ]\)?)?\s*[=:]?\s*([0-9]+\.[0-9]+)", re.I)
 
 
@@ -39,9 +43,13 @@ class Measured:
     source: str
     skipped_lines: tuple[int, ...] = ()  # 1-based numbers of malformed data lines that were dropped
     scans: int = 1  # scans/ranges in the file; the first is read
+    # counts added to every point of a background-subtracted file so that its noise below zero is ≥ 0 (a constant:
+    # the background removal takes it away again); the caller reports it
+    offset: float = 0.0
 
 
-def _validate(path, tt, y) -> tuple[np.ndarray, np.ndarray]:
+def _validate(path, tt, y) -> tuple[np.ndarray, np.ndarray, float]:
+    """(2θ increasing, intensity ≥ 0, the offset added to lift a background-subtracted file's noise to ≥ 0)."""
     if len(tt) < MIN_POINTS:
         raise InputError(path, f"only {len(tt)} data points (need at least {MIN_POINTS})")
     if len(tt) > MAX_POINTS:
@@ -49,17 +57,25 @@ def _validate(path, tt, y) -> tuple[np.ndarray, np.ndarray]:
     if not (np.all(np.isfinite(tt)) and np.all(np.isfinite(y))):
         raise InputError(path, "non-finite values (NaN or inf) in the data")
     d = np.diff(tt)
+    if np.all(d < 0):  # written from the high angle down (some exports): the same pattern
+        tt, y, d = tt[::-1], y[::-1], -d[::-1]
     if np.any(d == 0):
         raise InputError(path, f"duplicate 2θ values (first at {tt[1:][d == 0][0]:g}°)")
     if np.any(d < 0):
         raise InputError(path, "2θ values are not increasing")
     if tt[0] < 0 or tt[-1] > 180:
         raise InputError(path, f"2θ range {tt[0]:g}–{tt[-1]:g}° is outside 0–180°")
-    if np.min(y) < 0:
-        raise InputError(path, f"negative intensities (minimum {np.min(y):g}); expected counts")
     if np.max(y) <= 0:
-        raise InputError(path, "all intensities are zero")
-    return tt.astype(np.float64), y.astype(np.float64)
+        raise InputError(path, "all intensities are zero" if np.min(y) == 0 else
+                         f"no positive intensities (minimum {np.min(y):g}); expected counts")
+    offset = 0.0
+    if np.min(y) < 0:
+        if -np.min(y) > NEGATIVE_SHARE * np.max(y):
+            raise InputError(path, f"negative intensities down to {np.min(y):g} against a maximum of {np.max(y):g}; "
+                             f"expected counts (a background-subtracted pattern may dip below zero by its noise, "
+                             f"not by more than {100 * NEGATIVE_SHARE:g} % of its maximum)")
+        offset = float(-np.min(y))
+    return tt.astype(np.float64), y.astype(np.float64) + offset, offset
 
 
 _COMMA_NUMBER = re.compile(r"[+-]?\d+(,\d*)?([eE][+-]?\d+)?")
@@ -163,9 +179,9 @@ def read_pattern(path: str, wavelength: float | None = None, default_wavelength:
     else:
         tt, y, lam_file, bad = _read_text(path, raw)
         scans = 1
-    tt, y = _validate(path, tt, y)
+    tt, y, offset = _validate(path, tt, y)
     if lam_file is not None and 0.1 < lam_file < 5:
-        return Measured(tt, y, lam_file, "file", path, bad, scans)
+        return Measured(tt, y, lam_file, "file", path, bad, scans, offset)
     if wavelength is not None:
-        return Measured(tt, y, float(wavelength), "argument", path, bad, scans)
-    return Measured(tt, y, float(default_wavelength), "default", path, bad, scans)
+        return Measured(tt, y, float(wavelength), "argument", path, bad, scans, offset)
+    return Measured(tt, y, float(default_wavelength), "default", path, bad, scans, offset)

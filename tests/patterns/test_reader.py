@@ -138,14 +138,36 @@ def test_model_input_range_background_and_normalisation(tmp_path):
     assert np.median(prof[2100:2400]) < 0.02  # sloped background removed between the peaks
 
 
+def test_descending_two_theta_and_subtracted_background_are_read(tmp_path):
+    """A file written from the high angle down is the same pattern; a background-subtracted one whose noise dips
+    below zero is lifted by a constant (reported), which the background removal takes away again."""
+    x = np.arange(20, 60, 0.05)
+    rng = np.random.default_rng(0)
+    y = _peaks(x, [25, 40]) + rng.normal(0, 5, x.size)
+    assert y.min() < 0
+    up, down = tmp_path / "up.xy", tmp_path / "down.xy"
+    up.write_text("\n".join(f"{a} {b}" for a, b in zip(x, y)))
+    down.write_text("\n".join(f"{a} {b}" for a, b in zip(x[::-1], y[::-1])))
+    m_up, m_down = read_pattern(up), read_pattern(down)
+    assert np.array_equal(m_up.two_theta, m_down.two_theta) and np.array_equal(m_up.intensity, m_down.intensity)
+    assert m_up.offset == pytest.approx(-y.min()) and m_up.intensity.min() == 0
+    assert np.allclose(m_up.intensity - m_up.offset, y)
+    lifted = to_model_input(m_up)
+    shifted = tmp_path / "shifted.xy"  # the same counts written with a constant added by the user
+    shifted.write_text("\n".join(f"{a} {b - y.min()}" for a, b in zip(x, y)))
+    m_shifted = read_pattern(shifted)
+    assert m_shifted.offset == 0 and np.allclose(to_model_input(m_shifted), lifted, atol=1e-6)
+
+
 BAD = {
     "empty.xy": (b"", "empty file"),
     "onecol.xy": (b"1\n2\n3\n", "one column"),
     "text.xy": (b"no numbers here\nat all\n", "no numeric data"),
     "nan.xy": ("\n".join(f"{i} {'nan' if i == 5 else i}" for i in range(40)).encode(), "non-finite"),
-    "desc.xy": ("\n".join(f"{40 - i} 1" for i in range(40)).encode(), "not increasing"),
+    "zigzag.xy": ("\n".join(f"{i + 5 * (i % 2)} 1" for i in range(40)).encode(), "not increasing"),
     "dup.xy": ("\n".join(f"{max(i, 1)} 1" for i in range(40)).encode(), "duplicate"),
-    "neg.xy": ("\n".join(f"{i} {i - 20}" for i in range(40)).encode(), "negative"),
+    "neg.xy": ("\n".join(f"{i} {i - 20}" for i in range(40)).encode(), "negative intensities down to -20"),
+    "allneg.xy": ("\n".join(f"{i} {-1 - i}" for i in range(40)).encode(), "no positive intensities"),
     "junk.xy": (bytes(range(256)) * 20, "binary"),
     "huge.xy": (b"1 1\n" * 1_020_000, "more than"),
     "scan.raw": (b"RAW4.00", "not a readable Bruker RAW file"),
