@@ -61,6 +61,9 @@ def main() -> None:
         recs.append({"file": os.path.basename(r["file"]), "y": y, "answer": sym["space_group"]["number"], "top5": top5,
                      "match": r["match"], "network": net, "phase": r["phases"][0]["name"] if r["phases"] else None,
                      "rwp": r["rwp"],
+                     # every phase found: name, space group, share of the fitted intensity (mixtures read offline)
+                     "phases": [[q["name"], q["space_group"]["number"], q.get("intensity_fraction")]
+                                for q in r["phases"]],
                      # a matched phase's cell metrically of a higher system (match/metric.py): the vote's answer
                      "metric": ([sym["metric"]["system"], sym["metric"]["matched_group"]["number"]]
                                 if sym.get("metric") else None),
