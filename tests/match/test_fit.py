@@ -118,6 +118,21 @@ def test_the_phases_before_a_further_one_are_refitted_with_it(index):
     assert together["phases"][0]["intensity_fraction"] == pytest.approx(0.7, abs=0.02)
 
 
+def test_the_principal_phase_is_reported_first_whichever_the_search_found_first(index, monkeypatch):
+    # the search takes its first phase from the fits alone; when that is the minor phase of a mixture, the phase
+    # carrying most of the pattern is put first — the candidates' head, whose group the symmetry answer votes for
+    q, c = simulate("quartz"), simulate("calcite")
+    y, w = measured(0.6 * q / q.sum() + 0.4 * c / c.sum())
+    monkeypatch.setattr(search, "first_phase_tries", lambda ranking, settings: [c for c in ranking
+                                                                               if c["code"] == "calcite"][:1])
+    as_found = _search(index, y, w, max_phases=3, principal_first=False)
+    assert [p["code"] for p in as_found["phases"]][:2] == ["calcite", "quartz"]
+    found = _search(index, y, w, max_phases=3)
+    assert [p["code"] for p in found["phases"]][:2] == ["quartz", "calcite"]
+    assert found["phases"][0]["intensity_fraction"] == pytest.approx(0.6, abs=0.08)
+    assert found["candidates"][0]["code"] == "quartz" and found["candidates"][0]["_row"] == found["phases"][0]["_row"]
+
+
 def test_no_further_phase_is_searched_when_the_first_leaves_no_peaks(index, monkeypatch):
     # a further phase must explain two peaks the phases found leave unexplained: a single phase that leaves none
     # is answered without the remainder's search (retrieval and K fits); a mixture's remainder is still searched
