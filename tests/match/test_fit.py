@@ -123,8 +123,8 @@ def test_the_principal_phase_is_reported_first_whichever_the_search_found_first(
     # carrying most of the pattern is put first — the candidates' head, whose group the symmetry answer votes for
     q, c = simulate("quartz"), simulate("calcite")
     y, w = measured(0.6 * q / q.sum() + 0.4 * c / c.sum())
-    monkeypatch.setattr(search, "first_phase_tries", lambda ranking, settings: [c for c in ranking
-                                                                               if c["code"] == "calcite"][:1])
+    monkeypatch.setattr(search, "first_phase_tries", lambda ranking, settings: [r for r in ranking
+                                                                               if r["code"] == "calcite"][:1])
     as_found = _search(index, y, w, max_phases=3, principal_first=False)
     assert [p["code"] for p in as_found["phases"]][:2] == ["calcite", "quartz"]
     found = _search(index, y, w, max_phases=3)
