@@ -45,6 +45,7 @@ from difcon_jax.match.identify import Identifier, identify_profiles
 from difcon_jax.match.pattern_model import cell_to_metric, voigt_to_matrices
 from difcon_jax.match.retrieve import Restraints
 from difcon_jax.match.search import IdentifySettings
+from difcon_jax.patterns.doublet import network_view
 
 
 def reduced_formula(formula: str) -> str:
@@ -120,8 +121,9 @@ def chemistry(db, row: int, kind: str) -> Restraints:
     return {"none": Restraints(), "only": Restraints(only=el), "exact": Restraints(must=el, only=el)}[kind]
 
 
-def fallback_answers(ident, x: np.ndarray, exclude: int | None = None) -> list[int]:
-    """Space groups identify answers for profiles ``x`` [B, n_bins] when nothing matches: the network for a phase
+def fallback_answers(ident, shown: np.ndarray, exclude: int | None = None) -> list[int]:
+    """Space groups identify answers for profiles ``shown`` [B, n_bins] (as the network is shown them:
+    :func:`~difcon_jax.patterns.doublet.network_view`) when nothing matches: the network for a phase
     outside the library (its no-match prior, the library's kNN votes blended in, the two-step decision) — with
     database entry ``exclude`` removed from the kNN votes. A parent removed from the search must leave the votes
     too: its own representation lies next to its pattern's, and with it in the library the fallback named the
@@ -131,7 +133,7 @@ def fallback_answers(ident, x: np.ndarray, exclude: int | None = None) -> list[i
         keep = np.arange(len(pred.library["h"])) != exclude
         pred = pred._replace(library={**pred.library, "h": pred.library["h"][keep],
                                       "space_group": pred.library["space_group"][keep]})
-    p = pred(x, blend=pred.library is not None, prior=VoteSettings().no_match_prior)["space_group"]
+    p = pred(shown, blend=pred.library is not None, prior=VoteSettings().no_match_prior)["space_group"]
     return [two_step_answer(v) for v in p]
 
 
@@ -181,7 +183,8 @@ def main() -> None:
     else:
         res = identify_profiles(ident, x, weights, settings=settings)
     seconds = (time.time() - t0) / len(rows)
-    fallback = fallback_answers(ident, x)
+    shown = network_view(x, ident.grid, weights)[0]  # a single-line pattern gets its Kα2, as identify shows it
+    fallback = fallback_answers(ident, shown)
     records = []
     for i, (r, row) in enumerate(zip(res, rows)):
         codes = [c["code"] for c in r["candidates"]]
@@ -209,7 +212,7 @@ def main() -> None:
             absent.append({"code": str(db.code[row]), "space_group": int(db.space_group[row]), "rwp": c["rwp"],
                            "rwp_lines": c["rwp_lines"], "explained": c["explained"], "match": found["match"],
                            "best_sg": c["space_group"]["number"], "net_sg": int(np.argmax(pr["space_group"][0])) + 1,
-                           "fallback_sg": fallback_answers(ident, x[i:i + 1], exclude=row)[0]})
+                           "fallback_sg": fallback_answers(ident, shown[i:i + 1], exclude=row)[0]})
     top1 = np.mean([r["top"][:1] == [r["code"]] for r in records])
     top5 = np.mean([r["code"] in r["top"] for r in records])
     # a sibling entry of the same mineral (another study, temperature or pressure) names the same phase; names
