@@ -39,6 +39,7 @@ from common import add_search_arguments, search_settings
 from difcon_jax.augment.render import render_set
 from difcon_jax.crystal.structure import Structure
 from difcon_jax.data.split import split_key, split_of
+from difcon_jax.match.conditions import ambient_preferred
 from difcon_jax.match.database import mask_elements, stick_table
 from difcon_jax.match.decide import VoteSettings, two_step_answer
 from difcon_jax.match.identify import Identifier, identify_profiles
@@ -92,8 +93,11 @@ def _names(names) -> list[str]:
 
 
 def parent_pool(db, split: int, prefix: str = PARENTS) -> np.ndarray:
-    """int[M]: the entries of ``split`` whose code starts with ``prefix`` ('' for every entry), in database order."""
-    ok = np.array([str(c).startswith(prefix) for c in db.code], bool)
+    """int[M]: the entries of ``split`` whose code starts with ``prefix`` ('' for every entry), in database order,
+    that identify searches by default: a sample is measured at room conditions, so no parent is a non-ambient
+    polymorph of a mineral the library holds at ambient conditions
+    (:func:`difcon_jax.match.conditions.ambient_preferred`; a library without conditions: every entry)."""
+    ok = np.array([str(c).startswith(prefix) for c in db.code], bool) & ambient_preferred(db.name, db.conditions, db.space_group)
     return np.flatnonzero((entry_splits(db) == split) & ok)
 
 

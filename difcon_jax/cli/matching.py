@@ -70,7 +70,8 @@ def _print_result(r: dict) -> None:
         print(f"  no match{where} (best: {c['name']} {c['space_group']['symbol']}, Rwp {c['rwp']:.3f}, "
               f"Rwp over its lines {c['rwp_lines']:.3f}, {100 * c['explained']:.0f} % of the signal explained)")
     for k, p in enumerate(r["phases"], 1):
-        print(f"  phase {k}: {p['name']} [{p['code']}] {p['formula']}  {p['space_group']['symbol']} "
+        at = f" (determined at {p['determined_at']})" if p.get("determined_at") else ""  # a non-ambient entry
+        print(f"  phase {k}: {p['name']} [{p['code']}]{at} {p['formula']}  {p['space_group']['symbol']} "
               f"(#{p['space_group']['number']})  {format_cell(p['cell'], p['cell_sigma'], p['space_group']['number'])}")
         # a library built without a model has no representations: no similarity to show
         sim = f"similarity {p['similarity']:.3f}  " if math.isfinite(p["similarity"]) else ""
@@ -145,7 +146,8 @@ def cmd_identify(args) -> int:
     settings = IdentifySettings(candidates=args.candidates, max_phases=args.max_phases,
                                 first_phase_tries=args.first_phase_tries)
     results, errors = identify(args.files, args.model, args.library, args.elements, args.only_elements,
-                               args.exclude_elements, args.top, args.wavelength, settings, index=args.index)
+                               args.exclude_elements, args.top, args.wavelength, settings, index=args.index,
+                               non_ambient=args.non_ambient)
     report_file_errors(errors)
     if args.json:
         print(strict_json([{k: v for k, v in r.items() if not k.startswith("_")} for r in results]))
@@ -213,6 +215,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--elements", default=None, help="elements every candidate must contain, e.g. Fe,O")
     p.add_argument("--only-elements", default=None, help="candidates may contain only these elements")
     p.add_argument("--exclude-elements", default=None, help="candidates may contain none of these, e.g. H,C")
+    p.add_argument("--non-ambient", action="store_true",
+                   help="also search the entries determined at low or high temperature or under pressure that are "
+                        "another polymorph of a mineral the library holds at ambient conditions (left out by default)")
     p.add_argument("--top", type=int, default=5, help="candidates listed per file")
     p.add_argument("--candidates", type=int, default=50, help="candidates retrieved and fitted per phase")
     p.add_argument("--max-phases", type=int, default=3)

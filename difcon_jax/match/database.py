@@ -19,6 +19,8 @@ metric_basis        float16[N, 6, 6]   rows: symmetric strains (xx, yy, zz, yz, 
 hkl                 int8[N, P, 3]      Miller indices of each peak (strongest merged family)
 f2m                 float16[N, P]      |F|²·m (no LP), strongest = 1; 0 = padding
 po_cos2, po_weight  uint8[N, P, 2]     March–Dollase data along c* (cos²α and share, ×255)
+conditions          float32[N, 2]      temperature (K) and pressure (GPa) the structure was determined at, NaN =
+                                       not given (:mod:`difcon_jax.match.conditions`; absent in older files)
 h                   float16[N, D]      the DIFCON representation (optional: ``library build --model``)
 ==================  =================  ===============================================================
 
@@ -50,6 +52,7 @@ from difcon_jax.deadline import OverTime, time_limit
 from difcon_jax.errors import InputError
 from difcon_jax.files import atomic_target
 from difcon_jax.inference.library import build_library
+from difcon_jax.match.conditions import conditions_from_cif
 from difcon_jax.match.pattern_model import cell_to_metric
 
 FORMAT = "difcon-jax/reference-database"
@@ -58,7 +61,9 @@ VERSION = 1
 TWO_THETA_MAX = 100.0
 DB_WAVELENGTH = WAVELENGTHS["CuKa"]
 ENTRY_ARRAYS = ("name", "code", "source", "formula", "elements", "space_group", "f2m_max", "cell_mass", "cell",
-                "metric_basis", "hkl", "f2m", "po_cos2", "po_weight")
+                "metric_basis", "hkl", "f2m", "po_cos2", "po_weight", "conditions")
+#: arrays a file written before they existed may lack, and what reading it fills in (from the entry count)
+OPTIONAL_ARRAYS = {"conditions": lambda n: np.full((n, 2), np.nan, np.float32)}
 
 _VOIGT = ("xx", "yy", "zz", "yz", "xz", "xy")
 _VOIGT_INDEX = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
@@ -81,6 +86,7 @@ class ReferenceDB:
     f2m: np.ndarray
     po_cos2: np.ndarray
     po_weight: np.ndarray
+    conditions: np.ndarray
     h: np.ndarray | None = None
     meta: dict = dataclasses.field(default_factory=dict)
 
@@ -143,10 +149,12 @@ def metric_basis(rotations: np.ndarray) -> np.ndarray:
 
 # ------------------------------------------------------------------------------------------ entries
 
-def _cif_identity(text: str, source: str) -> tuple[str, str]:
-    """(name, code) from the CIF's own tags, else from the file name."""
+def _cif_identity(text: str, source: str) -> tuple[str, str, tuple[float, float]]:
+    """(name, code, (temperature K, pressure GPa)) from the CIF's own tags, else the name and code from the file
+    name (conditions NaN where not given)."""
     stem = os.path.splitext(os.path.basename(source.split("!")[-1]))[0]
     name = code = ""
+    conditions = (float("nan"), float("nan"))
     try:
         block = gemmi.cif.read_string(text).sole_block()
 
@@ -162,12 +170,13 @@ def _cif_identity(text: str, source: str) -> tuple[str, str]:
             code = f"COD {tag('_cod_database_code')}"
         elif tag("_aflow_proto"):
             code = f"AFLOW {tag('_aflow_proto')}"
+        conditions = conditions_from_cif(block)
     except (RuntimeError, ValueError):
         pass
     if not code:
         m = re.match(r"(mp-\d+|mvc-\d+)", stem)
         code = m.group(1) if m else stem
-    return " ".join(name.split()), code
+    return " ".join(name.split()), code, conditions
 
 
 def reference_entry(st: Structure, text: str, max_peaks: int) -> dict:
@@ -195,12 +204,13 @@ def reference_entry(st: Structure, text: str, max_peaks: int) -> dict:
     out["f2m"][:n] = f2m
     out["po_cos2"][:n] = np.round(np.clip(c2, 0, 1) * 255)
     out["po_weight"][:n] = np.round(np.clip(w, 0, 1) * 255)
-    name, code = _cif_identity(text, st.source)
+    name, code, conditions = _cif_identity(text, st.source)
     mass = float(sum(o * gemmi.Element(e).weight for e, o in zip(st.elements, st.occupancy)))
     out.update(name=name or st.reduced_formula, code=code, source=st.source, formula=st.formula,
                elements=element_mask(sorted(set(st.elements))), space_group=int(st.space_group),
                f2m_max=absolute, cell_mass=mass,
-               cell=np.asarray(st.cell, np.float32), metric_basis=metric_basis(st.rotations).astype(np.float16),
+               cell=np.asarray(st.cell, np.float32), conditions=np.asarray(conditions, np.float32),
+               metric_basis=metric_basis(st.rotations).astype(np.float16),
                reduced_formula=st.reduced_formula, volume_per_atom=st.volume / max(float(st.occupancy.sum()), 1e-9))
     return out
 
@@ -296,7 +306,9 @@ def read_database(path: str) -> ReferenceDB:
             meta = json.loads(str(z["meta_json"]))
             if meta.get("format") != FORMAT:
                 raise ValueError("not a reference database")
-            arrays = {k: z[k] for k in ENTRY_ARRAYS}
+            n = len(z["space_group"])
+            arrays = {k: z[k] if k in z.files or k not in OPTIONAL_ARRAYS else OPTIONAL_ARRAYS[k](n)
+                      for k in ENTRY_ARRAYS}
             h = z["h"] if "h" in z.files else None
     except (OSError, KeyError, EOFError, zipfile.BadZipFile, json.JSONDecodeError) as e:
         raise ValueError(f"{path}: not a reference database ({type(e).__name__})") from None

@@ -79,7 +79,9 @@ def fit_table(r: dict) -> str:
               f"degrees at {grid.lambda_ref} A (the model's grid)",
               "observed: the measured pattern as fitted (background removed, resampled onto the grid, maximum 1); "
               "calculated: the fit; phase_K: phase K's part of it"]
-    header += [f"phase_{k + 1}: {p['name']} [{p['code']}] {p['formula']} {p['space_group']['symbol']} "
+    header += [f"phase_{k + 1}: {p['name']} [{p['code']}]"
+               + (f" (determined at {p['determined_at']})" if p.get("determined_at") else "")
+               + f" {p['formula']} {p['space_group']['symbol']} "
                f"(#{p['space_group']['number']}), Rwp {p['rwp']:.4f}, {100 * p['weight_fraction']:.1f} wt%"
                for k, p in enumerate(r["phases"])]
     best = r.get("_best")  # with no match, the best candidate's fit is the evidence of why not (as --plot draws it)

@@ -3,7 +3,11 @@ the chemistry restraints search-match programs offer (host side, NumPy).
 
 * ``--elements Fe,O``: every listed element must be present;
 * ``--only-elements Fe,O,H``: no element outside the list may be present;
-* ``--exclude-elements H,C``: none of the listed elements may be present.
+* ``--exclude-elements H,C``: none of the listed elements may be present;
+
+and, unless ``--non-ambient``, an entry determined away from room conditions is left out when the library holds its
+mineral (by name) at ambient conditions in other space groups only: another polymorph
+(:func:`difcon_jax.match.conditions.ambient_preferred`).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import dataclasses
 import numpy as np
 
 from difcon_jax.errors import InputError
+from difcon_jax.match.conditions import ambient_preferred
 from difcon_jax.match.database import ReferenceDB, element_mask
 
 
@@ -32,14 +37,16 @@ def parse_elements(text: str | None, option: str = "--elements") -> tuple[str, .
 
 @dataclasses.dataclass(frozen=True)
 class Restraints:
-    """Chemistry restraints on the candidates (element symbols)."""
+    """Chemistry restraints on the candidates (element symbols), and whether entries determined at non-ambient
+    conditions are searched when the same phase is held at ambient ones."""
     must: tuple[str, ...] = ()
     only: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    non_ambient: bool = False
 
     def allowed(self, db: ReferenceDB) -> np.ndarray:
         """bool[N]: entries that satisfy every restraint."""
-        ok = np.ones(len(db), bool)
+        ok = np.ones(len(db), bool) if self.non_ambient else ambient_preferred(db.name, db.conditions, db.space_group)
         el = np.asarray(db.elements, np.uint8)
         if self.must:
             m = element_mask(self.must)

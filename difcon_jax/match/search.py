@@ -22,6 +22,7 @@ import numpy as np
 from difcon_jax.crystal.symmetry import space_group_symbol
 from difcon_jax.errors import InputError
 from difcon_jax.grid import Grid
+from difcon_jax.match.conditions import describe
 from difcon_jax.match.containment import StickSines, containment_scores
 from difcon_jax.match.database import ReferenceDB, stick_table
 from difcon_jax.match.fit import (
@@ -241,7 +242,7 @@ def _phase_record(db, out, j, sim_of_row, sigma, ka1: float) -> dict:
                         "po_r": round(float(np.exp(x[IDX["log_po_r"]])), 3),
                         "ka2_ratio": round(float(x[IDX["ka2_ratio"]]), 3)},
             "at_bound": bound_hits(x, out["lower"][j], out["upper"][j]),
-            "source": str(db.source[row]), "_row": row, "_x": x,
+            "source": str(db.source[row]), "determined_at": describe(db.conditions[row]), "_row": row, "_x": x,
             # unrounded, for the match test and the further phases' gain
             "_rwp": float(out["rwp"][j]), "_rwp_lines": float(out["rwp_lines"][j]),
             "_explained": float(out["explained"][j]), "_model": out["model"][j] - x[IDX["background"]],

@@ -40,7 +40,7 @@ def test_identify_names_the_phase_refines_it_and_draws_the_fit(tmp_path, capsys,
     assert best["cell"][0] == pytest.approx(4.9896 * 1.015, rel=2e-3) and best["cell"][2] == pytest.approx(17.061 * 1.01, rel=2e-3)
     assert r["network"]["space_group"][0]["p"] > 0 and png.stat().st_size > 10_000
     check_exported(tmp_path / "evidence", "calcite", r, 167)
-    main(["identify", f, "--library", library, "--wavelength", "1.5418"])
+    main(["identify", f, "--library", library, "--wavelength", "1.5418", "--non-ambient"])  # every entry ambient here
     text = capsys.readouterr().out
     assert "phase 1: CCaO3 [calcite]" in text and "R-3c (#167)" in text and "network (heads + library vote):" in text
     assert "symmetry: trigonal, R-3c (#167)" in text
