@@ -97,7 +97,8 @@ def parent_pool(db, split: int, prefix: str = PARENTS) -> np.ndarray:
     that identify searches by default: a sample is measured at room conditions, so no parent is a non-ambient
     polymorph of a mineral the library holds at ambient conditions
     (:func:`difcon_jax.match.conditions.ambient_preferred`; a library without conditions: every entry)."""
-    ok = np.array([str(c).startswith(prefix) for c in db.code], bool) & ambient_preferred(db.name, db.conditions, db.space_group)
+    ok = np.array([str(c).startswith(prefix) for c in db.code], bool)
+    ok &= ambient_preferred(db.name, db.conditions, db.space_group)
     return np.flatnonzero((entry_splits(db) == split) & ok)
 
 

@@ -14,6 +14,7 @@ from difcon_jax.evaluate.calibration import record_library_frequency
 from difcon_jax.files import atomic_write_text
 from difcon_jax.inference.library import LIBRARY_FILE, REFERENCES_FILE, read_library
 from difcon_jax.inference.model_dir import load_model
+from difcon_jax.match.conditions import conditions_note
 from difcon_jax.match.database import build_database, embed_database, write_database
 from difcon_jax.match.export import export_identifications, value_with_su
 from difcon_jax.match.identify import identify, params_digest
@@ -70,8 +71,8 @@ def _print_result(r: dict) -> None:
         print(f"  no match{where} (best: {c['name']} {c['space_group']['symbol']}, Rwp {c['rwp']:.3f}, "
               f"Rwp over its lines {c['rwp_lines']:.3f}, {100 * c['explained']:.0f} % of the signal explained)")
     for k, p in enumerate(r["phases"], 1):
-        at = f" (determined at {p['determined_at']})" if p.get("determined_at") else ""  # a non-ambient entry
-        print(f"  phase {k}: {p['name']} [{p['code']}]{at} {p['formula']}  {p['space_group']['symbol']} "
+        print(f"  phase {k}: {p['name']} [{p['code']}]{conditions_note(p)} {p['formula']}  "
+              f"{p['space_group']['symbol']} "
               f"(#{p['space_group']['number']})  {format_cell(p['cell'], p['cell_sigma'], p['space_group']['number'])}")
         # a library built without a model has no representations: no similarity to show
         sim = f"similarity {p['similarity']:.3f}  " if math.isfinite(p["similarity"]) else ""

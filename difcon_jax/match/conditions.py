@@ -119,3 +119,9 @@ def describe(conditions) -> str:
     if np.isfinite(p) and p > AMBIENT_P_GPA:
         parts.append(f"{p:.3g} GPa")
     return ", ".join(parts)
+
+
+def conditions_note(phase: dict) -> str:
+    """' (determined at 8 K)' after a phase record's name when its entry is non-ambient, '' otherwise (the text
+    output and the exported fit's header)."""
+    return f" (determined at {phase['determined_at']})" if phase.get("determined_at") else ""

@@ -149,7 +149,7 @@ def metric_basis(rotations: np.ndarray) -> np.ndarray:
 
 # ------------------------------------------------------------------------------------------ entries
 
-def _cif_identity(text: str, source: str) -> tuple[str, str, tuple[float, float]]:
+def _cif_metadata(text: str, source: str) -> tuple[str, str, tuple[float, float]]:
     """(name, code, (temperature K, pressure GPa)) from the CIF's own tags, else the name and code from the file
     name (conditions NaN where not given)."""
     stem = os.path.splitext(os.path.basename(source.split("!")[-1]))[0]
@@ -204,7 +204,7 @@ def reference_entry(st: Structure, text: str, max_peaks: int) -> dict:
     out["f2m"][:n] = f2m
     out["po_cos2"][:n] = np.round(np.clip(c2, 0, 1) * 255)
     out["po_weight"][:n] = np.round(np.clip(w, 0, 1) * 255)
-    name, code, conditions = _cif_identity(text, st.source)
+    name, code, conditions = _cif_metadata(text, st.source)
     mass = float(sum(o * gemmi.Element(e).weight for e, o in zip(st.elements, st.occupancy)))
     out.update(name=name or st.reduced_formula, code=code, source=st.source, formula=st.formula,
                elements=element_mask(sorted(set(st.elements))), space_group=int(st.space_group),

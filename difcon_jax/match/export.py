@@ -34,6 +34,7 @@ from difcon_jax.data.sources import read_archive_member
 from difcon_jax.errors import InputError
 from difcon_jax.files import atomic_write_text, read_user_file
 from difcon_jax.grid import Grid
+from difcon_jax.match.conditions import conditions_note
 from difcon_jax.match.pattern_model import reflection_q
 from difcon_jax.patterns.preprocess import convert_wavelength
 
@@ -79,9 +80,8 @@ def fit_table(r: dict) -> str:
               f"degrees at {grid.lambda_ref} A (the model's grid)",
               "observed: the measured pattern as fitted (background removed, resampled onto the grid, maximum 1); "
               "calculated: the fit; phase_K: phase K's part of it"]
-    header += [f"phase_{k + 1}: {p['name']} [{p['code']}]"
-               + (f" (determined at {p['determined_at']})" if p.get("determined_at") else "")
-               + f" {p['formula']} {p['space_group']['symbol']} "
+    header += [f"phase_{k + 1}: {p['name']} [{p['code']}]{conditions_note(p)} {p['formula']} "
+               f"{p['space_group']['symbol']} "
                f"(#{p['space_group']['number']}), Rwp {p['rwp']:.4f}, {100 * p['weight_fraction']:.1f} wt%"
                for k, p in enumerate(r["phases"])]
     best = r.get("_best")  # with no match, the best candidate's fit is the evidence of why not (as --plot draws it)

@@ -12,6 +12,7 @@ from difcon_jax.match.conditions import (
     ambient_preferred,
     conditions_from_cif,
     conditions_from_notes,
+    conditions_note,
     describe,
     is_ambient,
 )
@@ -99,7 +100,9 @@ def test_identify_answers_with_the_ambient_entry_of_a_phase(tmp_path):
     assert found["match"] and found["phases"][0]["code"] == "halite" and found["phases"][0]["determined_at"] == ""
     every = search_profile(y, w, None, None, index, None, grid, settings)
     assert {c["code"] for c in every["candidates"]} == {"halite", "halite_8K"}
-    assert [c["determined_at"] for c in every["candidates"] if c["code"] == "halite_8K"] == ["8 K"]
+    (cold_fit,) = [c for c in every["candidates"] if c["code"] == "halite_8K"]
+    assert cold_fit["determined_at"] == "8 K" and conditions_note(cold_fit) == " (determined at 8 K)"
+    assert conditions_note(found["phases"][0]) == ""
 
     # a library written before conditions were recorded reads as 'nothing said' (every entry ambient)
     with np.load(tmp_path / "db.npz") as z:
