@@ -62,6 +62,7 @@ def get_config():
     c.model.log_sin_from = 3.0
     c.model.projector_dims = (2048, 2048, 2048)
     c.model.head_hidden = 512
+    c.model.head_mlp = ()  # widths of a residual branch beside the heads' trunk (models/resnet1d.ResidualHead)
     c.model.lattice_head = False  # regress the Niggli-reduced primitive cell too (needs a table with reduced cells)
     c.model.dtype = "float32"  # encoder compute dtype; "bfloat16" on GPU/TPU (params and losses stay float32)
 
@@ -84,6 +85,9 @@ def get_config():
     c.optim.final_lr_fraction = 0.01
     c.optim.weight_decay = 1e-4
     c.optim.grad_clip = 1.0
+    # "all", or "heads": the encoder and projector frozen (no gradient, no update, no weight decay) — new heads
+    # trained on a trained encoder's features at a third of a full step's cost (train/step.FROZEN_FOR_HEADS)
+    c.optim.trainable = "all"
 
     c.eval = ml_collections.ConfigDict()
     c.eval.num_structures = 2000

@@ -17,7 +17,7 @@ from difcon_jax.inference.model_dir import load_model
 from difcon_jax.match.conditions import conditions_note
 from difcon_jax.match.database import build_database, embed_database, write_database
 from difcon_jax.match.export import export_identifications, value_with_su
-from difcon_jax.match.identify import identify, params_digest
+from difcon_jax.match.identify import identify, representation_digest
 from difcon_jax.match.orders import describe_one_spacing
 from difcon_jax.match.plot import plot_identifications
 from difcon_jax.match.search import IdentifySettings
@@ -187,7 +187,7 @@ def cmd_library_build(args) -> int:
     db, skipped = build_database(args.cif_dir, args.out, args.workers, args.max_peaks)
     if args.model:
         db = embed_database(db, cfg, model, params, views=args.views)
-        db.meta["model_digest"] = params_digest(params)
+        db.meta["model_digest"] = representation_digest(params)
         db.meta["views"] = args.views
         db.meta["knn"] = knn  # the kNN vote predict blends in
         write_database(args.out, db)

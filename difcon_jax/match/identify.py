@@ -41,11 +41,25 @@ log = logging.getLogger(__name__)
 
 
 def params_digest(params) -> str:
-    """A short digest of a model's parameters: a database's representations belong to one model."""
+    """A short digest of a model's parameters (float16 bytes of every leaf)."""
     h = hashlib.sha1()
     for leaf in jax.tree_util.tree_leaves(params):
         h.update(np.asarray(leaf, np.float16).tobytes())
     return h.hexdigest()[:16]
+
+
+def representation_digest(params) -> str:
+    """The digest of the parameters a representation h depends on — the encoder's: a database's representations
+    belong to every model with this encoder, whatever its heads (a model whose heads were retrained on a frozen
+    encoder keeps its library)."""
+    return params_digest(params["encoder"])
+
+
+def representations_match(meta: dict, params) -> bool:
+    """Whether a database's ``meta['model_digest']`` names ``params``' encoder (or, written before the digest was
+    the encoder's, the whole of ``params``)."""
+    digest = meta.get("model_digest")
+    return digest is not None and digest in (representation_digest(params), params_digest(params))
 
 
 @dataclasses.dataclass
@@ -77,7 +91,7 @@ class Identifier:
             raise ValueError(f"{model_dir}: the model folder has no reference database ({REFERENCES_FILE}); "
                              "give one with --library (built by `difcon-jax library build`)")
         db = read_database(path)
-        use_h = db.h is not None and db.meta.get("model_digest") == params_digest(params)
+        use_h = db.h is not None and representations_match(db.meta, params)
         if db.h is not None and not use_h:
             log.warning("%s: representations made by another model; candidates retrieved by profile only", path)
         knn = None

@@ -137,6 +137,21 @@ class MLP(nn.Module):
         return x
 
 
+class ResidualHead(nn.Module):
+    """A wider, deeper branch beside the heads' one-layer trunk: LayerNorm, then Dense(w) → LayerNorm → GELU for
+    each width of ``dims``, then a Dense back to the trunk's width initialised to zero — added to the trunk's
+    output, so a trained model grown by it (a warm start) answers exactly as before at step 0."""
+    dims: Sequence[int]
+    out: int
+
+    @nn.compact
+    def __call__(self, h):
+        x = nn.LayerNorm(name="in_norm")(h)
+        for i, d in enumerate(self.dims):
+            x = nn.gelu(nn.LayerNorm(name=f"norm{i}")(nn.Dense(d, name=f"dense{i}")(x)))
+        return nn.Dense(self.out, kernel_init=nn.initializers.zeros, name="out")(x)
+
+
 class DifconModel(nn.Module):
     """Encoder + projector (Barlow Twins / SimCLR z) + the paper's 8 heads.
 
@@ -152,12 +167,18 @@ class DifconModel(nn.Module):
     projector_dims: Sequence[int] = (512, 512, 512)
     head_hidden: int = 256
     lattice_head: bool = False
+    #: widths of a :class:`ResidualHead` added to the classification heads' trunk (empty: none). The shipped
+    #: network's heads fit its own features less well than a wider head on the same features does
+    #: (results/network_axes/README.md, "Wider heads on the frozen encoder").
+    head_mlp: Sequence[int] = ()
 
     @nn.compact
     def __call__(self, x):
         h = self.encoder(x)
         z = MLP(tuple(self.projector_dims), name="projector")(h)
         t = nn.gelu(nn.Dense(self.head_hidden, name="head_trunk")(h))
+        if self.head_mlp:
+            t = t + ResidualHead(tuple(self.head_mlp), self.head_hidden, name="head_residual")(h)
         return {
             "representation": h,
             "projection": z,
@@ -177,13 +198,13 @@ class DifconModel(nn.Module):
 
 
 #: Fields of ``cfg.model`` that belong to the model around the encoder; every other field is a ResNet1D field.
-MODEL_FIELDS = ("projector_dims", "head_hidden", "lattice_head")
+MODEL_FIELDS = ("projector_dims", "head_hidden", "lattice_head", "head_mlp")
 
 
 def build_model(cfg_model, num_extinction_groups: int, two_theta_range=None) -> DifconModel:
-    """The model of ``cfg.model``, field by field: ``projector_dims``, ``head_hidden`` and ``lattice_head`` for
-    :class:`DifconModel`, the rest (widths, blocks, stem_*, kernel, dtype …) for :class:`ResNet1D` by name.
-    ``dtype`` ('float32' or 'bfloat16') is the encoder's compute dtype (parameters, heads and losses stay
+    """The model of ``cfg.model``, field by field: ``projector_dims``, ``head_hidden``, ``lattice_head`` and
+    ``head_mlp`` for :class:`DifconModel`, the rest (widths, blocks, stem_*, kernel, dtype …) for :class:`ResNet1D`
+    by name. ``dtype`` ('float32' or 'bfloat16') is the encoder's compute dtype (parameters, heads and losses stay
     float32). ``two_theta_range``: the input grid's span in degrees 2θ (the augmentation's; it places the ln sin θ
     axis of ``log_sin_bins``). An unknown field is a ValueError naming it."""
     fields = {k: tuple(v) if isinstance(v, (list, tuple)) else v for k, v in dict(cfg_model).items()}

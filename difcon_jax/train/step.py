@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import optax
 
 from difcon_jax.augment import Peaks, gather, make_augment_batch, make_simulate_batch, make_two_views, sample_params
+from difcon_jax.errors import ConfigError
 from difcon_jax.train.losses import barlow_twins_loss, classification_losses, lattice_loss, nt_xent_loss
 
 
@@ -74,13 +75,44 @@ def learning_rate_schedule(cfg) -> optax.Schedule:
                                               end_value=cfg.optim.learning_rate * cfg.optim.final_lr_fraction)
 
 
+#: The top-level parameter groups ``optim.trainable = "heads"`` freezes: the representation h and what is built on
+#: it for the representation loss; the classification and lattice heads (and a ``head_residual``) train.
+FROZEN_FOR_HEADS = ("encoder", "projector")
+TRAINABLE = ("all", "heads")
+
+
+def frozen_groups(cfg) -> tuple[str, ...]:
+    """The top-level parameter groups that ``cfg.optim.trainable`` freezes (none for "all"); ConfigError naming
+    the choices for an unknown value."""
+    trainable = cfg.optim.get("trainable", "all")
+    if trainable not in TRAINABLE:
+        raise ConfigError(f"optim.trainable {trainable!r} is not one of {', '.join(TRAINABLE)}")
+    return FROZEN_FOR_HEADS if trainable == "heads" else ()
+
+
+def freeze(params, groups: tuple[str, ...]):
+    """``params`` with the top-level ``groups`` behind ``stop_gradient``: no gradient reaches them, and since
+    nothing upstream of the representation is differentiated then, the encoder's backward pass is not computed."""
+    return {k: jax.lax.stop_gradient(v) if k in groups else v for k, v in params.items()} if groups else params
+
+
 def make_optimizer(cfg) -> optax.GradientTransformation:
-    """AdamW with :func:`learning_rate_schedule` (optax), global-norm clipping."""
+    """AdamW with :func:`learning_rate_schedule` (optax), global-norm clipping; the groups ``optim.trainable``
+    freezes get no update at all (weight decay would otherwise still shrink them)."""
     sched = learning_rate_schedule(cfg)
     if cfg.optim.name == "sgd":  # used by the data-parallel equivalence tests
-        return optax.sgd(sched)
-    return optax.chain(optax.clip_by_global_norm(cfg.optim.grad_clip),
-                       optax.adamw(sched, weight_decay=cfg.optim.weight_decay))
+        tx = optax.sgd(sched)
+    else:
+        tx = optax.chain(optax.clip_by_global_norm(cfg.optim.grad_clip),
+                         optax.adamw(sched, weight_decay=cfg.optim.weight_decay))
+    groups = frozen_groups(cfg)
+    if not groups:
+        return tx
+
+    def label(params):
+        return {k: jax.tree_util.tree_map(lambda _: "frozen" if k in groups else "train", v) for k, v in params.items()}
+
+    return optax.multi_transform({"train": tx, "frozen": optax.set_to_zero()}, label)
 
 
 def init_state(cfg, model, tx, key) -> TrainState:
@@ -128,8 +160,10 @@ def make_train_step(cfg, model, tx):
     both_views = bool(cfg.loss.classify_both_views)
     pretrain_steps = int(cfg.loss.pretrain_steps) if cfg.loss.schedule == "pretrain_finetune" else 0
     with_cell = bool(cfg.model.get("lattice_head", False))
+    frozen = frozen_groups(cfg)
 
     def loss_fn(params, x_a, x_b, labels, step):
+        params = freeze(params, frozen)
         if two_view:
             out = model.apply({"params": params}, jnp.concatenate([x_a, x_b], 0))
             b = x_a.shape[0]

@@ -309,3 +309,21 @@ def test_a_tetragonal_entry_refined_to_a_cubic_cell_answers_a_cubic_group(tmp_pa
     main(["identify", cubic, "--library", str(tmp_path / "db.npz"), "--wavelength", "1.5418"])
     text = capsys.readouterr().out
     assert "not phase 1's P4mm: its refined edges are equal within" in text and "the fits' vote was P4mm" in text
+
+
+def test_a_database_belongs_to_every_model_with_its_encoder():
+    """A database's representations are used (its kNN vote and retrieval) by any model with the encoder that made
+    them — heads retrained on a frozen encoder keep the library — and by no model with another encoder; a database
+    written when the digest covered every parameter still matches that same model."""
+    from difcon_jax.match.identify import params_digest, representation_digest, representations_match
+
+    params = {"encoder": {"stem_conv": {"kernel": np.ones((3, 1, 4), np.float32)}},
+              "cs_head": {"kernel": np.zeros((4, 7), np.float32)}}
+    meta = {"model_digest": representation_digest(params)}
+    new_heads = {**params, "cs_head": {"kernel": np.ones((4, 7), np.float32)}}
+    other_encoder = {**params, "encoder": {"stem_conv": {"kernel": 2 * np.ones((3, 1, 4), np.float32)}}}
+    assert representations_match(meta, params) and representations_match(meta, new_heads)
+    assert not representations_match(meta, other_encoder)
+    assert representations_match({"model_digest": params_digest(params)}, params)  # written before the change
+    assert not representations_match({"model_digest": params_digest(params)}, new_heads)
+    assert not representations_match({}, params)

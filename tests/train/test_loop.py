@@ -307,6 +307,33 @@ def test_warm_start_grows_a_model_and_keeps_its_answers():
         warm_start_params(trained, params, "grown")
 
 
+def test_warm_start_grows_the_heads_by_a_residual_branch_and_keeps_their_answers():
+    """``model.head_mlp`` adds a branch beside the heads' trunk whose last layer starts at zero: warm-started from
+    the model without it, every trained array is kept and every head answers as before."""
+    import jax.numpy as jnp
+
+    from difcon_jax.models.resnet1d import build_model
+    from difcon_jax.train.loop import warm_start_params
+
+    base = dict(widths=(4, 8), blocks=(1, 1), stem_features=4, projector_dims=(8,), head_hidden=8, lattice_head=True)
+    small, grown = build_model(base, 5), build_model(dict(base, head_mlp=(16, 16)), 5)
+    x = jax.random.normal(jax.random.key(0), (2, 256))
+    trained = small.init(jax.random.key(1), x)["params"]
+    params, added = warm_start_params(grown.init(jax.random.key(2), x)["params"], trained, "trained")
+    assert added == ["head_residual/dense0", "head_residual/dense1", "head_residual/in_norm", "head_residual/norm0",
+                     "head_residual/norm1", "head_residual/out"]
+    a, b = small.apply({"params": trained}, x), grown.apply({"params": params}, x)
+    for name in ("crystal_system", "extinction_group", "reduced_cell", "representation"):
+        np.testing.assert_allclose(a[name], b[name], atol=1e-6)
+    for k in range(7):
+        np.testing.assert_allclose(a["space_group"][k], b["space_group"][k], atol=1e-6)
+    # once trained, the branch changes the heads' answers, not the representation
+    params["head_residual"]["out"]["kernel"] = jnp.ones_like(params["head_residual"]["out"]["kernel"])
+    c = grown.apply({"params": params}, x)
+    assert float(jnp.abs(a["crystal_system"] - c["crystal_system"]).max()) > 1e-3
+    np.testing.assert_array_equal(a["representation"], c["representation"])
+
+
 def test_lattice_head_refuses_a_table_without_cells(table, tmp_path):
     """A table built before reduced cells were stored: one line naming it and the way out, before any work."""
     import shutil

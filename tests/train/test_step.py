@@ -94,3 +94,29 @@ def test_lattice_head_trains_on_the_tables_reduced_cells(setup, tiny_table):
         errs.append(float(metrics["cell_err"]))
     assert {"loss_cell", "cell_err"} <= set(metrics)
     assert errs[-1] < 0.75 * errs[0]
+
+
+def test_heads_only_training_freezes_the_encoder_and_projector(setup, tiny_table):
+    """``optim.trainable = "heads"``: after steps at a positive rate (and weight decay) the encoder and the
+    projector are bit-for-bit unchanged, the heads and the residual branch moved; an unknown value is refused."""
+    from difcon_jax.errors import ConfigError
+    from difcon_jax.train.step import FROZEN_FOR_HEADS, make_optimizer
+
+    cfg = load_config(default_config_path("quickstart"), tiny_overrides(tiny_table, steps=4, batch=4) + [
+        "optim.trainable=heads", "model.head_mlp=(16,)", "optim.weight_decay=0.1", "optim.learning_rate=1e-2"])
+    _, _, _, _, batch = setup
+    model, tx = build(cfg)
+    state = init_state(cfg, model, tx, jax.random.key(0))
+    step = jax.jit(make_train_step(cfg, model, tx))
+    new = state
+    for i in range(3):
+        new, metrics = step(new, batch, jax.random.key(i))
+    assert np.isfinite(float(metrics["loss"]))
+    for group in FROZEN_FOR_HEADS:
+        for a, b in zip(_leaves(state.params[group]), _leaves(new.params[group])):
+            np.testing.assert_array_equal(a, b)
+    for group in ("cs_head", "sg_head_0", "head_trunk", "head_residual"):
+        assert any(not np.array_equal(a, b) for a, b in zip(_leaves(state.params[group]), _leaves(new.params[group])))
+    cfg.optim.trainable = "encoder"
+    with pytest.raises(ConfigError, match="optim.trainable 'encoder' is not one of all, heads"):
+        make_optimizer(cfg)
