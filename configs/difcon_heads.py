@@ -1,4 +1,4 @@
-"""Wider heads trained on the shipped network's frozen encoder (2-core CPU, ~1 h): model K's parameters warm-start
+"""Wider heads trained on the shipped network's frozen encoder (2-core CPU, ~40 min): model K's parameters warm-start
 every array, a residual branch (LayerNorm, Dense 1024 → LayerNorm → GELU twice, Dense back to the trunk's 256,
 zero-initialised) is added beside the heads' one-layer trunk, and only the heads learn — the encoder and the
 projector are frozen (``optim.trainable = "heads"``), so the representation h, and with it every reference
