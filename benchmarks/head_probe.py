@@ -23,16 +23,16 @@ import numpy as np
 import optax
 
 from difcon_jax.augment.render import render_set
-from difcon_jax.crystal.symmetry import CRYSTAL_SYSTEMS, crystal_system_of
+from difcon_jax.crystal.symmetry import crystal_system_array, extinction_group_array
 from difcon_jax.data.prepare import prepare_table
 from difcon_jax.data.split import Split
 from difcon_jax.evaluate.evaluators import simulated_axes
+from difcon_jax.evaluate.report import score
 from difcon_jax.inference.forward import predict_logits
 from difcon_jax.inference.model_dir import PACKAGED_MODEL
 from difcon_jax.inference.predictor import Predictor
 
 AXES = ("equivariance", "training", "cross_simulator")
-CS_OF_SG = np.array([crystal_system_of(g) for g in range(1, 231)])
 
 
 class Probe(nn.Module):
@@ -50,13 +50,21 @@ def features(predictor, profiles) -> np.ndarray:
     return np.asarray(predict_logits(predictor.model, predictor.params, profiles, 256)["representation"], np.float32)
 
 
-def scores(p_sg: np.ndarray, sg: np.ndarray) -> dict:
-    """CS / SG / SG top-5 of p(SG) float[M, 230] against space groups int[M]."""
-    y = sg - 1
-    p_cs = np.stack([p_sg[:, CS_OF_SG == k].sum(1) for k in range(len(CRYSTAL_SYSTEMS))], 1)
-    top5 = (np.argsort(-p_sg, 1)[:, :5] == y[:, None]).any(1)
-    return {"cs": round(float((p_cs.argmax(1) == CS_OF_SG[y]).mean()), 4),
-            "sg": round(float((p_sg.argmax(1) == y).mean()), 4), "top5": round(float(top5.mean()), 4)}
+def marginals(p_sg: np.ndarray) -> dict:
+    """The probe's p(SG) float[M, 230] with the crystal-system and extinction-group probabilities it implies (sums
+    over their space groups), as :func:`difcon_jax.evaluate.report.score` reads a model's heads."""
+    def summed(group_of):
+        out = np.zeros((len(p_sg), int(group_of[1:].max()) + 1))
+        np.add.at(out.T, group_of[1:], p_sg.T)
+        return out
+    return {"space_group": p_sg, "crystal_system": summed(crystal_system_array()),
+            "extinction_group": summed(extinction_group_array())}
+
+
+def scores(probs: dict, sg: np.ndarray) -> dict:
+    """CS / SG / SG top-5 by :func:`difcon_jax.evaluate.report.score` (what ``evaluate`` reports)."""
+    s = score(probs, sg)
+    return {"cs": round(s["acc_cs"], 4), "sg": round(s["acc_sg"], 4), "top5": round(s["top5_sg"], 4)}
 
 
 def fit_probe(x, y, hidden, epochs: int, seed: int = 0):
@@ -115,8 +123,8 @@ def main() -> None:
     out = {}
     for s in simulated_axes(cfg, table, names=AXES):
         shown = s.profiles if s.shown is None else s.shown
-        own = scores(predictor(shown, blend=False, prior="natural")["space_group"], s.space_group)
-        new = scores(np.asarray(probe(features(predictor, shown))), s.space_group)
+        own = scores(predictor(shown, blend=False, prior="natural"), s.space_group)
+        new = scores(marginals(np.asarray(probe(features(predictor, shown)), np.float64)), s.space_group)
         out[s.name] = {"model": own, "probe": new, "n": int(len(s.space_group))}
         print(f"{s.name:16s} n={len(s.space_group):5d}  model's heads {own}  probe {new}", flush=True)
     print(json.dumps({"benchmark": "head_probe", "model": args.model, "features": int(len(x)), "hidden": hidden,
