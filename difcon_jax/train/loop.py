@@ -29,7 +29,14 @@ from difcon_jax.errors import ConfigError, InputError, NonFiniteLoss
 from difcon_jax.files import atomic_write_json
 from difcon_jax.inference.model_dir import load_model, model_of
 from difcon_jax.train import parallel
-from difcon_jax.train.step import DeviceData, init_state, learning_rate_schedule, make_optimizer, make_train_step
+from difcon_jax.train.step import (
+    DeviceData,
+    frozen_groups,
+    init_state,
+    learning_rate_schedule,
+    make_optimizer,
+    make_train_step,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +73,7 @@ def check_run_settings(cfg, workdir: str) -> None:
     if cfg.batch_size % jax.device_count():
         raise ConfigError(f"batch_size {cfg.batch_size} is not divisible by {jax.device_count()} devices")
     parse_source_weights(cfg.data.get("source_weights", ()))  # a malformed item: one line, before the table loads
+    frozen_groups(cfg)  # an unknown optim.trainable: likewise
     if os.path.exists(workdir) and not os.path.isdir(workdir):
         raise InputError(workdir, "the work directory is an existing file")
     head = os.path.dirname(os.path.abspath(workdir))

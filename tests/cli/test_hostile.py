@@ -66,6 +66,7 @@ def test_fifo_named_cif_does_not_block_a_build(tmp_path, capsys):
     (["predict", "{cif}", "--plot", "{tmp}/no/such/folder/p.png"], "folder does not exist"),
     (["train", "--workdir", "{tmp}/w", "--config.batch_size=abc"], "expected a value of type int"),
     (["train", "--workdir", "{tmp}/w", "--config.num_steps=-5"], "num_steps -5"),
+    (["train", "--workdir", "{tmp}/w", "--config.optim.trainable=encoder"], "optim.trainable 'encoder' is not one of"),
     (["train", "--workdir", "{cif}"], "work directory is an existing file"),
     (["train", "--workdir", "{tmp}/w", "--config", "{cif}"], "cannot load config (SyntaxError"),
     (["train", "--workdir", "{tmp}/w", "--config", "quickstrat"], "packaged configs: augment_invariance"),
