@@ -12,12 +12,12 @@ from difcon_jax.crystal.symmetry import crystal_system_of
 from difcon_jax.errors import InputError
 from difcon_jax.evaluate.calibration import record_library_frequency
 from difcon_jax.files import atomic_write_text
-from difcon_jax.inference.library import LIBRARY_FILE, REFERENCES_FILE, read_library
+from difcon_jax.inference.library import LIBRARY_FILE, REFERENCES_FILE, read_library, representation_digest
 from difcon_jax.inference.model_dir import load_model
 from difcon_jax.match.conditions import conditions_note
 from difcon_jax.match.database import build_database, embed_database, write_database
 from difcon_jax.match.export import export_identifications, value_with_su
-from difcon_jax.match.identify import identify, representation_digest
+from difcon_jax.match.identify import identify
 from difcon_jax.match.orders import describe_one_spacing
 from difcon_jax.match.plot import plot_identifications
 from difcon_jax.match.search import IdentifySettings

@@ -15,10 +15,13 @@ settings ``k``, ``tau``, ``alpha`` (plain arrays, no pickle).
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import os
 import zipfile
 
+import jax
 import numpy as np
 
 from difcon_jax.augment.render import render_set
@@ -31,6 +34,30 @@ LIBRARY_FILE = "library.npz"
 #: A model folder's reference database (:mod:`difcon_jax.match.database`); when it carries the model's
 #: representations and kNN settings (``meta["knn"]``) it serves as the library too.
 REFERENCES_FILE = "references.npz"
+
+log = logging.getLogger(__name__)
+
+
+def params_digest(params) -> str:
+    """A short digest of a model's parameters (float16 bytes of every leaf)."""
+    h = hashlib.sha1()
+    for leaf in jax.tree_util.tree_leaves(params):
+        h.update(np.asarray(leaf, np.float16).tobytes())
+    return h.hexdigest()[:16]
+
+
+def representation_digest(params) -> str:
+    """The digest of the parameters a representation h depends on — the encoder's: a database's representations
+    belong to every model with this encoder, whatever its heads (a model whose heads were retrained on a frozen
+    encoder keeps its library)."""
+    return params_digest(params["encoder"])
+
+
+def representations_match(meta: dict, params) -> bool:
+    """Whether a database's ``meta['model_digest']`` names ``params``' encoder (or, written before the digest was
+    the encoder's, the whole of ``params``)."""
+    digest = meta.get("model_digest")
+    return digest is not None and digest in (representation_digest(params), params_digest(params))
 
 
 def build_library(cfg, model, params, table, rows: np.ndarray, views: int = 2, seed: int = 4242,
@@ -89,11 +116,13 @@ def write_library(model_dir: str, library: dict, k: int, tau: float, alpha: floa
                         k=np.int32(k), tau=np.float32(tau), alpha=np.float32(alpha))
 
 
-def read_library(model_dir: str) -> dict | None:
-    """The model's library, or None when it has none. CheckpointError (one line) for a broken file."""
+def read_library(model_dir: str, params=None) -> dict | None:
+    """The model's library, or None when it has none. CheckpointError (one line) for a broken file. Given the
+    model's ``params``, a reference database whose representations another encoder made is no library of this
+    model (a warning, None): its neighbours would vote by another model's geometry."""
     path = os.path.join(model_dir, LIBRARY_FILE)
     if not os.path.exists(path):
-        return _library_of_references(os.path.join(model_dir, REFERENCES_FILE))
+        return _library_of_references(os.path.join(model_dir, REFERENCES_FILE), params)
     try:
         with np.load(path, allow_pickle=False) as z:
             lib = {k: z[k] for k in ("h", "space_group", "k", "tau", "alpha")}
@@ -113,15 +142,19 @@ def apply_library(probs: dict, library: dict | None) -> dict:
     return mix_probabilities(probs, p_knn, float(library["alpha"]))
 
 
-def _library_of_references(path: str) -> dict | None:
+def _library_of_references(path: str, params=None) -> dict | None:
     """The kNN library a reference database carries (its representations, space groups and ``meta['knn']``),
-    or None."""
+    or None (none, or — ``params`` given — made by another encoder)."""
     if not os.path.exists(path):
         return None
     try:
         with np.load(path, allow_pickle=False) as z:
-            knn = json.loads(str(z["meta_json"])).get("knn")
+            meta = json.loads(str(z["meta_json"]))
+            knn = meta.get("knn")
             if knn is None or "h" not in z.files:
+                return None
+            if params is not None and not representations_match(meta, params):
+                log.warning("%s: representations made by another model; its kNN vote is not used", path)
                 return None
             lib = {"h": z["h"], "space_group": z["space_group"], "k": np.int32(knn["k"]), "tau": np.float32(knn["tau"]),
                    "alpha": np.float32(knn["alpha"])}

@@ -48,7 +48,7 @@ class Predictor(NamedTuple):
         """The model folder or training directory ``path`` (latest or given checkpoint) with its calibration,
         library and member networks (all optional)."""
         cfg, model, params = load_model(path, step)
-        head = cls(cfg, model, params, read_calibration(path), read_library(path))
+        head = cls(cfg, model, params, read_calibration(path), read_library(path, params))
         return head._replace(members=read_members(path, head.grid))
 
     @classmethod

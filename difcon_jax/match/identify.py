@@ -10,11 +10,9 @@ failed fits' vote shown apart, marked unverified). Every good file is answered; 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 import os
 
-import jax
 import numpy as np
 
 from difcon_jax.crystal.radiation import nearest_anode
@@ -22,7 +20,7 @@ from difcon_jax.crystal.symmetry import CRYSTAL_SYSTEMS, crystal_system_of, exti
 from difcon_jax.errors import InputError
 from difcon_jax.grid import Grid
 from difcon_jax.inference.forward import predict
-from difcon_jax.inference.library import REFERENCES_FILE
+from difcon_jax.inference.library import REFERENCES_FILE, representations_match
 from difcon_jax.inference.model_dir import PACKAGED_MODEL
 from difcon_jax.inference.predict_files import describe, read_model_input
 from difcon_jax.inference.predictor import Predictor
@@ -38,28 +36,6 @@ from difcon_jax.match.search import IdentifySettings, SearchIndex, search_profil
 from difcon_jax.patterns.doublet import network_view
 
 log = logging.getLogger(__name__)
-
-
-def params_digest(params) -> str:
-    """A short digest of a model's parameters (float16 bytes of every leaf)."""
-    h = hashlib.sha1()
-    for leaf in jax.tree_util.tree_leaves(params):
-        h.update(np.asarray(leaf, np.float16).tobytes())
-    return h.hexdigest()[:16]
-
-
-def representation_digest(params) -> str:
-    """The digest of the parameters a representation h depends on — the encoder's: a database's representations
-    belong to every model with this encoder, whatever its heads (a model whose heads were retrained on a frozen
-    encoder keeps its library)."""
-    return params_digest(params["encoder"])
-
-
-def representations_match(meta: dict, params) -> bool:
-    """Whether a database's ``meta['model_digest']`` names ``params``' encoder (or, written before the digest was
-    the encoder's, the whole of ``params``)."""
-    digest = meta.get("model_digest")
-    return digest is not None and digest in (representation_digest(params), params_digest(params))
 
 
 @dataclasses.dataclass

@@ -1,6 +1,7 @@
 """``difcon-jax identify``, ``library build`` and predict's verified phase, end to end on files written here."""
 
 import json
+import logging
 import os
 
 import numpy as np
@@ -171,11 +172,14 @@ def test_library_build_into_a_model_folder_records_its_prior(tmp_path, capsys):
     np.testing.assert_allclose(without(x, blend=False)["space_group"], with_file["space_group"], rtol=1e-6)
 
 
-def test_library_build_sets_the_vote_predict_blends_in(tmp_path, capsys):
+def test_library_build_sets_the_vote_predict_blends_in(tmp_path, capsys, caplog):
     """``--knn-k/--knn-tau/--knn-alpha`` are stored with the representations (else the model's own settings);
-    bad values and flags without a model are refused in one line before any CIF is parsed."""
+    bad values and flags without a model are refused in one line before any CIF is parsed. A database whose
+    representations another encoder made is no library of the model (predict and evaluate read it too)."""
     from difcon_jax.inference.library import read_library
     from difcon_jax.inference.model_dir import PACKAGED_MODEL
+    from difcon_jax.inference.predictor import Predictor
+    from difcon_jax.match.database import read_database, write_database
 
     cifs = tmp_path / "cifs"
     cifs.mkdir()
@@ -197,6 +201,17 @@ def test_library_build_sets_the_vote_predict_blends_in(tmp_path, capsys):
     lib = read_library(str(model))
     assert int(lib["k"]) == 20 and float(lib["alpha"]) == pytest.approx(0.4)
     assert float(lib["tau"]) == pytest.approx(float(read_library(PACKAGED_MODEL)["tau"]))  # not given: kept
+    assert Predictor.load(str(model)).library is not None
+    db = read_database(str(out))  # the same file, as if another encoder had made its representations
+    db.meta["model_digest"] = "0" * 16
+    write_database(str(out), db)
+    ours = logging.getLogger("difcon_jax")  # main() stopped it propagating to the root (caplog's) logger
+    ours.addHandler(caplog.handler)
+    try:
+        assert Predictor.load(str(model)).library is None  # predict and evaluate blend no foreign votes
+    finally:
+        ours.removeHandler(caplog.handler)
+    assert "representations made by another model" in caplog.text
 
 
 def test_a_symmetry_answer_that_is_not_phase_ones_group_says_why():
@@ -315,7 +330,7 @@ def test_a_database_belongs_to_every_model_with_its_encoder():
     """A database's representations are used (its kNN vote and retrieval) by any model with the encoder that made
     them — heads retrained on a frozen encoder keep the library — and by no model with another encoder; a database
     written when the digest covered every parameter still matches that same model."""
-    from difcon_jax.match.identify import params_digest, representation_digest, representations_match
+    from difcon_jax.inference.library import params_digest, representation_digest, representations_match
 
     params = {"encoder": {"stem_conv": {"kernel": np.ones((3, 1, 4), np.float32)}},
               "cs_head": {"kernel": np.zeros((4, 7), np.float32)}}
