@@ -68,7 +68,7 @@ class Identifier:
                              "give one with --library (built by `difcon-jax library build`)")
         db = read_database(path)
         use_h = db.h is not None and representations_match(db.meta, params)
-        if db.h is not None and not use_h:
+        if db.h is not None and not use_h and library is not None:  # the folder's own file: Predictor.load said so
             log.warning("%s: representations made by another model; candidates retrieved by profile only", path)
         knn = None
         if use_h and "knn" in db.meta:
