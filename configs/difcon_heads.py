@@ -11,7 +11,9 @@ frozen encoder"): the heads, not only the encoder, were short of capacity. A hea
 backward pass, so the same CPU hour sees ~2.5× the patterns. Trained in place this way for 8,000 steps (37 min):
 training SG 0.515, equivariance 0.387, rruff_dev network alone 0.419 (K 0.401) but identify 0.626 (K 0.631) —
 not shipped (the same section); 12,000 steps more (a warm start from it, peak 5e-4) fitted the training structures
-(SG 0.542) and nothing held out (equivariance 0.384, rruff_dev alone 0.411, identify 0.627): not shipped either.
+(SG 0.542) and nothing held out (equivariance 0.384, rruff_dev alone 0.411, identify 0.627): not shipped either;
+on the natural draw (``data.sampling_power=1.0``, no source weights; 6,000 steps) equivariance 0.386, textbook SG
+0.659 (K 0.761), rruff_dev alone 0.389: not shipped.
 
     difcon-jax train --config difcon_heads --config.data.table=runs/real_fill \\
         --config.init_from=difcon_jax/pretrained/difcon_cpu --workdir runs/heads
