@@ -20,7 +20,7 @@ from difcon_jax.crystal.symmetry import CRYSTAL_SYSTEMS, crystal_system_of, exti
 from difcon_jax.errors import InputError
 from difcon_jax.grid import Grid
 from difcon_jax.inference.forward import predict
-from difcon_jax.inference.library import REFERENCES_FILE, representations_match
+from difcon_jax.inference.library import LIBRARY_FILE, REFERENCES_FILE, representations_match
 from difcon_jax.inference.model_dir import PACKAGED_MODEL
 from difcon_jax.inference.predict_files import describe, read_model_input
 from difcon_jax.inference.predictor import Predictor
@@ -68,7 +68,10 @@ class Identifier:
                              "give one with --library (built by `difcon-jax library build`)")
         db = read_database(path)
         use_h = db.h is not None and representations_match(db.meta, params)
-        if db.h is not None and not use_h and library is not None:  # the folder's own file: Predictor.load said so
+        # the folder's own file with a kNN vote and no library.npz beside it was read as its library: Predictor.load
+        # has said so (one line per cause)
+        said = library is None and "knn" in db.meta and not os.path.exists(os.path.join(model_dir, LIBRARY_FILE))
+        if db.h is not None and not use_h and not said:
             log.warning("%s: representations made by another model; candidates retrieved by profile only", path)
         knn = None
         if use_h and "knn" in db.meta:

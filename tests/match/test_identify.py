@@ -180,6 +180,7 @@ def test_library_build_sets_the_vote_predict_blends_in(tmp_path, capsys, caplog)
     from difcon_jax.inference.model_dir import PACKAGED_MODEL
     from difcon_jax.inference.predictor import Predictor
     from difcon_jax.match.database import read_database, write_database
+    from difcon_jax.match.identify import Identifier
 
     cifs = tmp_path / "cifs"
     cifs.mkdir()
@@ -209,9 +210,13 @@ def test_library_build_sets_the_vote_predict_blends_in(tmp_path, capsys, caplog)
     ours.addHandler(caplog.handler)
     try:
         assert Predictor.load(str(model)).library is None  # predict and evaluate blend no foreign votes
+        assert "representations made by another model" in caplog.text
+        caplog.clear()
+        assert not Identifier.load(str(model)).use_representations  # identify: the same, said once
+        assert [r.getMessage() for r in caplog.records if "another model" in r.getMessage()] == [
+            f"{out}: representations made by another model; its kNN vote is not used"]
     finally:
         ours.removeHandler(caplog.handler)
-    assert "representations made by another model" in caplog.text
 
 
 def test_a_symmetry_answer_that_is_not_phase_ones_group_says_why():
