@@ -63,6 +63,9 @@ def get_config():
     c.model.projector_dims = (2048, 2048, 2048)
     c.model.head_hidden = 512
     c.model.head_mlp = ()  # widths of a residual branch beside the heads' trunk (models/resnet1d.ResidualHead)
+    # hidden widths of a flat 230-way space-group head beside the hierarchical ones (models/resnet1d.FlatHead;
+    # `difcon-jax flat-head` fits one on a trained model's frozen representation)
+    c.model.flat_head = ()
     c.model.lattice_head = False  # regress the Niggli-reduced primitive cell too (needs a table with reduced cells)
     c.model.dtype = "float32"  # encoder compute dtype; "bfloat16" on GPU/TPU (params and losses stay float32)
 

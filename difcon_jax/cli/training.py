@@ -1,5 +1,6 @@
-"""``difcon-jax train`` (config by name or path, resumes), ``export``, ``curve``, ``experiment`` (the
-project's Table 2) and ``augment figure`` (the paper's Fig. 2)."""
+"""``difcon-jax train`` (config by name or path, resumes), ``export``, ``flat-head`` (a flat space-group head fitted
+on a model's frozen representation), ``curve``, ``experiment`` (the project's Table 2) and ``augment figure`` (the
+paper's Fig. 2)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ from difcon_jax.data.prepare import prepare_table
 from difcon_jax.errors import CheckpointError, ConfigError
 from difcon_jax.evaluate.calibration import refit_uncertain, write_calibration
 from difcon_jax.evaluate.evaluators import SIMULATED_AXES
-from difcon_jax.inference.model_dir import export_model
+from difcon_jax.inference.model_dir import PACKAGED_MODEL, export_model
 from difcon_jax.inference.predictor import Predictor, add_member
 from difcon_jax.jobs.experiment import run_experiment
+from difcon_jax.jobs.flat_head import add_flat_head
 from difcon_jax.jobs.learning_curve import learning_curve, write_learning_curve
 from difcon_jax.jobs.run import train_and_evaluate
 from difcon_jax.train import parallel
@@ -97,6 +99,22 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_flat_head(args) -> int:
+    try:
+        dims = tuple(int(v) for v in args.hidden.split(",") if v.strip())
+    except ValueError:
+        raise ConfigError(f"--hidden {args.hidden!r}: comma-separated widths, e.g. 1024,1024") from None
+    for name in ("passes", "per_pass", "epochs"):
+        if getattr(args, name) < 1:
+            raise ConfigError(f"--{name.replace('_', '-')} {getattr(args, name)}: at least 1")
+    r = add_flat_head(args.model, args.table, args.out, dims, args.passes, args.per_pass, args.epochs,
+                      natural=args.natural_draw, seed=args.seed)
+    print(f"wrote {args.out}: flat head {','.join(map(str, dims))} fitted on {r['features']} features in "
+          f"{r['seconds']:.0f} s; temperature {r['temperature']:.2f}, natural prior's strength "
+          f"{r['natural_prior_strength']}, uncertain below p = {r['uncertain_below']:.2f}")
+    return 0
+
+
 def add_parsers(sub) -> None:
     a = sub.add_parser("augment", help="augmentation tools")
     asub = a.add_subparsers(dest="augment_cmd", required=True)
@@ -134,6 +152,20 @@ def add_parsers(sub) -> None:
     o.add_argument("--table", default=None, help="with --member-of: the peak table the networks were trained on; "
                    "the folder's 'uncertain' threshold is fitted again on its simulated validation patterns")
     o.set_defaults(func=cmd_export)
+
+    h = sub.add_parser("flat-head", help="a model folder grown by a flat space-group head fitted on the model's "
+                       "frozen representation (results/network_axes/README.md)")
+    h.add_argument("--model", default=PACKAGED_MODEL, help="model folder or training directory (default: packaged)")
+    h.add_argument("--table", required=True, help="the peak table the model was trained on")
+    h.add_argument("--out", required=True, help="the new model folder")
+    h.add_argument("--hidden", default="1024,1024", help="the head's hidden widths (comma-separated)")
+    h.add_argument("--passes", type=int, default=30, help="renders of each drawn batch of training rows")
+    h.add_argument("--per-pass", type=int, default=8192, help="training rows drawn per pass")
+    h.add_argument("--epochs", type=int, default=8)
+    h.add_argument("--natural-draw", action="store_true",
+                   help="draw every training structure equally often (default: as the model was trained)")
+    h.add_argument("--seed", type=int, default=100)
+    h.set_defaults(func=cmd_flat_head)
 
     x = sub.add_parser("experiment", help="train and evaluate HAND, CNNstatic, CNNaug, DIFCON: the project's Table 2")
     x.add_argument("--workdir", required=True)

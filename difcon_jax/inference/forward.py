@@ -12,30 +12,37 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from difcon_jax.models.heads import decode_reduced_cell, space_group_log_probs
+from difcon_jax.models.heads import (combined_space_group_log_probs, crystal_system_log_marginal, decode_reduced_cell,
+                                     space_group_log_probs)
 
 
 @functools.partial(jax.jit, static_argnums=0)
 def _forward(model, params, x):
     """The heads' raw logits for profiles float[B, n_bins]: crystal_system [B, 7], extinction_group [B, n_eg],
-    space_group (7 × [B, n_c]), the representation [B, D] and, from a lattice head, reduced_cell [B, 6]
-    (a, b, c in Å, α, β, γ in degrees)."""
+    space_group (7 × [B, n_c]), the representation [B, D], from a lattice head reduced_cell [B, 6] (a, b, c in Å,
+    α, β, γ in degrees) and from a flat head space_group_flat [B, 230]."""
     out = model.apply({"params": params}, x)
     cell = {"reduced_cell": decode_reduced_cell(out["reduced_cell"])} if "reduced_cell" in out else {}
+    flat = {"space_group_flat": out["space_group_flat"]} if "space_group_flat" in out else {}
     return {"crystal_system": out["crystal_system"], "extinction_group": out["extinction_group"],
-            "space_group": tuple(out["space_group"]), "representation": out["representation"], **cell}
+            "space_group": tuple(out["space_group"]), "representation": out["representation"], **cell, **flat}
 
 
 @jax.jit
 def probabilities(logits: dict, temperature=1.0) -> dict:
     """Temperature-scaled probabilities from :func:`predict_logits`' logits: every head's logits divided by
-    ``temperature`` (so p(SG) = p(CS)·p(SG|CS) stays consistent with p(CS))."""
+    ``temperature`` (so p(SG) = p(CS)·p(SG|CS) stays consistent with p(CS)). With a flat head, p(SG) is the
+    normalised geometric mean of both (:func:`~difcon_jax.models.heads.combined_space_group_log_probs`) and p(CS)
+    its marginal (``logits_cs`` then its log)."""
     t = jnp.asarray(temperature, jnp.float32)
     cs, eg = logits["crystal_system"] / t, logits["extinction_group"] / t
-    sg = tuple(s / t for s in logits["space_group"])
+    sg_logp = space_group_log_probs(cs, tuple(s / t for s in logits["space_group"]))
+    if "space_group_flat" in logits:
+        sg_logp = combined_space_group_log_probs(sg_logp, logits["space_group_flat"] / t)
+        cs = crystal_system_log_marginal(sg_logp)
     cell = {"reduced_cell": logits["reduced_cell"]} if "reduced_cell" in logits else {}
     return {"crystal_system": jax.nn.softmax(cs, -1), "extinction_group": jax.nn.softmax(eg, -1),
-            "space_group": jnp.exp(space_group_log_probs(cs, sg)), "representation": logits["representation"],
+            "space_group": jnp.exp(sg_logp), "representation": logits["representation"],
             "logits_cs": cs, "logits_eg": eg, **cell}
 
 
@@ -57,8 +64,9 @@ def predict_logits(model, params, profiles, max_batch: int = 256) -> dict:
 
 def predict(model, params, profiles, max_batch: int = 256, temperature: float = 1.0) -> dict[str, np.ndarray]:
     """Probabilities for profiles float[B, n_bins]: crystal_system [B, 7], extinction_group [B, n_eg],
-    space_group [B, 230] (index = number − 1, p(CS)·p(SG|CS)), representation [B, D] and, when the model
-    has a lattice head, reduced_cell [B, 6] (Å, degrees; not a probability, untouched). Every head's
-    logits are divided by ``temperature`` (temperature scaling, fitted on simulated data)."""
+    space_group [B, 230] (index = number − 1, p(CS)·p(SG|CS); with a flat head, combined with its p(SG)),
+    representation [B, D] and, when the model has a lattice head, reduced_cell [B, 6] (Å, degrees; not a
+    probability, untouched). Every head's logits are divided by ``temperature`` (temperature scaling, fitted on
+    simulated data)."""
     logits = predict_logits(model, params, profiles, max_batch)
     return {k: np.asarray(v) for k, v in probabilities(logits, temperature).items()}

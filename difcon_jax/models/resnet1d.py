@@ -11,7 +11,7 @@ from typing import Any, Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
-from difcon_jax.models.heads import NUM_CRYSTAL_SYSTEMS, REDUCED_CELL_PRIOR, SG_PER_SYSTEM
+from difcon_jax.models.heads import NUM_CRYSTAL_SYSTEMS, NUM_SPACE_GROUPS, REDUCED_CELL_PRIOR, SG_PER_SYSTEM
 from difcon_jax.models.log_axis import resample_log_sin
 
 
@@ -152,6 +152,25 @@ class ResidualHead(nn.Module):
         return nn.Dense(self.out, kernel_init=nn.initializers.zeros, name="out")(x)
 
 
+class FlatHead(nn.Module):
+    """A flat 230-way space-group head read straight from the representation h: LayerNorm, then Dense(w) →
+    LayerNorm → GELU (→ dropout while fitted) for each width of ``dims``, then Dense(230) logits (index = number
+    − 1). Beside the hierarchical heads p(CS)·p(SG | CS), not instead of them (:mod:`difcon_jax.models.heads`,
+    :func:`~difcon_jax.models.heads.combined_space_group_log_probs`): fitted on the shipped network's frozen h it
+    answered held-out and measured patterns better than the hierarchical heads, and best together with them
+    (results/network_axes/README.md, "A flat space-group head")."""
+    dims: Sequence[int]
+    dropout: float = 0.1
+
+    @nn.compact
+    def __call__(self, h, train: bool = False):
+        x = nn.LayerNorm(name="in_norm")(h)
+        for i, d in enumerate(self.dims):
+            x = nn.gelu(nn.LayerNorm(name=f"norm{i}")(nn.Dense(d, name=f"dense{i}")(x)))
+            x = nn.Dropout(self.dropout, deterministic=not train)(x)
+        return nn.Dense(NUM_SPACE_GROUPS, name="out")(x)
+
+
 class DifconModel(nn.Module):
     """Encoder + projector (Barlow Twins / SimCLR z) + the paper's 8 heads.
 
@@ -171,6 +190,8 @@ class DifconModel(nn.Module):
     #: network's heads fit its own features less well than a wider head on the same features does
     #: (results/network_axes/README.md, "Wider heads on the frozen encoder").
     head_mlp: Sequence[int] = ()
+    #: hidden widths of a :class:`FlatHead` beside the hierarchical heads (empty: none)
+    flat_head: Sequence[int] = ()
 
     @nn.compact
     def __call__(self, x):
@@ -187,6 +208,7 @@ class DifconModel(nn.Module):
             "extinction_group": nn.Dense(self.num_extinction_groups, name="eg_head")(t),
             "space_group": tuple(nn.Dense(n, name=f"sg_head_{k}")(t) for k, n in enumerate(SG_PER_SYSTEM)),
             **({"reduced_cell": self.reduced_cell(h)} if self.lattice_head else {}),
+            **({"space_group_flat": FlatHead(tuple(self.flat_head), name="sg_flat")(h)} if self.flat_head else {}),
         }
 
     def reduced_cell(self, h):
@@ -198,12 +220,13 @@ class DifconModel(nn.Module):
 
 
 #: Fields of ``cfg.model`` that belong to the model around the encoder; every other field is a ResNet1D field.
-MODEL_FIELDS = ("projector_dims", "head_hidden", "lattice_head", "head_mlp")
+MODEL_FIELDS = ("projector_dims", "head_hidden", "lattice_head", "head_mlp", "flat_head")
 
 
 def build_model(cfg_model, num_extinction_groups: int, two_theta_range=None) -> DifconModel:
-    """The model of ``cfg.model``, field by field: ``projector_dims``, ``head_hidden``, ``lattice_head`` and
-    ``head_mlp`` for :class:`DifconModel`, the rest (widths, blocks, stem_*, kernel, dtype …) for :class:`ResNet1D`
+    """The model of ``cfg.model``, field by field: ``projector_dims``, ``head_hidden``, ``lattice_head``,
+    ``head_mlp`` and ``flat_head`` for :class:`DifconModel`, the rest (widths, blocks, stem_*, kernel, dtype …)
+    for :class:`ResNet1D`
     by name. ``dtype`` ('float32' or 'bfloat16') is the encoder's compute dtype (parameters, heads and losses stay
     float32). ``two_theta_range``: the input grid's span in degrees 2θ (the augmentation's; it places the ln sin θ
     axis of ``log_sin_bins``). An unknown field is a ValueError naming it."""

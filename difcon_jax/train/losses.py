@@ -43,7 +43,8 @@ def nt_xent_loss(z_a, z_b, temperature: float) -> jax.Array:
 
 
 def classification_losses(out, labels, weights) -> tuple[jax.Array, dict]:
-    """Weighted sum of CS, EG and hierarchical SG cross-entropies; returns (loss, metrics)."""
+    """Weighted sum of CS, EG and hierarchical SG cross-entropies (a flat head's SG cross-entropy at the SG
+    weight beside it, when the model has one: ``loss_sg_flat``, ``acc_sg_flat``); returns (loss, metrics)."""
     sg_logp = space_group_log_probs(out["crystal_system"], out["space_group"])
     l_cs = cross_entropy(out["crystal_system"], labels["crystal_system"])
     l_eg = cross_entropy(out["extinction_group"], labels["extinction_group"])
@@ -55,6 +56,11 @@ def classification_losses(out, labels, weights) -> tuple[jax.Array, dict]:
         "acc_eg": jnp.mean(jnp.argmax(out["extinction_group"], -1) == labels["extinction_group"]),
         "acc_sg": jnp.mean(jnp.argmax(sg_logp, -1) + 1 == labels["space_group"]),
     }
+    if "space_group_flat" in out:
+        l_flat = cross_entropy(out["space_group_flat"], labels["space_group"] - 1)
+        loss = loss + weights["sg"] * l_flat
+        metrics.update(loss_sg_flat=l_flat,
+                       acc_sg_flat=jnp.mean(jnp.argmax(out["space_group_flat"], -1) + 1 == labels["space_group"]))
     return loss, metrics
 
 

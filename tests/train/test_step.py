@@ -98,12 +98,13 @@ def test_lattice_head_trains_on_the_tables_reduced_cells(setup, tiny_table):
 
 def test_heads_only_training_freezes_the_encoder_and_projector(setup, tiny_table):
     """``optim.trainable = "heads"``: after steps at a positive rate (and weight decay) the encoder and the
-    projector are bit-for-bit unchanged, the heads and the residual branch moved; an unknown value is refused."""
+    projector are bit-for-bit unchanged, the heads, the residual branch and a flat head moved; an unknown value is
+    refused."""
     from difcon_jax.errors import ConfigError
     from difcon_jax.train.step import FROZEN_FOR_HEADS, make_optimizer
 
     cfg = load_config(default_config_path("quickstart"), tiny_overrides(tiny_table, steps=4, batch=4) + [
-        "optim.trainable=heads", "model.head_mlp=(16,)", "optim.weight_decay=0.1", "optim.learning_rate=1e-2"])
+        "optim.trainable=heads", "model.head_mlp=(16,)", "model.flat_head=(16,)", "optim.weight_decay=0.1", "optim.learning_rate=1e-2"])
     _, _, _, _, batch = setup
     model, tx = build(cfg)
     state = init_state(cfg, model, tx, jax.random.key(0))
@@ -115,7 +116,8 @@ def test_heads_only_training_freezes_the_encoder_and_projector(setup, tiny_table
     for group in FROZEN_FOR_HEADS:
         for a, b in zip(_leaves(state.params[group]), _leaves(new.params[group])):
             np.testing.assert_array_equal(a, b)
-    for group in ("cs_head", "sg_head_0", "head_trunk", "head_residual"):
+    assert np.isfinite(float(metrics["loss_sg_flat"]))
+    for group in ("cs_head", "sg_head_0", "head_trunk", "head_residual", "sg_flat"):
         assert any(not np.array_equal(a, b) for a, b in zip(_leaves(state.params[group]), _leaves(new.params[group])))
     cfg.optim.trainable = "encoder"
     with pytest.raises(ConfigError, match="optim.trainable 'encoder' is not one of all, heads"):
