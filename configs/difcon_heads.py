@@ -14,6 +14,8 @@ not shipped (the same section); 12,000 steps more (a warm start from it, peak 5e
 (SG 0.542) and nothing held out (equivariance 0.384, rruff_dev alone 0.411, identify 0.627): not shipped either;
 on the natural draw (``data.sampling_power=1.0``, no source weights; 6,000 steps) equivariance 0.386, textbook SG
 0.659 (K 0.761), rruff_dev alone 0.389: not shipped.
+What was shipped instead is a flat 230-way head fitted on fixed renders of the frozen h, beside the hierarchical
+heads: ``difcon-jax flat-head`` (results/network_axes/README.md, "A flat space-group head on the frozen encoder").
 
     difcon-jax train --config difcon_heads --config.data.table=runs/real_fill \\
         --config.init_from=difcon_jax/pretrained/difcon_cpu --workdir runs/heads

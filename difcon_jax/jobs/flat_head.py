@@ -19,7 +19,7 @@ from difcon_jax.errors import ConfigError
 from difcon_jax.evaluate.calibration import fit_calibration, refit_uncertain, write_calibration
 from difcon_jax.files import atomic_savez, atomic_write_json
 from difcon_jax.inference.calibration import CALIBRATION_FILE, read_calibration
-from difcon_jax.inference.model_dir import PARAMS_FILE, abstract_params, load_model, model_of
+from difcon_jax.inference.model_dir import EXPORTED_FILES, PARAMS_FILE, load_model, model_of
 from difcon_jax.inference.predictor import Predictor
 from difcon_jax.train.flat_head import fit_flat_head, frozen_features
 
@@ -65,19 +65,23 @@ def add_flat_head(model_dir: str, table: str, out_dir: str, dims=(1024, 1024), p
     log.info("flat head: fitting on %d features (%.0f s so far)", len(h), time.time() - t0)
     head = fit_flat_head(h, sg, dims, epochs=epochs)
     cfg.model.flat_head = tuple(int(d) for d in dims)
-    model = model_of(cfg)
     grown = {**params, "sg_flat": head}
-    abstract_params(cfg, model)  # the grown tree must be the grown model's (checked again when the folder is read)
 
-    ignore = shutil.ignore_patterns(*REWRITTEN) if os.path.isdir(model_dir) else None
-    shutil.copytree(model_dir, out_dir, ignore=ignore, dirs_exist_ok=True)
+    if os.path.exists(os.path.join(model_dir, PARAMS_FILE)):  # a model folder: all of it, members included
+        shutil.copytree(model_dir, out_dir, ignore=shutil.ignore_patterns(*REWRITTEN), dirs_exist_ok=True)
+    else:  # a training directory: what ``export`` takes from one, never its checkpoints
+        os.makedirs(out_dir, exist_ok=True)
+        for name in set(EXPORTED_FILES) - set(REWRITTEN):
+            if os.path.exists(os.path.join(model_dir, name)):
+                shutil.copy(os.path.join(model_dir, name), os.path.join(out_dir, name))
     flat = {"/".join(k): np.asarray(v) for k, v in traverse_util.flatten_dict(grown).items()}
     if _stored_float16(model_dir):
         flat = {k: v.astype(np.float16) if v.dtype == np.float32 else v for k, v in flat.items()}
     atomic_savez(os.path.join(out_dir, PARAMS_FILE), **flat)
     atomic_write_json(os.path.join(out_dir, "config.json"), cfg.to_dict())  # data.table: the table fitted on
 
-    cfg_read, model_read, params_read = load_model(out_dir)  # as predict will read it (float16 storage included)
+    # read back as predict will read it (float16 storage included): a tree that is not the grown model's is refused
+    cfg_read, model_read, params_read = load_model(out_dir)
     calib = fit_calibration(cfg_read, model_read, params_read, tbl, n=int(cfg.eval.num_structures))
     if "library_frequency" in source:  # the population the folder's 'library' answers are for: unchanged
         calib["library_frequency"] = source["library_frequency"]

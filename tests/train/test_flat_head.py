@@ -113,6 +113,12 @@ def test_flat_head_command_grows_a_model_folder(tiny_table, tmp_path, capsys):
     p = Predictor.load(str(out))(np.random.default_rng(0).random((2, cfg.augment.n_bins)).astype(np.float32))
     assert np.allclose(p["space_group"].sum(1), 1, atol=1e-4)
 
+    from_wd = tmp_path / "from_training_directory"  # its checkpoints stay behind
+    assert main(["flat-head", "--model", str(wd), "--table", tiny_table, "--out", str(from_wd), "--hidden", "16",
+                 "--passes", "1", "--per-pass", "8", "--epochs", "1"]) == 0
+    assert not (from_wd / "checkpoints").exists() and (from_wd / "params.npz").exists()
+    assert tuple(load_model(str(from_wd))[0].model.flat_head) == (16,)
+    capsys.readouterr()
     assert main(["flat-head", "--model", str(src), "--table", tiny_table, "--out", str(src)]) != 0
     assert main(["flat-head", "--model", str(src), "--table", tiny_table, "--out", str(out), "--hidden", "a,b"]) != 0
     err = capsys.readouterr().err.strip().splitlines()
