@@ -44,8 +44,8 @@ def add_flat_head(model_dir: str, table: str, out_dir: str, dims=(1024, 1024), p
     renders of the training rows of ``table`` (the peak table the model was trained on; drawn as the model's training
     drew them, or uniformly with ``natural``) through the frozen model of ``model_dir`` (a model folder or training
     directory; a flat head it has is replaced), and write ``out_dir``: the source folder's files (not its model
-    card: it describes another model), its parameters
-    with the head added, its config with ``model.flat_head``, and a calibration fitted again on simulated validation
+    card: it describes another model; from a training directory only what ``export`` takes), its parameters with
+    the head added, its config with ``model.flat_head``, and a calibration fitted again on simulated validation
     patterns (temperature, the natural prior's strength, the 'uncertain' threshold; the library's frequencies kept).
     Returns a summary (features, seconds, temperature, β)."""
     if os.path.abspath(out_dir) == os.path.abspath(model_dir):
