@@ -13,7 +13,7 @@ own heads, each corrected to the population of the set as ``evaluate`` reports t
 the natural frequencies for the equivariance, training and cross-simulator rows; the library's for the textbook
 phases and each labelled ``--experimental`` folder, scored network alone) — the probe from its own draw's mass by
 Bayes' rule in full, uncorrected beside it, and the geometric mean of the corrected probe and the model's heads
-(``with_model``). ~10 min on the 2-core VM at the defaults. Prints a final JSON line.
+(``with_model``). ~6 min on the 2-core VM at the defaults. Prints a final JSON line.
 """
 
 from __future__ import annotations
