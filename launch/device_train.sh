@@ -9,21 +9,25 @@
 #
 #   bash launch/device_train.sh TABLE [STEPS] [extra --config.* overrides]
 #
-# TABLE: a peak table carried with the call (≤ 48 MiB), a directory or — the whole real table — a file packed by
-# `difcon-jax dataset pack runs/real_fill --max-peaks 96 --out runs/real_fill_96.npz` (148,256 structures in
-# 45.3 MiB; difcon_jax/data/pack.py), unpacked here before training. Packages the accelerator image lacks
-# (ml-collections, clu, gemmi, spglib) are installed from wheels in .device_wheels/ when that folder is carried
-# (`bash launch/device_wheels.sh`, run here beforehand: it also prints what the call carries against 64 MiB).
-# The package runs from this checkout uninstalled (PYTHONPATH=.; difcon_jax/__init__.py finds configs/ beside it).
-# DIFCON_CONFIG (default configs/difcon_gpu.py, from scratch) may instead continue the shipped network K on the GPU:
-#   DIFCON_CONFIG=configs/difcon_cpu.py bash launch/device_train.sh runs/real_fill_96.npz 40000 \
-#     --config.init_from=difcon_jax/pretrained/difcon_cpu --config.batch_size=512 --config.optim.learning_rate=3e-4 \
-#     --config.augment.augment_chunk=0
-# (3e-4: K's last restart, at batch 32; the warm start checked on the CPU in the device's software, its speed and
-# batch on a GPU never measured). STEPS is an upper bound: the script times the training step first
+# TABLE: a peak table carried with the call (≤ 44 MiB), a directory or — the whole real table — a file packed by
+# `difcon-jax dataset pack runs/real_fill --max-peaks 90 --out runs/real_fill_90.npz` (148,256 structures in
+# 43.2 MiB; difcon_jax/data/pack.py), unpacked here before training (96 peaks, 45.3 MiB, no longer fit beside the
+# tracked 15.9 MiB and the wheels; G was trained on this pack: each structure's 6 weakest of 96 peaks left out). The
+# packages the accelerator image lacks (ml-collections, clu, gemmi, spglib) are installed from wheels in
+# .device_wheels/ when that folder is carried (`bash launch/device_wheels.sh`, run here beforehand: it also prints
+# what the call carries against 64 MiB). The package runs from this checkout uninstalled (PYTHONPATH=.;
+# difcon_jax/__init__.py finds configs/ beside it). DIFCON_CONFIG (default configs/difcon_gpu.py, from scratch) may
+# instead continue the shipped network on the GPU — the call that made it (an H100, 2026-12-05;
+# results/network_axes/README.md):
+#   DEVICE_CALL_SECONDS=585 DIFCON_TRAIN_SECONDS=480 DIFCON_EVAL_RESERVE=80 \
+#     DIFCON_CONFIG=configs/difcon_gpu_continue.py bash launch/device_train.sh runs/real_fill_90.npz
+# (run(..., carry=["runs/real_fill_90.npz", ".device_wheels"], timeout_s=600); the evaluation then is cut and
+# redone on a CPU from the parameters). STEPS is an upper bound: the script times the training step first
 # (benchmarks/train_step.py, at the config's network and batch) and plans as many steps as fit the budget.
 # DIFCON_TRAIN_SECONDS (default 270; 0 in a dry run) bounds the training loop (cfg.train_seconds), cut further to
-# what the deadline leaves after 210 s for the loop's compilation and the evaluation; the benchmark of the renderer
+# what the deadline leaves after 210 s for the loop's compilation and the evaluation (DIFCON_EVAL_RESERVE: less when
+# the call is for the parameters alone — the evaluation, cut at the deadline, is redone on a CPU from them, since
+# checkpoints are written when the budget stops the loop); the benchmark of the renderer
 # runs last, on what is left. DIFCON_DRY_RUN=1 runs the same steps on the CPU with a tiny network
 # (tests/launch/test_device_train.py).
 set -euo pipefail
@@ -111,7 +115,7 @@ device_last_json "$RES/train_step.out" > "$RES/train_step.json"
 STEPS_ASKED=$STEPS
 if [ "$TRAIN_SECONDS" != 0 ]; then
   # 60 s of the loop's own compilation and 150 s for calibration, library, evaluation, besides the 45 s kept
-  room=$(( $(device_left) - 45 - 210 ))
+  room=$(( $(device_left) - 45 - ${DIFCON_EVAL_RESERVE:-210} ))
   TRAIN_SECONDS=$(( TRAIN_SECONDS < room ? TRAIN_SECONDS : room ))
   TRAIN_SECONDS=$(( TRAIN_SECONDS < 30 ? 30 : TRAIN_SECONDS ))
   read -r STEPS WARMUP < <(python3 - "$RES/train_step.json" "$STEPS" "$TRAIN_SECONDS" "$BATCH" "$WARMUP" <<'PY'
@@ -119,8 +123,13 @@ import json, sys
 steps, budget, batch, warmup = int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 try:
     rate = next(iter(json.load(open(sys.argv[1]))["results"].values()))["samples_per_s"]
-    # 60 s for the loop's own compilation, 15 % for what the benchmark's step leaves out (sampling, logging, saves)
-    steps = max(1, min(steps, int(0.85 * max(budget - 60, 0.2 * budget) * rate / batch)))
+    # 60 s for the loop's own compilation; per step the benchmark's time, 10 % for what it leaves out (saves), and
+    # the loop's own cost per step on the host (sampling the rows, placing them, metrics, the bar): 23 ms on the
+    # H100 (2026-12-05: K's network at batch 1024, 17.4 ms benchmarked, 40 ms a step in the loop, so a plan of
+    # 0.85 × the benchmark's rate was cut by the budget at 9,600 of 17,410 steps, lr still 4.5e-4) — measured before
+    # the loop merged its metrics in one program, so now an over-estimate: a plan that ends early, not one cut short
+    per_step = batch / rate / 0.9 + 0.023
+    steps = max(1, min(steps, int(max(budget - 60, 0.2 * budget) / per_step)))
     share = 10  # a warm-up longer than a tenth of the run would leave no decay
 except (KeyError, StopIteration, ValueError):
     share = 100  # no rate measured: the steps asked, the budget the only stop, a warm-up short enough to finish

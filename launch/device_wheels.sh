@@ -7,8 +7,8 @@
 #
 #   bash launch/device_wheels.sh [PYTHON_VERSION]      # default 3.12 → .device_wheels/ (git-ignored), ~4 MiB
 #
-# then carry it: run(command="bash launch/device_train.sh runs/real_fill_96.npz",
-#                    carry=["runs/real_fill_96.npz", ".device_wheels"]).
+# then carry it: run(command="bash launch/device_train.sh runs/real_fill_90.npz",
+#                    carry=["runs/real_fill_90.npz", ".device_wheels"]).
 # Checked on the CPU with the device's versions (Python 3.12, jax/jaxlib 0.11.2, flax 0.12.12, numpy 2.5.2) in a
 # fresh venv holding only the image's packages plus these wheels: DIFCON_DRY_RUN=1 bash launch/device_train.sh …
 # runs every step (results/network_axes/README.md). Prints what the call would carry against the 64 MiB limit.
@@ -32,8 +32,8 @@ rm -rf "$DEST" && mv "$DEST.tmp" "$DEST"
 ls -l "$DEST"
 tracked=$(git ls-files -z | xargs -0 stat -c %s | awk '{s += $1} END {print s}')
 wheels=$(du -cb "$DEST"/*.whl | tail -1 | cut -f1)
-table=$( [ -f runs/real_fill_96.npz ] && stat -c %s runs/real_fill_96.npz || echo 0)
+table=$( [ -f runs/real_fill_90.npz ] && stat -c %s runs/real_fill_90.npz || echo 0)
 python3 -c "import sys; t, w, p = map(int, sys.argv[1:]); s = t + w + p; \
-print(f'travels: tracked {t / 2**20:.1f} MiB + wheels {w / 2**20:.1f} MiB + runs/real_fill_96.npz {p / 2**20:.1f} MiB' \
+print(f'travels: tracked {t / 2**20:.1f} MiB + wheels {w / 2**20:.1f} MiB + runs/real_fill_90.npz {p / 2**20:.1f} MiB' \
       f' = {s / 2**20:.1f} MiB of 64 MiB' + ('' if s < 64 * 2**20 else '  — TOO LARGE: pack fewer peaks'))" \
   "$tracked" "$wheels" "$table"

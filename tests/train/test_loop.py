@@ -347,3 +347,14 @@ def test_lattice_head_refuses_a_table_without_cells(table, tmp_path):
     cfg = load_config(default_config_path("quickstart"), tiny_overrides(str(old), steps=1) + ["model.lattice_head=True"])
     with pytest.raises(InputError, match="no reduced cells for the lattice head .*lattice_head=False"):
         train(cfg, str(tmp_path / "run"))
+
+
+def test_metrics_merged_in_one_program_average_the_steps_since_the_log_line():
+    from difcon_jax.train.loop import accumulate_metrics
+
+    acc = None
+    for loss in (1.0, 2.0, 6.0):
+        acc = accumulate_metrics(acc, {"loss": np.float32(loss), "acc_sg": np.float32(loss / 10)})
+    assert float(acc["loss"].compute()) == pytest.approx(3.0)
+    assert float(acc["acc_sg"].compute()) == pytest.approx(0.3)
+    assert float(accumulate_metrics(None, {"loss": np.float32(5.0)})["loss"].compute()) == 5.0  # a fresh interval
