@@ -23,7 +23,7 @@ from difcon_jax.data.split import Split
 from difcon_jax.inference.forward import predict_logits
 from difcon_jax.inference.prior import draw_mass
 from difcon_jax.models.resnet1d import FlatHead
-from difcon_jax.train.parallel import sampling_cdf
+from difcon_jax.train.parallel import draw_from_cdf, sampling_cdf
 
 
 def training_draw(cfg, table, natural: bool = False) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
@@ -44,7 +44,7 @@ def draw_rows(train: np.ndarray, cdf: np.ndarray | None, n: int, seed: int) -> n
     rng = np.random.default_rng(seed)
     if cdf is None:
         return np.sort(rng.choice(train, min(n, len(train)), replace=False))
-    return np.sort(train[np.minimum(np.searchsorted(cdf, rng.random(n) * cdf[-1], side="right"), len(train) - 1)])
+    return np.sort(train[draw_from_cdf(rng, cdf, n)])
 
 
 def representations(model, params, profiles: np.ndarray, batch: int = 256) -> np.ndarray:

@@ -53,12 +53,16 @@ def batch_indices(seed: int, step: int, n: int, global_batch: int, cdf: np.ndarr
 
     ``cdf``: float64[n] cumulative sampling probabilities (see :func:`sampling_cdf`); None = uniform."""
     rng = np.random.default_rng([int(seed), int(step)])
-    if cdf is None:
-        idx = rng.integers(0, n, global_batch)
-    else:
-        idx = np.minimum(np.searchsorted(cdf, rng.random(global_batch) * cdf[-1], side="right"), n - 1)
+    idx = rng.integers(0, n, global_batch) if cdf is None else draw_from_cdf(rng, cdf, global_batch)
     per = global_batch // jax.process_count()
     return idx[jax.process_index() * per:(jax.process_index() + 1) * per].astype(np.int32)
+
+
+def draw_from_cdf(rng: np.random.Generator, cdf: np.ndarray, k: int) -> np.ndarray:
+    """int[k] indices into ``cdf`` (float64[n] cumulative weights, :func:`sampling_cdf`), drawn with replacement
+    with probability ∝ each row's weight, by ``k`` of ``rng``'s uniform numbers (the training loop's batches and the
+    flat head's frozen-feature draws share it)."""
+    return np.minimum(np.searchsorted(cdf, rng.random(k) * cdf[-1], side="right"), len(cdf) - 1)
 
 
 def sampling_cdf(labels: np.ndarray, power: float, row_weights: np.ndarray | None = None) -> np.ndarray | None:
