@@ -1,5 +1,5 @@
 """``difcon-jax train`` (config by name or path, resumes), ``export``, ``flat-head`` (a flat space-group head fitted
-on a model's frozen representation), ``curve``, ``experiment`` (the project's Table 2) and ``augment figure`` (the
+on a model's frozen representation), ``calibrate`` (a model folder's calibration fitted again), ``curve``, ``experiment`` (the project's Table 2) and ``augment figure`` (the
 paper's Fig. 2)."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from difcon_jax.evaluate.evaluators import SIMULATED_AXES
 from difcon_jax.inference.model_dir import PACKAGED_MODEL, export_model
 from difcon_jax.inference.predictor import Predictor, add_member
 from difcon_jax.jobs.experiment import run_experiment
+from difcon_jax.jobs.calibrate import calibrate_model
 from difcon_jax.jobs.flat_head import add_flat_head
 from difcon_jax.jobs.learning_curve import learning_curve, write_learning_curve
 from difcon_jax.jobs.run import train_and_evaluate
@@ -115,6 +116,14 @@ def cmd_flat_head(args) -> int:
     return 0
 
 
+def cmd_calibrate(args) -> int:
+    c = calibrate_model(args.model, args.table, args.batch)
+    print(f"wrote {os.path.join(args.model, 'calibration.json')}: temperature {c['temperature']:.2f}, natural prior's "
+          f"strength {c.get('natural_prior_strength')}, uncertain below p = {c['uncertain_below']:.2f} "
+          f"({c.get('uncertain_fitted_on', c.get('fitted_on'))})")
+    return 0
+
+
 def add_parsers(sub) -> None:
     a = sub.add_parser("augment", help="augmentation tools")
     asub = a.add_subparsers(dest="augment_cmd", required=True)
@@ -166,6 +175,14 @@ def add_parsers(sub) -> None:
                    help="draw every training structure equally often (default: as the model was trained)")
     h.add_argument("--seed", type=int, default=100)
     h.set_defaults(func=cmd_flat_head)
+
+    k = sub.add_parser("calibrate", help="a model folder's calibration fitted again on simulated validation patterns "
+                       "(after its network changed: parameters brought back from an accelerator, say)")
+    k.add_argument("--model", required=True, help="the model folder (its calibration.json is rewritten)")
+    k.add_argument("--table", required=True, help="the peak table the model was trained on")
+    k.add_argument("--batch", type=int, default=None, help="render batch of the validation patterns (default: the "
+                   "folder's eval.batch_size; the patterns depend on it)")
+    k.set_defaults(func=cmd_calibrate)
 
     x = sub.add_parser("experiment", help="train and evaluate HAND, CNNstatic, CNNaug, DIFCON: the project's Table 2")
     x.add_argument("--workdir", required=True)

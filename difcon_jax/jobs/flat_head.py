@@ -16,11 +16,10 @@ from flax import traverse_util
 
 from difcon_jax.data.prepare import prepare_table
 from difcon_jax.errors import ConfigError
-from difcon_jax.evaluate.calibration import fit_calibration, refit_uncertain, write_calibration
 from difcon_jax.files import atomic_savez, atomic_write_json
 from difcon_jax.inference.calibration import CALIBRATION_FILE, read_calibration
 from difcon_jax.inference.model_dir import EXPORTED_FILES, PARAMS_FILE, load_model, model_of
-from difcon_jax.inference.predictor import Predictor
+from difcon_jax.jobs.calibrate import calibrate_folder
 from difcon_jax.train.flat_head import fit_flat_head, frozen_features
 
 log = logging.getLogger(__name__)
@@ -81,12 +80,6 @@ def add_flat_head(model_dir: str, table: str, out_dir: str, dims=(1024, 1024), p
     atomic_write_json(os.path.join(out_dir, "config.json"), cfg.to_dict())  # data.table: the table fitted on
 
     # read back as predict will read it (float16 storage included): a tree that is not the grown model's is refused
-    cfg_read, model_read, params_read = load_model(out_dir)
-    calib = fit_calibration(cfg_read, model_read, params_read, tbl, n=int(cfg.eval.num_structures))
-    if "library_frequency" in source:  # the population the folder's 'library' answers are for: unchanged
-        calib["library_frequency"] = source["library_frequency"]
-    write_calibration(out_dir, calib)
-    calib = refit_uncertain(Predictor.load(out_dir), tbl, n=int(cfg.eval.num_structures))
-    write_calibration(out_dir, calib)
+    calib = calibrate_folder(out_dir, tbl, source.get("library_frequency"))
     return {"features": int(len(h)), "seconds": round(time.time() - t0, 1), "temperature": calib["temperature"],
             "natural_prior_strength": calib.get("natural_prior_strength"), "uncertain_below": calib["uncertain_below"]}
