@@ -1,6 +1,6 @@
 """``difcon-jax train`` (config by name or path, resumes), ``export``, ``flat-head`` (a flat space-group head fitted
-on a model's frozen representation), ``calibrate`` (a model folder's calibration fitted again), ``curve``, ``experiment`` (the project's Table 2) and ``augment figure`` (the
-paper's Fig. 2)."""
+on a model's frozen representation), ``calibrate`` (a model folder's calibration fitted again), ``curve``,
+``experiment`` (the project's Table 2) and ``augment figure`` (the paper's Fig. 2)."""
 
 from __future__ import annotations
 
