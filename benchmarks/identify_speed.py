@@ -43,7 +43,7 @@ def patterns(ident, n: int):
         return np.stack(xs), np.stack(ws), "shared rruff_dev"
     # no shared data here: the first n database entries rendered by the training augmentation
     table = stick_table(ident.index.db, ident.grid.lambda_ref, ident.grid.tt_max)
-    x = render_set(table, np.arange(min(n, len(table))), ident.cfg.augment, seed=0, batch=min(n, 64))
+    x = render_set(table, np.arange(min(n, len(table))), ident.cfg.augment, seed=0)
     return x, (x > 0).any(0).astype(np.float32)[None].repeat(len(x), 0), "reference entries, training augmentation"
 
 

@@ -117,7 +117,7 @@ def cmd_flat_head(args) -> int:
 
 
 def cmd_calibrate(args) -> int:
-    c = calibrate_model(args.model, args.table, args.batch)
+    c = calibrate_model(args.model, args.table)
     print(f"wrote {os.path.join(args.model, 'calibration.json')}: temperature {c['temperature']:.2f}, natural prior's "
           f"strength {c.get('natural_prior_strength')}, uncertain below p = {c['uncertain_below']:.2f} "
           f"({c.get('uncertain_fitted_on', c.get('fitted_on'))})")
@@ -180,8 +180,6 @@ def add_parsers(sub) -> None:
                        "(after its network changed: parameters brought back from an accelerator, say)")
     k.add_argument("--model", required=True, help="the model folder (its calibration.json is rewritten)")
     k.add_argument("--table", required=True, help="the peak table the model was trained on")
-    k.add_argument("--batch", type=int, default=None, help="render batch of the validation patterns (default: the "
-                   "folder's eval.batch_size; the patterns depend on it)")
     k.set_defaults(func=cmd_calibrate)
 
     x = sub.add_parser("experiment", help="train and evaluate HAND, CNNstatic, CNNaug, DIFCON: the project's Table 2")

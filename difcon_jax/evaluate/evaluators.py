@@ -109,7 +109,7 @@ def simulated_axes(cfg, table, names=SIMULATED_AXES, seed: int = 1234) -> list[L
     unknown = sorted(set(names) - set(SIMULATED_AXES))
     if unknown:
         raise ValueError(f"eval.axes: unknown axis {', '.join(unknown)} (known: {', '.join(SIMULATED_AXES)})")
-    n, batch = int(cfg.eval.num_structures), int(cfg.eval.batch_size)
+    n = int(cfg.eval.num_structures)
     split = np.asarray(table.split)
     rng = np.random.default_rng(seed)  # equivariance then invariance rows, as every earlier report drew them
     drawn = {"equivariance": (np.sort(rng.permutation(np.flatnonzero(split == Split.EQUIVARIANCE_TEST))[:n]), cfg.augment),
@@ -125,7 +125,7 @@ def simulated_axes(cfg, table, names=SIMULATED_AXES, seed: int = 1234) -> list[L
             out.append(textbook_set(cfg, seed + 3))
         else:
             rows, aug = drawn[name]
-            out.append(LabelledSet(name, render_set(table, rows, aug, seed, batch), sg[rows], rows=rows,
+            out.append(LabelledSet(name, render_set(table, rows, aug, seed), sg[rows], rows=rows,
                                    reduced_cell=_cells(table, rows)))
     return out
 

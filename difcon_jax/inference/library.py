@@ -65,7 +65,7 @@ def build_library(cfg, model, params, table, rows: np.ndarray, views: int = 2, s
     """{'h': float16[N, D], 'space_group': int16[N]} for the table rows ``rows``."""
     acc = None
     for v in range(views):
-        x = render_set(table, rows, cfg.augment, seed + 7919 * v, batch=batch)
+        x = render_set(table, rows, cfg.augment, seed + 7919 * v)
         h = predict(model, params, x, max_batch=batch)["representation"].astype(np.float32)
         h /= np.maximum(np.linalg.norm(h, axis=1, keepdims=True), 1e-12)
         acc = h if acc is None else acc + h

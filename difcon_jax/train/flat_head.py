@@ -62,8 +62,7 @@ def frozen_features(cfg, model, params, table, passes: int, per_pass: int, natur
     xs, ys = [], []
     for p in range(passes):
         rows = draw_rows(train, cdf, per_pass, seed + p)
-        xs.append(representations(model, params, render_set(table, rows, cfg.augment, seed + 400 + p,
-                                                            int(cfg.eval.batch_size))))
+        xs.append(representations(model, params, render_set(table, rows, cfg.augment, seed + 400 + p)))
         ys.append(sg[rows])
         if progress is not None:
             progress(p)

@@ -183,14 +183,14 @@ def test_render_chunk_auto_resolves_by_backend(cfg):
 
 def test_render_set_is_the_batch_pipeline_compiled_once_per_config(cfg, tiny_table):
     """render_set (rows gathered on the host, one jitted pipeline per config in the process) gives the batched
-    pipeline on the rows gathered on the device, batch for batch with the same keys and padding."""
+    pipeline on the rows gathered on the device, block for block with the same keys and padding."""
     from difcon_jax.augment import device_table, gather
     from difcon_jax.augment.render import _jitted_augment, render_set
     from difcon_jax.data.peak_table import load_peak_table
 
     table = load_peak_table(tiny_table)
     rows = np.array([3, 1, 7, 2, 9])
-    got = render_set(table, rows, cfg, seed=5, batch=4)
+    got = render_set(table, rows, cfg, seed=5, block=4)
     augment, dev = jax.jit(make_augment_batch(cfg)), device_table(table.subset(rows))
     ref = [np.asarray(augment(jax.random.fold_in(jax.random.key(5), i), gather(dev, jnp.asarray(np.resize(idx, 4)))))
            [:len(idx)] for i, idx in ((0, np.arange(4)), (4, np.arange(4, 5)))]

@@ -91,3 +91,26 @@ def test_a_refitted_threshold_votes_with_training_structures_only(setup):
     out = refit_uncertain(Predictor.of(cfg, model, params, calib, library), table, n=8)
     assert 0.0 <= out["uncertain_below"] <= 1.0 and out["temperature"] == calib["temperature"]
     assert "1 networks averaged" in out["uncertain_fitted_on"] and out["fitted_on"] == calib["fitted_on"]
+
+
+def test_simulated_sets_and_calibration_do_not_follow_the_eval_batch(setup):
+    """The evaluation axes and the calibration are the rows' and seed's alone: a CPU folder (eval batch 64) and an
+    accelerator run of it (512) score and calibrate on the same patterns (they once drew keys per eval batch)."""
+    from difcon_jax.evaluate.evaluators import simulated_axes
+
+    cfg, model, params, table = setup
+    small, large = cfg.copy_and_resolve_references(), cfg.copy_and_resolve_references()
+    small.eval.batch_size, large.eval.batch_size = 2, 8
+    for a, b in zip(simulated_axes(small, table, ("equivariance", "training")),
+                    simulated_axes(large, table, ("equivariance", "training"))):
+        np.testing.assert_array_equal(a.profiles, b.profiles)
+    assert fit_calibration(small, model, params, table, n=16) == fit_calibration(large, model, params, table, n=16)
+
+
+def test_the_temperature_is_refined_between_grid_points():
+    """A loss flat between two grid points (G's 1.68 and 1.83) is minimised between them, not at either."""
+    from difcon_jax.evaluate.calibration import TEMPERATURE_GRID, _fit_temperature
+
+    loss, t = _fit_temperature(lambda t: (np.log(t) - np.log(1.76)) ** 2)
+    assert abs(t - 1.76) < 1e-3 and loss < 1e-6 and np.min(np.abs(TEMPERATURE_GRID - t)) > 0.05
+    assert _fit_temperature(lambda t: t)[1] == TEMPERATURE_GRID[0]  # at the grid's edge: its end

@@ -32,6 +32,6 @@ def test_calibrate_fits_a_folder_again_and_keeps_its_library_frequency(tiny_tabl
     assert (model / "calibration.json").read_text() == first
     capsys.readouterr()
     assert main(["calibrate", "--model", str(tmp_path / "none"), "--table", tiny_table]) != 0
-    assert main(["calibrate", "--model", str(model), "--table", tiny_table, "--batch", "0"]) != 0
+    assert main(["calibrate", "--model", str(model), "--table", str(tmp_path / "no_table")]) != 0
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 2 and "none" in err[0] and "--batch 0" in err[1]
+    assert len(err) == 2 and "none" in err[0] and "no_table" in err[1]
