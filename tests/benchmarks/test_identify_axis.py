@@ -1,5 +1,6 @@
 """benchmarks/identify_axis.py: a parent removed from the library for the absent-parent run leaves the kNN votes of
-the network's fallback answer too (with it there, its own representation voted for its group)."""
+the network's fallback answer too (with it there, its own representation voted for its group); isostructural twins
+are found by group, stoichiometry and cell; ``--faithful`` renders without intensity noise and impurity lines."""
 
 import os
 import sys
@@ -11,7 +12,8 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                                 "benchmarks"))
 
-from identify_axis import fallback_answers, threshold_accuracy  # noqa: E402
+from identify_axis import (anonymous_formula, faithful, fallback_answers, isostructural_partner,  # noqa: E402
+                           threshold_accuracy)
 
 
 class FakePredictor(NamedTuple):
@@ -50,3 +52,28 @@ def test_threshold_accuracy_answers_unmatched_patterns_by_the_fallback():
     assert (r["present"], r["absent"], r["mean"]) == (1.0, 0.5, 0.75)
     never = threshold_accuracy(records, absent, 0.0, 1.0)  # nothing passes: the fallback answers all
     assert (never["present"], never["absent"]) == (0.5, 1.0)
+
+
+def test_isostructural_partner_needs_group_stoichiometry_and_a_near_cell():
+    """Ho2O3 has a twin in Yb2O3 (Ia-3, a 2 % apart); not in its own sibling entry (the same name in another case),
+    a bixbyite 8 % larger, In2O3 of another group or HoO2 (another stoichiometry)."""
+    cubic = lambda a: [a, a, a, 90.0, 90.0, 90.0]  # noqa: E731
+    db = SimpleNamespace(name=np.array(["Ho2O3", "HO2O3", "Yb2O3", "big", "In2O3", "HoO2", "Pyrite"]),
+                         formula=np.array(["Ho2O3", "Ho2O3", "Yb2O3", "Eu2O3", "In2O3", "HoO2", "FeS2"]),
+                         space_group=np.array([206, 206, 206, 206, 167, 206, 205]),
+                         cell=np.array([cubic(10.6), cubic(10.6), cubic(10.4), cubic(11.5), cubic(10.5),
+                                        cubic(10.6), cubic(5.4)]))
+    np.testing.assert_allclose(anonymous_formula("Yb2O3"), [0.4, 0.6])
+    assert isostructural_partner(db, [0, 2, 3, 4, 5, 6]).tolist() == [True, True, False, False, False, False]
+    db.name[2] = "ho2o3"  # with Yb2O3 renamed a sibling too, Ho2O3 has no twin left
+    assert isostructural_partner(db, [0]).tolist() == [False]
+
+
+def test_faithful_zeroes_intensity_noise_and_impurities_only():
+    from difcon_jax.config import default_config_path, load_config
+
+    aug = load_config(default_config_path("difcon_cpu")).augment
+    f = faithful(aug)
+    assert f.ranges.intensity_noise == ((0.0, 0.0),) and f.ranges.impurity_intensity == ((0.0, 0.0),)
+    assert f.ranges.po_r == aug.ranges.po_r and f.sources == aug.sources
+    assert aug.ranges.intensity_noise != ((0.0, 0.0),)  # the model's own config untouched
