@@ -278,7 +278,8 @@ def main() -> None:
                "same_mineral_top5": round(float(same5), 4),
                "with_partner": round(float(np.mean(partner)), 4),
                **{f"same_mineral_top1_{k}_partner": round(float(np.mean(v)), 4) if v else None
-                  for k, v in (("with", same_by[True]), ("without", same_by[False]))}, "named_top1": round(float(named1), 4),
+                  for k, v in (("with", same_by[True]), ("without", same_by[False]))},
+               "named_top1": round(float(named1), 4),
                "named_same_mineral_top1": round(float(named_same1), 4),
                "retrieved": round(float(np.mean([r["retrieved"] for r in records])), 4), "no_match": round(float(np.mean([not r["match"] for r in records])), 4),
                "sg_top1": round(float(np.mean([r["sg_answer"] == r["space_group"] for r in records])), 4),
