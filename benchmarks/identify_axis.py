@@ -39,6 +39,7 @@ from common import add_search_arguments, search_settings
 from difcon_jax.augment.render import render_set
 from difcon_jax.crystal.structure import Structure
 from difcon_jax.data.split import split_key, split_of
+from difcon_jax.evaluate.isotypes import anonymous_formula
 from difcon_jax.match.conditions import ambient_preferred
 from difcon_jax.match.database import mask_elements, stick_table
 from difcon_jax.match.decide import VoteSettings, two_step_answer
@@ -73,12 +74,6 @@ def strained_cells(db, rows, rng) -> np.ndarray:
         ang = np.degrees(np.arccos([g[1, 2] / (abc[1] * abc[2]), g[0, 2] / (abc[0] * abc[2]), g[0, 1] / (abc[0] * abc[1])]))
         out.append(np.concatenate([abc, ang]))
     return np.array(out)
-
-
-def anonymous_formula(formula: str) -> np.ndarray:
-    """float[k]: the formula's atom fractions, sorted (the stoichiometry without the elements: Ho2O3 = Yb2O3)."""
-    n = np.array([float(m or 1) for _, m in re.findall(r"([A-Z][a-z]?)(\d*\.?\d*)", formula)])
-    return np.sort(n / n.sum())
 
 
 def isostructural_partner(db, rows, strain: float = 0.05, fractions: float = 0.05) -> np.ndarray:

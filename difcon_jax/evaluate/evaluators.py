@@ -13,6 +13,8 @@ ones; training runs them every ``cfg.eval.every_steps`` steps, and ``train``, ``
   at a random step, Poisson counts) and read through the measured-file path: the renderer's style gap;
 * ``textbook`` — the classic phases of :mod:`difcon_jax.evaluate.textbook` rendered by that simulator with and
   without Kα2;
+* each set drawn from the table is also scored by how many isotypes of its structures the training split holds
+  (:mod:`difcon_jax.evaluate.isotypes`: learned diffraction, or recognised the types it was taught);
 * a labelled folder of measured patterns (as ``predict``'s network lines show them, and the network alone);
 * ``similarity`` — the paper's Fig. 4 summary (representations of S structures × A augmentations).
 """
@@ -29,7 +31,9 @@ import numpy as np
 
 from difcon_jax.augment.render import render_set
 from difcon_jax.crystal.radiation import nearest_anode
+from difcon_jax.crystal.symmetry import crystal_system_array
 from difcon_jax.data.split import Split
+from difcon_jax.evaluate.isotypes import by_isotypes, isotype_counts
 from difcon_jax.evaluate.lab_renderer import render_lab_pattern
 from difcon_jax.evaluate.report import cell_errors, score
 from difcon_jax.evaluate.similarity import similarity_summary, similarity_views
@@ -61,6 +65,8 @@ class LabelledSet:
     # measured files and the lab simulator's patterns as predict and identify show them to the network (a single-line
     # pattern with Kα2 added: patterns/doublet.py); None: ``profiles`` themselves (the training renderer's views)
     shown: np.ndarray | None = None
+    # int[M]: training rows of the same structure type (evaluate/isotypes.py), when the set is drawn from a table
+    isotypes: np.ndarray | None = None
 
     def __call__(self, predictor: Callable) -> dict:
         if not len(self.space_group):
@@ -76,6 +82,11 @@ class LabelledSet:
             out["without_prior"] = {k: raw[k] for k in ("acc_cs", "acc_eg", "acc_sg", "top5_sg")}
         if "reduced_cell" in probs and self.reduced_cell is not None:  # the lattice head's error
             out.update(cell_errors(probs["reduced_cell"], self.reduced_cell))
+        if self.isotypes is not None:  # learned diffraction, or recognised the types it was taught?
+            sg_pred = np.asarray(probs["space_group"]).argmax(1) + 1
+            cs_true = crystal_system_array()[np.asarray(self.space_group)]
+            out["by_isotypes"] = by_isotypes(sg_pred == self.space_group,
+                                             np.asarray(probs["crystal_system"]).argmax(1) == cs_true, self.isotypes)
         return out
 
 
@@ -126,8 +137,13 @@ def simulated_axes(cfg, table, names=SIMULATED_AXES, seed: int = 1234) -> list[L
         else:
             rows, aug = drawn[name]
             out.append(LabelledSet(name, render_set(table, rows, aug, seed), sg[rows], rows=rows,
-                                   reduced_cell=_cells(table, rows)))
+                                   reduced_cell=_cells(table, rows), isotypes=_isotypes(table, rows)))
     return out
+
+
+def _isotypes(table, rows) -> np.ndarray:
+    """int[len(rows)]: each row's isotypes in the training split (:mod:`difcon_jax.evaluate.isotypes`)."""
+    return isotype_counts(table.space_group, table.formula, np.asarray(table.split) == Split.TRAIN, rows)
 
 
 def cross_simulator_set(cfg, table, seed: int) -> LabelledSet:
@@ -145,7 +161,8 @@ def cross_simulator_set(cfg, table, seed: int) -> LabelledSet:
         xs.append(to_model_input(lab, cfg.augment))
     x = np.stack(xs) if xs else np.zeros((0, cfg.augment.n_bins), np.float32)
     return LabelledSet("cross_simulator", x, np.asarray(table.space_group)[rows], rows=rows,
-                       reduced_cell=_cells(table, rows), shown=network_view(x, Grid.of(cfg.augment))[0])
+                       reduced_cell=_cells(table, rows), shown=network_view(x, Grid.of(cfg.augment))[0],
+                       isotypes=_isotypes(table, rows))
 
 
 def _cells(table, rows) -> np.ndarray | None:

@@ -9,6 +9,7 @@ import numpy as np
 from difcon_jax.crystal.reduced_cell import cell_volume
 from difcon_jax.crystal.symmetry import CRYSTAL_SYSTEMS, crystal_system_array, extinction_group_array
 from difcon_jax.evaluate.confusion import sparse_confusion
+from difcon_jax.evaluate.isotypes import TOLERANCE
 from difcon_jax.files import atomic_write_json, atomic_write_text
 
 
@@ -104,6 +105,17 @@ def write_report(out_dir: str, results: dict) -> tuple[str, str]:
         lines += [f"| {m} | {name} | {r['cell_n']} | {r['cell_edge_rel_err_median']:.3f} | "
                   f"{r['cell_volume_rel_err_median']:.3f} | {r['cell_volume_within_5pct']:.3f} | "
                   f"{r['cell_edges_within_2pct']:.3f} | {r['cell_angle_err_median_deg']:.1f} |" for m, name, r in cells]
+    iso = [(m, name, r["by_isotypes"]) for m, sets in results.items() for name, r in sets.items()
+           if r.get("by_isotypes")]
+    if iso:
+        bins = list(iso[0][2])
+        lines += ["", "By isotypes in the training split (rows of the same space group and atom fractions within "
+                  f"{TOLERANCE}, `evaluate/isotypes.py`): SG accuracy (CS, patterns) — a network that reads symmetry "
+                  "from the pattern scores alike across them:", "",
+                  "| model | set | " + " | ".join(f"{b} isotypes" for b in bins) + " |", "|---|---|" + "---|" * len(bins)]
+        lines += [f"| {m} | {name} | " + " | ".join(
+            f"{v[b]['acc_sg']:.3f} ({v[b]['acc_cs']:.3f}, {v[b]['n']})" if v[b].get("n") else "–" for b in bins) + " |"
+            for m, name, v in iso]
     sims = [(m, s["similarity"]) for m, s in results.items() if "similarity" in s]
     if sims:
         lines += ["", "Representation similarity (Fig. 4; held-out structures × augmentations):", "",

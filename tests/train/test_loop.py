@@ -50,6 +50,9 @@ def test_one_step_end_to_end_every_mode(table, tmp_path):
     rep = run_evaluators(simulated_axes(cfg, prepare_table(cfg, str(tmp_path / "simclr"))), Predictor.of(cfg, model, params))
     assert rep["invariance"]["n"] == 8 and 0 <= rep["invariance"]["acc_sg"] <= 1
     assert rep["textbook"]["n"] == 88 and rep["cross_simulator"]["n"] >= rep["equivariance"]["n"] > 0
+    for axis in ("equivariance", "invariance", "training", "cross_simulator"):  # drawn from the table: by isotypes
+        assert sum(b["n"] for b in rep[axis]["by_isotypes"].values()) == rep[axis]["n"], axis
+    assert "by_isotypes" not in rep["textbook"]
 
 
 def _worker(workdir, table, steps, env):
