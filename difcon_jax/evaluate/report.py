@@ -112,10 +112,11 @@ def write_report(out_dir: str, results: dict) -> tuple[str, str]:
         lines += ["", "By isotypes in the training split (rows of the same space group and atom fractions within "
                   f"{TOLERANCE}, `evaluate/isotypes.py`): SG accuracy (CS, patterns) — a network that reads symmetry "
                   "from the pattern scores alike across them:", "",
-                  "| model | set | " + " | ".join(f"{b} isotypes" for b in bins) + " |", "|---|---|" + "---|" * len(bins)]
+                  "| model | set | " + " | ".join(f"{b} isotypes" for b in bins) + " |",
+                  "|---|---|" + "---|" * len(bins)]
         lines += [f"| {m} | {name} | " + " | ".join(
-            f"{v[b]['acc_sg']:.3f} ({v[b]['acc_cs']:.3f}, {v[b]['n']})" if v[b].get("n") else "–" for b in bins) + " |"
-            for m, name, v in iso]
+            f"{v[b]['acc_sg']:.3f} ({v[b]['acc_cs']:.3f}, {v[b]['n']})" if v[b].get("n") else "–" for b in bins)
+            + " |" for m, name, v in iso]
     sims = [(m, s["similarity"]) for m, s in results.items() if "similarity" in s]
     if sims:
         lines += ["", "Representation similarity (Fig. 4; held-out structures × augmentations):", "",
