@@ -6,8 +6,8 @@ elements (Ho₂O₃ beside Yb₂O₃) fall on both. A structure's isotypes here 
 whose *anonymous formula* — atom fractions, sorted, elements ignored — lies within :data:`TOLERANCE` of its own: a
 proxy of the structure type (Wyckoff sites are not compared). A network that has learned diffraction scores alike
 across the bins of :data:`BINS`; one that recognises types scores high where a type is common and low on a held-out
-structure whose type it never saw (results/network_axes/README.md, 2026-12-06: model G, equivariance SG 0.10
-without an isotype, 0.65 with 50 or more; training structures without another isotype 0.59 — remembered).
+structure whose type it never saw (results/network_axes/README.md, 2026-12-06: model G, equivariance SG 0.11
+without an isotype, 0.64 with 50 or more; training structures without another isotype 0.57 — remembered).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import numpy as np
 #: the bins of isotype counts reported: [lower, upper) training rows
 BINS = ((0, 1), (1, 5), (5, 50), (50, None))
 #: atom fractions this close are one stoichiometry: Na3.92Cl4 is NaCl's, CaF2 is not (chosen on simulated axes
-#: only: 0 counts refined occupancies apart, 0.05 calls 5-element formulas alike and leaves 2 % of held-out rows
-#: without an isotype; 0.01 leaves 10 %, as exact stoichiometry does within 2 points)
+#: only: exact stoichiometry tells refined occupancies apart and leaves 12 % of the held-out rows without an isotype,
+#: 0.05 calls most five-element formulas alike and leaves 2 %, 0.01 leaves 10 %)
 TOLERANCE = 0.01
 
 _ELEMENT = re.compile(r"([A-Z][a-z]?)(\d*\.?\d*)")
@@ -50,7 +50,7 @@ def isotype_counts(space_group, formula, train: np.ndarray, rows, tolerance: flo
 
     for g in np.unique(space_group[rows]):
         pool = np.flatnonzero(train & (space_group == g))
-        by_k: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # element count → (pool rows, fractions [M, k])
+        by_k: dict[int, tuple[list, list]] = {}  # element count → (pool rows, their fractions float[k] each)
         for i in pool:
             by_k.setdefault(len(fractions(i)), ([], []))
             by_k[len(fractions(i))][0].append(i)
