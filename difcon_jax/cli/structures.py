@@ -49,12 +49,16 @@ def cmd_dataset(args) -> int:
             return _err(f"{missing[0]}: no such file or directory")
         result = build_from_cifs(args.cif_dir, args.out, args.workers, _build_options(args))
     else:
-
+        if args.add_per_group and not args.fill_from:
+            return _err("--add-per-group adds to a table: give it --fill-from TABLE")
         if args.fill_from:
-
+            if args.add_per_group < 0:
+                return _err(f"--add-per-group must be at least 0, not {args.add_per_group}")
             result = fill_thin_groups(args.fill_from, args.out, args.min_per_group, args.seed, args.workers,
-                                      synth_options=SynthOptions(max_atoms=args.max_atoms))
-            print(f"{result.stats['thin_groups']} space groups had fewer than {args.min_per_group} training structures")
+                                      synth_options=SynthOptions(max_atoms=args.max_atoms),
+                                      add_per_group=args.add_per_group)
+            print(f"{result.stats['thin_groups']} space groups had fewer than {args.min_per_group} training structures"
+                  + (f"; {args.add_per_group} more crystals asked of every group" if args.add_per_group else ""))
             print(result.summary + f"; merged with {args.fill_from} into {args.out}")
             return 0
         if args.count is None or args.count < 1:
@@ -115,6 +119,9 @@ def add_parsers(sub) -> None:
                            help="add crystals only for the space groups TABLE has fewer than --min-per-group "
                                 "training structures of; --out gets TABLE plus them")
             q.add_argument("--min-per-group", type=int, default=20)
+            q.add_argument("--add-per-group", type=int, default=0,
+                           help="with --fill-from: this many more crystals of every space group (many structure "
+                                "types per group, so none stands for its group)")
             q.add_argument("--seed", type=int, default=0)
             q.add_argument("--prior", choices=("mp", "uniform"), default="mp",
                            help="space-group prior: Materials Project frequencies (default) or uniform")

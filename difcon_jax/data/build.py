@@ -301,15 +301,25 @@ def thin_group_targets(table, min_per_group: int) -> tuple[int, ...]:
     return tuple(int(g) for g in range(1, 231) for _ in range(max(0, min_per_group - int(counts[g]))))
 
 
+def fill_targets(thin: tuple[int, ...], add_per_group: int) -> tuple[int, ...]:
+    """The space groups ``dataset synth --fill-from`` draws pyxtal crystals of: the thin groups' (``thin``, from
+    :func:`thin_group_targets`) then ``add_per_group`` of every group 1–230."""
+    return tuple(thin) + tuple(g for g in range(1, 231) for _ in range(int(add_per_group)))
+
+
 def fill_thin_groups(table_path: str, out: str, min_per_group: int, seed: int = 0, workers: int = 1,
-                     options: BuildOptions | None = None, synth_options=None) -> BuildResult:
+                     options: BuildOptions | None = None, synth_options=None, add_per_group: int = 0) -> BuildResult:
     """``out`` = the table at ``table_path`` plus pyxtal crystals for the space groups it has fewer than
-    ``min_per_group`` training structures of (real structures first; synthetic ones only where real are thin)."""
-
-
+    ``min_per_group`` training structures of (real structures first; synthetic ones only where real are thin) and,
+    with ``add_per_group``, that many more of every space group: random Wyckoff sets and cells, many structure types
+    per group, so that no type stands for its group (a network trained on real structures alone recognises the
+    types it was taught: results/network_axes/README.md, 2026-12-06)."""
     check_replaceable(os.fspath(out).rstrip("/"))
+    if add_per_group < 0:
+        raise InputError("--add-per-group", f"{add_per_group} is negative")
     base = load_peak_table(table_path)
-    targets = thin_group_targets(base, min_per_group)
+    thin = thin_group_targets(base, min_per_group)
+    targets = fill_targets(thin, add_per_group)
     synth_options = dataclasses.replace(synth_options or SynthOptions(), targets=targets)
     options = options or BuildOptions(max_peaks=base.max_peaks, test_fraction=base.meta.get("test_fraction", 0.1),
                                       validation_fraction=base.meta.get("validation_fraction", 0.1))
@@ -323,5 +333,6 @@ def fill_thin_groups(table_path: str, out: str, min_per_group: int, seed: int = 
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     res.out = out
-    res.stats["thin_groups"] = len(set(targets))
+    res.stats["thin_groups"] = len(set(thin))
+    res.stats["added_per_group"] = int(add_per_group)
     return res

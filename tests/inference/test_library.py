@@ -35,6 +35,22 @@ def small_table(tmp_path_factory):
     return out
 
 
+def test_fill_targets_add_every_group_after_the_thin_ones(small_table, tmp_path, capsys):
+    from difcon_jax.cli import main
+    from difcon_jax.data.build import fill_targets
+
+    thin = thin_group_targets(load_peak_table(small_table), 2)
+    targets = fill_targets(thin, 3)
+    assert targets[:len(thin)] == thin and len(targets) == len(thin) + 690
+    assert all(targets[len(thin):].count(g) == 3 for g in range(1, 231)) and fill_targets(thin, 0) == thin
+    # a count that adds to nothing, or a negative one: one line, nothing written
+    for extra in (["--count", "5", "--add-per-group", "2"], ["--fill-from", str(small_table), "--add-per-group", "-1"]):
+        assert main(["dataset", "synth", *extra, "--out", str(tmp_path / "t")]) != 0
+        err = capsys.readouterr().err.strip()
+        assert "--add-per-group" in err and "\n" not in err and "Traceback" not in err
+    assert not (tmp_path / "t").exists()
+
+
 def test_fill_thin_groups_adds_pyxtal_crystals_only_where_thin(small_table, tmp_path, monkeypatch):
     import difcon_jax.data.build as build
 
