@@ -52,8 +52,6 @@ def cmd_dataset(args) -> int:
         if args.add_per_group and not args.fill_from:
             return _err("--add-per-group adds to a table: give it --fill-from TABLE")
         if args.fill_from:
-            if args.add_per_group < 0:
-                return _err(f"--add-per-group must be at least 0, not {args.add_per_group}")
             result = fill_thin_groups(args.fill_from, args.out, args.min_per_group, args.seed, args.workers,
                                       synth_options=SynthOptions(max_atoms=args.max_atoms),
                                       add_per_group=args.add_per_group)

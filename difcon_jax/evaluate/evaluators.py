@@ -129,24 +129,26 @@ def simulated_axes(cfg, table, names=SIMULATED_AXES, seed: int = 1234) -> list[L
                           cfg.augment)}
     sg = np.asarray(table.space_group)
     out = []
+    parsed: dict = {}  # the table's formulas parsed once for every axis's isotype counts
     for name in names:
         if name == "cross_simulator":
-            out.append(cross_simulator_set(cfg, table, seed + 2))
+            out.append(cross_simulator_set(cfg, table, seed + 2, parsed))
         elif name == "textbook":
             out.append(textbook_set(cfg, seed + 3))
         else:
             rows, aug = drawn[name]
             out.append(LabelledSet(name, render_set(table, rows, aug, seed), sg[rows], rows=rows,
-                                   reduced_cell=_cells(table, rows), isotypes=_isotypes(table, rows)))
+                                   reduced_cell=_cells(table, rows), isotypes=_isotypes(table, rows, parsed)))
     return out
 
 
-def _isotypes(table, rows) -> np.ndarray:
+def _isotypes(table, rows, parsed: dict | None = None) -> np.ndarray:
     """int[len(rows)]: each row's isotypes in the training split (:mod:`difcon_jax.evaluate.isotypes`)."""
-    return isotype_counts(table.space_group, table.formula, np.asarray(table.split) == Split.TRAIN, rows)
+    return isotype_counts(table.space_group, table.formula, np.asarray(table.split) == Split.TRAIN, rows,
+                          cache=parsed)
 
 
-def cross_simulator_set(cfg, table, seed: int) -> LabelledSet:
+def cross_simulator_set(cfg, table, seed: int, parsed: dict | None = None) -> LabelledSet:
     """Held-out structures' sticks rendered by the independent lab simulator (80 % with Kα2), then read as
     measured files: ``cfg.eval.cross_simulator_structures`` of them."""
     rng = np.random.default_rng(seed)
@@ -162,7 +164,7 @@ def cross_simulator_set(cfg, table, seed: int) -> LabelledSet:
     x = np.stack(xs) if xs else np.zeros((0, cfg.augment.n_bins), np.float32)
     return LabelledSet("cross_simulator", x, np.asarray(table.space_group)[rows], rows=rows,
                        reduced_cell=_cells(table, rows), shown=network_view(x, Grid.of(cfg.augment))[0],
-                       isotypes=_isotypes(table, rows))
+                       isotypes=_isotypes(table, rows, parsed))
 
 
 def _cells(table, rows) -> np.ndarray | None:

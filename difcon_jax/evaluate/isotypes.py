@@ -33,15 +33,17 @@ def anonymous_formula(formula: str) -> np.ndarray:
     return np.sort(n / n.sum()) if len(n) and n.sum() > 0 else np.zeros(0)
 
 
-def isotype_counts(space_group, formula, train: np.ndarray, rows, tolerance: float = TOLERANCE) -> np.ndarray:
+def isotype_counts(space_group, formula, train: np.ndarray, rows, tolerance: float = TOLERANCE,
+                   cache: dict | None = None) -> np.ndarray:
     """int[len(rows)]: for each row of a table (``space_group`` int[N], ``formula`` str[N]), how many rows of the
     training split (``train`` bool[N]) share its space group and its number of elements, with atom fractions within
-    ``tolerance`` — the row itself not counted (so a training row's count is of its *other* isotypes)."""
+    ``tolerance`` — the row itself not counted (so a training row's count is of its *other* isotypes). ``cache``: a
+    dict kept between calls on the same table (row → its fractions), so several sets parse the formulas once."""
     space_group = np.asarray(space_group)
     train = np.asarray(train, bool)
     rows = np.asarray(rows, np.int64)
     out = np.zeros(len(rows), np.int64)
-    anon: dict[int, np.ndarray] = {}
+    anon: dict[int, np.ndarray] = {} if cache is None else cache
 
     def fractions(i):
         if i not in anon:
@@ -52,9 +54,10 @@ def isotype_counts(space_group, formula, train: np.ndarray, rows, tolerance: flo
         pool = np.flatnonzero(train & (space_group == g))
         by_k: dict[int, tuple[list, list]] = {}  # element count → (pool rows, their fractions float[k] each)
         for i in pool:
-            by_k.setdefault(len(fractions(i)), ([], []))
-            by_k[len(fractions(i))][0].append(i)
-            by_k[len(fractions(i))][1].append(fractions(i))
+            f = fractions(i)
+            idx, fr = by_k.setdefault(len(f), ([], []))
+            idx.append(i)
+            fr.append(f)
         for j in np.flatnonzero(space_group[rows] == g):
             r = int(rows[j])
             f = fractions(r)

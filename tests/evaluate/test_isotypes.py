@@ -30,6 +30,9 @@ def test_isotype_counts_by_hand():
     # MgO: NaCl, KCl and Na3.92Cl4 (fractions 0.495 / 0.505: within 0.01) — not CaF2 (another stoichiometry), not
     # CsCl (another group); a training row's own entry is not counted: NaCl has KCl and Na3.92Cl4
     assert counts.tolist() == [2, 2, 3, 0, 0, 0, 1, 2, 0, 1, 0]
+    parsed: dict = {}  # formulas parsed once for several sets of rows: the same counts
+    assert [isotype_counts(sg, formula, train, r, cache=parsed).tolist() for r in ([2, 6], [0, 9], [2, 6])] == \
+        [[3, 1], [2, 1], [3, 1]] and len(parsed) > 0
     # Li2O is anti-fluorite: CaF2's fractions; BaSrO2 has three elements, so no two-element row is its isotype
     assert isotype_counts(sg, formula, train, [9], tolerance=0.0).tolist() == [1]
     assert isotype_counts(sg, formula, train, [2], tolerance=0.001).tolist() == [2]  # Na3.92Cl4 now too far
