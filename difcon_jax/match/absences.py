@@ -4,7 +4,8 @@ indexed pattern before any intensity is fitted.
 
 An observed line that the lattice indexes but no reflection allowed by a group explains is a *violation* of
 that group (a centring or glide it cannot have). Orthorhombic axes come out of indexing in no particular
-order, so each group is tried in all six axis orders (the order with the fewest violations is its setting).
+order, so each group is tried in all six axis orders, and a monoclinic group in each choice of the indexed
+cell's ac net (the setting with the fewest violations is its setting).
 Groups are then ranked by the network (:mod:`difcon_jax.match.decide`): the absences decide what is
 possible, the network what is likely within it.
 """
@@ -19,12 +20,24 @@ import numpy as np
 
 from difcon_jax.crystal.stick import systematically_absent
 from difcon_jax.crystal.symmetry import extinction_group_of
+from difcon_jax.match.lattices import monoclinic_settings
 from difcon_jax.match.pawley import reflections_within
 
 #: space-group numbers each indexed lattice can carry (rhombohedral groups on hexagonal axes)
 LATTICE_GROUPS = {"cubic": range(195, 231), "hexagonal": range(143, 195), "tetragonal": range(75, 143),
-                  "orthorhombic": range(16, 75)}
+                  "orthorhombic": range(16, 75), "monoclinic": range(3, 16)}
 _AXIS_ORDERS = tuple(itertools.permutations(range(3)))
+
+
+def _settings(cell, lattice: str) -> list[tuple]:
+    """The cells (a, b, c Å, α, β, γ degrees) a group's standard setting is tried in: an orthorhombic cell in
+    its six axis orders, a monoclinic one in its ac-net choices
+    (:func:`~difcon_jax.match.lattices.monoclinic_settings`), others as indexed."""
+    if lattice == "orthorhombic":
+        return [tuple(cell[i] for i in order) + tuple(cell[3:]) for order in _AXIS_ORDERS]
+    if lattice == "monoclinic":
+        return monoclinic_settings(cell)
+    return [tuple(cell)]
 
 
 @functools.lru_cache(maxsize=None)
@@ -39,17 +52,15 @@ def group_operations(space_group: int) -> tuple[np.ndarray, np.ndarray]:
 
 def group_violations(cell, q_obs: np.ndarray, dq: np.ndarray, lattice: str) -> dict[int, tuple[int, tuple]]:
     """extinction-group representative (lowest space-group number of each class the lattice carries) →
-    (violations, axis order): how many observed lines Q ``q_obs`` (Å⁻², each with tolerance ``dq``) that the
-    lattice indexes are explained by no reflection the group allows, in its best axis order (orthorhombic:
-    of the six; others: as indexed)."""
+    (violations, cell): how many observed lines Q ``q_obs`` (Å⁻², each with tolerance ``dq``) that the
+    lattice indexes are explained by no reflection the group allows, and the cell (a, b, c Å, α, β, γ degrees)
+    of its best setting (:func:`_settings`; the group's standard setting sits on it)."""
     q_max = float(np.max(q_obs + dq))
     reps: dict[int, int] = {}
     for sg in LATTICE_GROUPS[lattice]:
         reps.setdefault(extinction_group_of(sg), sg)
-    orders = _AXIS_ORDERS if lattice == "orthorhombic" else ((0, 1, 2),)
     out = {}
-    for order in orders:
-        c = [cell[i] for i in order] + list(cell[3:])
+    for c in _settings(cell, lattice):
         hkl, q = reflections_within(c, q_max)
         near = np.abs(q[:, None] - q_obs[None, :]) <= dq[None, :]  # [M, lines]
         indexed = near.any(0)
@@ -59,7 +70,7 @@ def group_violations(cell, q_obs: np.ndarray, dq: np.ndarray, lattice: str) -> d
             allowed = ~systematically_absent(hkl, rot, tran)
             v = int(np.count_nonzero(indexed & ~(near & allowed[:, None]).any(0)))
             if sg not in out or v < out[sg][0]:
-                out[sg] = (v, order)
+                out[sg] = (v, tuple(float(x) for x in c))
     return out
 
 

@@ -1,35 +1,43 @@
 """Powder indexing: a cell from peak positions alone, for a pattern the reference library does not hold
 (host side, NumPy; the identify issue's "lattice estimate" for a Pawley check of a novel phase).
 
-In a lattice of system S, every line's Q = 1/d² (Å⁻²) is linear in a few reciprocal-metric parameters θ:
-
-* cubic Q = (h² + k² + l²)·θ₁;  tetragonal Q = (h² + k²)·θ₁ + l²·θ₂;
-* hexagonal (trigonal and hexagonal groups, rhombohedral ones on hexagonal axes) Q = ⁴⁄₃(h² + hk + k²)·θ₁ + l²·θ₂;
-* orthorhombic Q = h²·θ₁ + k²·θ₂ + l²·θ₃  (θᵢ = 1/aᵢ²).
+In a lattice of system S, every line's Q = 1/d² (Å⁻²) is linear in a few reciprocal-metric parameters θ
+(cubic 1, hexagonal and tetragonal 2, orthorhombic 3, monoclinic 4: :mod:`~difcon_jax.match.lattices`).
 
 As TREOR does (Werner, Eriksson & Westdahl 1985), ``p`` of the first low-angle lines are given trial
 low-index indices, the p×p system is solved for θ, and every trial cell is scored by how many of the first
-lines it indexes; the best trials are refined by least squares (θ and a zero shift) over the lines they index
+lines it indexes (a monoclinic trial that indexes the first ten then by all of them: four parameters fit ten
+lines too many ways); the best trials are refined by least squares (θ and a zero shift) over the lines they index
 and judged by de Wolff's figure of merit M20 = Q₂₀ / (2·ε̄·N₂₀) (ε̄ the mean |Q_obs − Q_calc| of the indexed
 lines, N₂₀ the number of distinct calculated lines up to the 20th observed one). The answer is the lattice with
 the fewest parameters whose best cell passes the test (M20 and lines left unindexed), so a cubic phase is not
-reported by its orthorhombic description. Monoclinic and triclinic cells (four and six parameters) are not searched:
-such a pattern gets no indexing, and identify answers it as before.
+reported by its orthorhombic description, nor an orthorhombic one by its monoclinic. Triclinic cells (six
+parameters) are not searched: such a pattern gets no indexing, and identify answers it as before.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import itertools
 
 import numpy as np
 
 from difcon_jax.crystal.radiation import WAVELENGTHS
 from difcon_jax.grid import Grid
-
-#: lattices searched (:func:`choose_lattice` prefers the fewest parameters)
-LATTICES = ("cubic", "hexagonal", "tetragonal", "orthorhombic")
+from difcon_jax.match.lattices import (
+    CENTRINGS,
+    LATTICES,
+    N_PARAMETERS,
+    canonical,
+    cell_of,
+    centring_allows,
+    coefficient_vectors,
+    monoclinic_base,
+    reduce_monoclinic,
+    reflections,
+    valid,
+    volume_of,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,7 +49,8 @@ class IndexSettings:
     tolerance: float = 0.04  # degrees 2θ: a line is indexed within this (after the zero shift)
     max_unindexed: int = 2  # of the first n_lines (impurity lines, Kβ)
     min_m20: float = 15.0  # de Wolff's M20 an accepted cell must reach…
-    m20_ratio: float = 0.3  # …and this share of the best M20 any lattice reaches
+    m20_ratio: float = 0.3  # …and this share of the best M20 any lattice reaches…
+    monoclinic_ratio: float = 0.1  # …but this share of the monoclinic one's (chosen on simulated validation patterns)
     max_volume: float = 3000.0  # Å³
     max_edge: float = 40.0  # Å: longer cell edges are not searched (their index boxes would not fit in memory)
     min_prominence: float = 0.02  # of the maximum: weaker peaks are not lines…
@@ -54,7 +63,8 @@ class IndexSettings:
 @dataclasses.dataclass(frozen=True)
 class Indexing:
     """An accepted cell: ``lattice`` (one of :data:`LATTICES`), ``cell`` (a, b, c Å, α, β, γ degrees; the
-    conventional hexagonal cell for 'hexagonal'; orthorhombic axes in the order the search found them),
+    conventional hexagonal cell for 'hexagonal'; orthorhombic axes in the order the search found them; the
+    monoclinic cell reduced, b unique, a ≤ c, β ≥ 90°),
     de Wolff's ``m20``, lines ``indexed`` of ``lines``, the refined ``zero`` shift (degrees 2θ), the observed
     lines ``two_theta`` (degrees, grid scale) and the lattice ``centring`` M20 was counted with."""
     lattice: str
@@ -68,8 +78,9 @@ class Indexing:
 
     @property
     def volume(self) -> float:
-        a, b, c, _, _, gamma = self.cell
-        return float(a * b * c * np.sin(np.radians(gamma)))
+        a, b, c, *angles = self.cell
+        ca, cb, cg = np.cos(np.radians(angles))
+        return float(a * b * c * np.sqrt(1 - ca * ca - cb * cb - cg * cg + 2 * ca * cb * cg))
 
     def as_dict(self) -> dict:
         return {"lattice": self.lattice, "centring": self.centring, "cell": [round(float(v), 5) for v in self.cell],
@@ -153,46 +164,12 @@ def companion_lines(two_theta: np.ndarray, height: np.ndarray, anode: str | None
     return out
 
 
-@functools.lru_cache(maxsize=64)
-def _vectors(lattice: str, max_index: int) -> np.ndarray:
-    """float[M, p]: the distinct coefficient vectors of Q = c·θ for indices up to ``max_index``."""
-    r = np.arange(max_index + 1)
-    if lattice == "hexagonal":
-        s = np.arange(-max_index, max_index + 1)
-        h, k, l = (v.ravel() for v in np.meshgrid(s, s, r, indexing="ij"))
-        v = np.stack([4.0 / 3.0 * (h * h + h * k + k * k), l * l], 1)
-    else:
-        h, k, l = (v.ravel() for v in np.meshgrid(r, r, r, indexing="ij"))
-        v = {"cubic": lambda: (h * h + k * k + l * l)[:, None],
-             "tetragonal": lambda: np.stack([h * h + k * k, l * l], 1)}.get(lattice, lambda: np.stack([h * h, k * k, l * l], 1))()
-    v = np.unique(np.asarray(v, np.float64), axis=0)
-    return v[np.any(v > 0, axis=1)]
-
-
-def _cell(lattice: str, theta: np.ndarray) -> tuple:
-    e = 1.0 / np.sqrt(theta)
-    if lattice == "cubic":
-        return (e[0], e[0], e[0], 90.0, 90.0, 90.0)
-    if lattice in ("tetragonal", "hexagonal"):
-        return (e[0], e[0], e[1], 90.0, 90.0, 120.0 if lattice == "hexagonal" else 90.0)
-    return (e[0], e[1], e[2], 90.0, 90.0, 90.0)
-
-
-def _volume(lattice: str, theta: np.ndarray) -> np.ndarray:
-    """Å³ of trial cells θ [T, p]."""
-    e = 1.0 / np.sqrt(np.maximum(theta, 1e-12))
-    if lattice == "cubic":
-        return e[:, 0] ** 3
-    if lattice == "tetragonal":
-        return e[:, 0] ** 2 * e[:, 1]
-    if lattice == "hexagonal":
-        return e[:, 0] ** 2 * e[:, 1] * np.sqrt(3) / 2
-    return e.prod(1)
-
-
 def _trials(lattice: str, q: np.ndarray, s: IndexSettings) -> np.ndarray:
     """θ [T, p] of every assignment of low-index base vectors to p of the first ``base_lines`` lines."""
-    base = _vectors(lattice, 2 if lattice != "cubic" else 4)
+    if lattice == "monoclinic":
+        base = monoclinic_base()
+    else:
+        base = coefficient_vectors(lattice, 2 if lattice != "cubic" else 4)
     p = base.shape[1]
     if p == 1:
         theta = (q[:3, None] / base[None, :, 0]).reshape(-1, 1)
@@ -206,9 +183,9 @@ def _trials(lattice: str, q: np.ndarray, s: IndexSettings) -> np.ndarray:
         ok = np.abs(np.linalg.det(mats)) > 1e-9
         inv = np.linalg.inv(mats[ok])
         combos = np.array(list(itertools.combinations(range(min(s.base_lines, len(q))), p)))
-        theta = np.einsum("aij,cj->cai", inv, q[combos]).reshape(-1, p)
-    theta = theta[np.all(theta >= 1.0 / s.max_edge ** 2, axis=1)]
-    theta = theta[_volume(lattice, theta) <= s.max_volume]
+        theta = canonical(lattice, np.einsum("aij,cj->cai", inv, q[combos]).reshape(-1, p))
+    theta = theta[valid(lattice, theta, s.max_edge)]
+    theta = theta[volume_of(lattice, theta) <= s.max_volume]
     return np.unique(np.round(theta, 9), axis=0)
 
 
@@ -236,14 +213,36 @@ def _quick_count(theta: np.ndarray, quick: np.ndarray, q: np.ndarray, dq: np.nda
     return out
 
 
+def _quick_count_monoclinic(theta: np.ndarray, q: np.ndarray, dq: np.ndarray, max_index: int = 6,
+                            chunk: int = 2048) -> np.ndarray:
+    """:func:`_quick_count` of monoclinic trials θ [T, 4]: for each (h, k) with |h|, k ≤ ``max_index``, the l ≥ 0
+    nearest either root of θ₃l² + hθ₄l + (h²θ₁ + k²θ₂ − Q) = 0."""
+    h, k = (v.ravel().astype(np.float64) for v in np.meshgrid(np.arange(-max_index, max_index + 1),
+                                                                np.arange(max_index + 1), indexing="ij"))
+    h, k, q, dq = (np.asarray(v, np.float32) for v in (h, k, q, dq))  # single precision: twice as fast, and
+    out = np.zeros(len(theta), np.int64)  # its 1e-7 relative error is far inside the tolerance
+    for i in range(0, len(theta), chunk):
+        t = theta[i:i + chunk, :, None, None].astype(np.float32)  # [t, 4, 1, 1]
+        c0 = (h[:, None] ** 2 * t[:, 0] + k[:, None] ** 2 * t[:, 1]) - q[None, None, :]  # [t, Mh, lines]
+        b = h[:, None] * t[:, 3]
+        root = np.sqrt(np.maximum(b * b - 4 * t[:, 2] * c0, 0.0))
+        err = np.full(c0.shape, np.inf)
+        for sign in (1.0, -1.0):
+            l = np.clip(np.round((-b + sign * root) / (2 * t[:, 2])), 0, 4 * max_index)
+            err = np.minimum(err, np.abs(c0 + l * l * t[:, 2] + l * b))
+        out[i:i + chunk] = (err <= dq[None, None, :]).any(1).sum(1)
+    return out
+
+
 def _refine(lattice: str, theta: np.ndarray, q_of, g: np.ndarray, tt: np.ndarray, s: IndexSettings):
     """Least squares over the lines θ indexes (assign, solve for θ and the zero shift, three times); returns
     (θ, zero, indexed bool[lines], M20, centring) or None: M20 counts the calculated lines of the lattice
     centring that indexes as many lines with the fewest (an F-centred cubic pattern is not out-scored by a
-    small primitive cell that happens to index its few lines)."""
+    small primitive cell that happens to index its few lines). A monoclinic cell comes back reduced."""
     zero = 0.0
     for widen in (3.0, 2.0, 1.0):  # the zero shift is unknown at first: assign loosely, then tighter
-        vec = _vectors(lattice, int(np.ceil(np.sqrt(q_of(tt.max() + 1.0, zero) / theta.min()))) + 1)
+        edge = max(cell_of(lattice, theta)[:3])  # |h| ≤ a/d_min
+        vec = coefficient_vectors(lattice, int(np.ceil(np.sqrt(q_of(tt.max() + 1.0, zero)) * edge)) + 1)
         calc = vec @ theta
         qo = q_of(tt, zero)
         j = np.abs(calc[None, :] - qo[:, None]).argmin(1)
@@ -253,14 +252,16 @@ def _refine(lattice: str, theta: np.ndarray, q_of, g: np.ndarray, tt: np.ndarray
             return None
         a = np.concatenate([vec[j[indexed]], g[indexed, None]], 1)
         sol, *_ = np.linalg.lstsq(a / g[indexed, None], q_of(tt, 0.0)[indexed] / g[indexed], rcond=None)
-        if np.any(sol[:-1] < 1.0 / s.max_edge ** 2) or abs(sol[-1]) > 0.2:
+        theta, zero = canonical(lattice, sol[None, :-1])[0], float(sol[-1])
+        if not valid(lattice, theta[None], s.max_edge)[0] or abs(zero) > 0.2:
             return None
-        theta, zero = sol[:-1], float(sol[-1])
+    if lattice == "monoclinic":
+        theta = reduce_monoclinic(theta)
     qo = q_of(tt, zero)
-    hkl, q = _reflections(lattice, theta, qo.max() + float(g[-1]) * s.tolerance)
+    hkl, q = reflections(lattice, theta, qo.max() + float(g[-1]) * s.tolerance)
     best = None
     for centring in CENTRINGS[lattice]:
-        allowed = _centring_allows(centring, hkl)
+        allowed = centring_allows(centring, hkl)
         calc = np.unique(np.round(q[allowed], 10))
         if not len(calc):
             continue
@@ -275,47 +276,13 @@ def _refine(lattice: str, theta: np.ndarray, q_of, g: np.ndarray, tt: np.ndarray
     return best
 
 
-#: lattice centrings tried for each lattice's figure of merit (R: obverse rhombohedral on hexagonal axes)
-CENTRINGS = {"cubic": ("P", "I", "F"), "tetragonal": ("P", "I"), "hexagonal": ("P", "R"),
-             "orthorhombic": ("P", "C", "A", "B", "I", "F")}
-
-
-def _reflections(lattice: str, theta: np.ndarray, q_max: float) -> tuple[np.ndarray, np.ndarray]:
-    """(hkl int[M, 3], Q float[M]) of every reflection with 0 < Q ≤ q_max; h, k signed for the hexagonal
-    lattice (whose R centring tells (h, k) from (k, h)), non-negative otherwise (the other centrings' parity
-    rules do not see signs)."""
-    per_axis = {"cubic": [0, 0, 0], "orthorhombic": [0, 1, 2]}.get(lattice, [0, 0, 1])  # θ of h, k, l
-    lim = [int(np.sqrt(q_max / theta[i])) + 1 for i in per_axis]
-    lo = [-lim[0], -lim[1], 0] if lattice == "hexagonal" else [0, 0, 0]
-    h, k, l = (v.ravel() for v in np.meshgrid(*[np.arange(a, b + 1) for a, b in zip(lo, lim)], indexing="ij"))
-    if lattice == "cubic":
-        q = (h * h + k * k + l * l) * theta[0]
-    elif lattice == "tetragonal":
-        q = (h * h + k * k) * theta[0] + l * l * theta[1]
-    elif lattice == "hexagonal":
-        q = 4.0 / 3.0 * (h * h + h * k + k * k) * theta[0] + l * l * theta[1]
-    else:
-        q = h * h * theta[0] + k * k * theta[1] + l * l * theta[2]
-    keep = (q > 0) & (q <= q_max)
-    return np.stack([h, k, l], 1)[keep], q[keep]
-
-
-def _centring_allows(centring: str, hkl: np.ndarray) -> np.ndarray:
-    """bool[M]: the reflections a lattice centring allows."""
-    h, k, l = hkl.T
-    return {"P": lambda: np.ones(len(hkl), bool), "I": lambda: (h + k + l) % 2 == 0,
-            "F": lambda: ((h + k) % 2 == 0) & ((k + l) % 2 == 0), "C": lambda: (h + k) % 2 == 0,
-            "A": lambda: (k + l) % 2 == 0, "B": lambda: (h + l) % 2 == 0,
-            "R": lambda: (-h + k + l) % 3 == 0}[centring]()
-
-
 def index_lines(two_theta: np.ndarray, lattice: str, lambda_ref: float, anode: str | None = "Cu",
                 settings: IndexSettings = IndexSettings()) -> Indexing | None:
     """The best cell of ``lattice`` for lines at ``two_theta`` (degrees, grid scale, ascending), by M20 among
     those leaving at most ``max_unindexed`` lines unindexed; None when no trial qualifies."""
     s = settings
     tt = np.sort(np.asarray(two_theta, np.float64))[:s.n_lines]
-    if len(tt) < s.min_lines + {"cubic": 1, "orthorhombic": 3}.get(lattice, 2):  # + the parameter count
+    if len(tt) < s.min_lines + N_PARAMETERS[lattice]:
         return None
 
     def q_of(t, zero):  # Q (Å⁻²) of lines at 2θ = t − zero
@@ -325,10 +292,17 @@ def index_lines(two_theta: np.ndarray, lattice: str, lambda_ref: float, anode: s
     theta = _trials(lattice, q, s)
     if not len(theta):
         return None
-    quick = _vectors(lattice, {"cubic": 8, "orthorhombic": 6}.get(lattice, 8))
     n_quick = min(10, len(q))
-    count = _quick_count(theta, quick, q[:n_quick], g[:n_quick] * s.tolerance * 3.0)
-    order = np.lexsort((_volume(lattice, theta), -count))[:s.keep]
+    if lattice == "monoclinic":
+        count = _quick_count_monoclinic(theta, q[:n_quick], g[:n_quick] * s.tolerance * 3.0)
+        # four parameters fit ten lines a thousand ways (most trials that index them are large spurious cells):
+        # those that do are ranked by all the lines, at a tighter tolerance
+        theta = theta[count >= count.max() - 1]
+        count = _quick_count_monoclinic(theta, q, g * s.tolerance * 2.0)
+    else:
+        quick = coefficient_vectors(lattice, {"cubic": 8, "orthorhombic": 6}.get(lattice, 8))
+        count = _quick_count(theta, quick, q[:n_quick], g[:n_quick] * s.tolerance * 3.0)
+    order = np.lexsort((volume_of(lattice, theta), -count))[:s.keep]
     best = None
     for t in theta[order]:
         r = _refine(lattice, t, q_of, g, tt, s)
@@ -338,31 +312,39 @@ def index_lines(two_theta: np.ndarray, lattice: str, lambda_ref: float, anode: s
         # impurity lines are allowed in proportion (one per eight lines, at most max_unindexed), and the indexed
         # lines must over-determine the cell: 2p + 2 of them (p parameters plus the zero shift, twice over)
         if (len(tt) - indexed.sum() > min(s.max_unindexed, len(tt) // 8) or indexed.sum() < 2 * len(th) + 2
-                or _volume(lattice, th[None])[0] > s.max_volume):
+                or volume_of(lattice, th[None])[0] > s.max_volume):
             continue
         if best is None or m20 > best.m20:
-            best = Indexing(lattice, tuple(float(v) for v in _cell(lattice, th)), float(m20), int(indexed.sum()),
+            best = Indexing(lattice, tuple(float(v) for v in cell_of(lattice, th)), float(m20), int(indexed.sum()),
                             len(tt), zero, tt, centring)
     return best
 
 
 #: lattices by parameter count: a lattice of an earlier rank is a special case of the later ones (cubic of all;
-#: tetragonal and hexagonal of orthorhombic), while the two of rank 2 are not of each other
-RANKS = (("cubic",), ("hexagonal", "tetragonal"), ("orthorhombic",))
+#: tetragonal and hexagonal of orthorhombic — hexagonal on its orthohexagonal C cell — and orthorhombic of
+#: monoclinic), while the two of rank 2 are not of each other
+RANKS = (("cubic",), ("hexagonal", "tetragonal"), ("orthorhombic",), ("monoclinic",))
 
 
 def choose_lattice(found: dict, settings: IndexSettings = IndexSettings()) -> Indexing | None:
     """The answer among each lattice's best cell (``found``: lattice → :class:`Indexing` or None): the fewest
-    parameters (:data:`RANKS`) whose best M20 reaches ``min_m20`` and ``m20_ratio`` of the best M20 of any lattice,
-    and within a rank the better M20. A lower-symmetry description of a cell never indexes better than the cell
-    itself, while a spurious large high-symmetry cell (which can index a few lines of a tetragonal pattern)
-    indexes far worse than the true one; tetragonal and hexagonal cells compete on M20 alone."""
+    parameters (:data:`RANKS`) whose best M20 reaches ``min_m20`` and ``m20_ratio`` of the best M20 of any other
+    lattice (``monoclinic_ratio`` of the monoclinic one's), and within a rank the better M20. A lower-symmetry
+    description of a cell never indexes better than the cell itself, while a spurious large high-symmetry cell
+    (which can index a few lines of a tetragonal pattern) indexes far worse than the true one; tetragonal and
+    hexagonal cells compete on M20 alone. Four parameters also fit a few lines of a higher-symmetry pattern by a
+    small spurious cell whose M20 is higher than the true cell's (caesium chloride's 11 lines: a 29 Å³ monoclinic
+    cell, M20 1,700, against its cubic 70 Å³, M20 370): the monoclinic cell must win by more."""
     ok = {k: v for k, v in found.items() if v is not None and v.m20 >= settings.min_m20}
     if not ok:
         return None
-    best = max(v.m20 for v in ok.values())
+
+    def holds(v: Indexing) -> bool:  # v's M20 against every other lattice's (a monoclinic one's at its own ratio)
+        return all(v.m20 >= (settings.monoclinic_ratio if o.lattice == "monoclinic" else settings.m20_ratio) * o.m20
+                   for o in ok.values() if o is not v)
+
     for rank in RANKS:
-        good = [ok[k] for k in rank if k in ok and ok[k].m20 >= settings.m20_ratio * best]
+        good = [ok[k] for k in rank if k in ok and holds(ok[k])]
         if good:
             return max(good, key=lambda v: v.m20)
     return None

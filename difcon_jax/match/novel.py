@@ -4,7 +4,7 @@ pattern's answer is (:mod:`~difcon_jax.match.decide`), and a Pawley fit of the a
 
 This is the identify issue's fallback "checked by Pawley fits where a cell is available": the cell comes from
 indexing rather than from a neighbour (whose cell is not the pattern's) or the network's lattice head (15 %
-edge error). Monoclinic and triclinic cells are not searched. Used only with ``identify --index``
+edge error). Triclinic cells are not searched. Used only with ``identify --index``
 (``IdentifySettings.index``): on measured minerals the accepted cells are mostly wrong
 (results/identify/README.md, "Indexing the patterns nothing matches").
 """
@@ -46,8 +46,7 @@ def index_and_check(y: np.ndarray, weight: np.ndarray, grid: Grid, ranking: np.n
     rec = {**ix.as_dict(), "allowed_groups": int(ok.sum())}
     if pawley:
         rep = min(n for n in violations if extinction_group_of(n) == extinction_group_of(sg))
-        order = violations[rep][1]
-        cell = [ix.cell[i] for i in order] + list(ix.cell[3:])
+        cell = list(violations[rep][1])  # the indexed cell in the setting of the group's standard one
         # the indexed cell is the pattern's: the Pawley refinement may move it by a fraction of a per cent, not
         # search ±5 % as a library neighbour's cell needs (a wrong scale would lock onto other lines)
         fit = pawley_fit(y, weight, grid, cell, sg, FitSettings(strain_box=0.01, grid_steps=5), anode=anode)

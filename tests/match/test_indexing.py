@@ -1,5 +1,7 @@
 """Powder indexing and the absences of an indexed cell, on structures written in the tests (tests/helpers)."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -17,6 +19,7 @@ from difcon_jax.match.indexing import (
     line_q,
     observed_lines,
 )
+from difcon_jax.match.lattices import LATTICES, cell_of, from_cell_monoclinic, monoclinic_settings, reduce_monoclinic
 from tests.helpers.match import ALL, N_BINS, TT_MAX, measured, simulate
 from tests.helpers.structures import make_cif
 
@@ -41,24 +44,49 @@ def volume(cell) -> float:
     ("rutile", "tetragonal", (4.5937, 4.5937, 2.9587)), ("scheelite", "tetragonal", (5.243, 5.243, 11.376)),
     ("Mg_hcp", "hexagonal", (3.209, 3.209, 5.211)), ("corundum_hex", "hexagonal", (4.7589, 4.7589, 12.991)),
     ("Pnma_generic", "orthorhombic", (5.44, 7.64, 5.38)), ("P212121_generic", "orthorhombic", (5.1, 6.3, 7.9)),
+    # monoclinic cells come back reduced (a ≤ c, β ≥ 90°: P2₁/a's cell is P2₁/c's, I2/a's its a and c swapped)
+    ("P21c_generic", "monoclinic", (5.1, 7.3, 8.9, 104.3)), ("P21a_setting", "monoclinic", (5.1, 7.3, 8.9, 104.3)),
+    ("P21n_setting", "monoclinic", (6.2, 9.1, 7.7, 95.2)), ("I2a_setting", "monoclinic", (5.3, 8.9, 9.5, 93.1)),
+    ("Cc_generic", "monoclinic", (6.6, 8.1, 7.4, 110.2)),
+    # C2/c's lattice is nearly a B-centred orthorhombic one (18.9 × 8.9 × 5.3 Å, M20 32): its monoclinic cell
+    # indexes a thousand times better, so the orthorhombic one is not the answer (m20_ratio)
+    ("C2c_generic", "monoclinic", (5.3, 8.9, 9.8, 105.6)),
 ])
 def test_lines_of_known_cells_are_indexed_with_their_cell(name, lattice, conventional):
-    found = {lat: index_lines(lines_of(name, zero=0.05), lat, 1.54184, anode=None)
-             for lat in ("cubic", "hexagonal", "tetragonal", "orthorhombic")}
+    found = {lat: index_lines(lines_of(name, zero=0.05), lat, 1.54184, anode=None) for lat in LATTICES}
     best = choose_lattice(found)
     assert best is not None and best.lattice == lattice
-    assert sorted(best.cell[:3]) == pytest.approx(sorted(conventional), rel=2e-3)
+    if lattice == "monoclinic":
+        assert best.cell[:3] + best.cell[4:5] == pytest.approx(conventional, rel=2e-3)
+    else:
+        assert sorted(best.cell[:3]) == pytest.approx(sorted(conventional), rel=2e-3)
     assert best.zero == pytest.approx(0.05, abs=0.02)  # the zero shift is refined with the cell
     assert best.m20 > 20
 
 
-def test_monoclinic_and_triclinic_lines_get_no_cell():
-    """Monoclinic (β 93–104°) and triclinic patterns have no orthogonal cell that indexes their first twenty
-    lines. (Not every one: C2c_generic's lattice is nearly a B-centred orthorhombic one, 18.9 × 8.9 × 5.3 Å,
-    found with M20 32 — pseudo-symmetry, which the acceptance threshold set on simulated patterns weighs.)"""
-    for name in ("P21c_generic", "P21n_setting", "I2a_setting", "P-1_generic"):
-        assert choose_lattice({lat: index_lines(lines_of(name), lat, 1.54184, anode=None)
-                               for lat in ("cubic", "hexagonal", "tetragonal", "orthorhombic")}) is None
+def test_triclinic_lines_get_no_cell():
+    """Triclinic patterns have no cell of the lattices searched that indexes their first twenty lines: the best
+    monoclinic trial leaves lines unindexed or reaches an M20 below the acceptance threshold."""
+    for name in ("P-1_generic", "P1_generic"):
+        assert choose_lattice({lat: index_lines(lines_of(name), lat, 1.54184, anode=None) for lat in LATTICES}) is None
+
+
+def test_monoclinic_cells_are_reduced_and_their_other_settings_listed():
+    # a trial can converge to any (a, c, β) of the ac net: a + c for c is the same lattice, reduced alike
+    for cell in ((5.1, 7.3, 8.9, 104.3), (6.2, 9.1, 7.7, 95.2)):
+        theta = from_cell_monoclinic(*cell)
+        a, c, beta = cell[0], cell[2], np.radians(cell[3])
+        a_plus_c = np.hypot(a + c * np.cos(beta), c * np.sin(beta))  # |a + c|, at the angle it makes with a
+        beta2 = np.degrees(np.pi - np.arccos((a + c * np.cos(beta)) / a_plus_c))
+        other = from_cell_monoclinic(a, cell[1], a_plus_c, beta2)
+        back = cell_of("monoclinic", reduce_monoclinic(other))
+        assert back[:3] + back[4:5] == pytest.approx(cell_of("monoclinic", reduce_monoclinic(theta))[:3]
+                                                     + cell_of("monoclinic", reduce_monoclinic(theta))[4:5], rel=1e-9)
+        settings = monoclinic_settings(cell[:3] + (90.0, cell[3], 90.0))
+        assert all(s[4] >= 90.0 for s in settings) and len(settings) >= 5
+        assert any(s[:3] + s[4:5] == pytest.approx((a, cell[1], a_plus_c, beta2)) for s in settings)
+        # every setting is the same lattice: the same volume
+        assert {round(volume(s), 6) for s in settings} == {round(volume(cell[:3] + (90.0, cell[3], 90.0)), 6)}
 
 
 def test_too_few_lines_are_not_indexed():
@@ -81,15 +109,26 @@ def test_choose_lattice_prefers_symmetry_unless_a_lower_one_indexes_far_better()
     assert choose_lattice(pair, s).lattice == "tetragonal"
     assert choose_lattice({"hexagonal": ix("hexagonal", 300), "tetragonal": ix("tetragonal", 200),
                            "orthorhombic": ix("orthorhombic", 310)}, s).lattice == "hexagonal"
+    # four parameters fit a few lines of a cubic pattern by a small spurious cell: it must win by 1 / monoclinic_ratio
+    s = IndexSettings(min_m20=10, m20_ratio=0.3, monoclinic_ratio=0.1)
+    assert choose_lattice({"cubic": ix("cubic", 370), "orthorhombic": ix("orthorhombic", 940),
+                           "monoclinic": ix("monoclinic", 1730)}, s).lattice == "cubic"
+    assert choose_lattice({"cubic": ix("cubic", 370), "monoclinic": ix("monoclinic", 3800)}, s).lattice == "monoclinic"
+    assert choose_lattice({"orthorhombic": ix("orthorhombic", 32), "monoclinic": ix("monoclinic", 38845)}, s).lattice \
+        == "monoclinic"
+    assert choose_lattice({"orthorhombic": ix("orthorhombic", 32), "monoclinic": ix("monoclinic", 38845)},
+                          dataclasses.replace(s, monoclinic_ratio=0.0)).lattice == "orthorhombic"  # a last resort only
 
 
 def test_profiles_are_indexed_through_peak_finding_with_the_doublet():
     """Rendered profiles (Kα1 + Kα2, pseudo-Voigt, noise): the doublet's Kα2 shoulders are not taken for lines,
     and the right lattice and cell come back."""
-    for name, lattice, a in (("NaCl", "cubic", 5.6402), ("rutile", "tetragonal", 4.5937), ("Mg_hcp", "hexagonal", 3.209)):
+    for name, lattice, a in (("NaCl", "cubic", 5.6402), ("rutile", "tetragonal", 4.5937),
+                             ("Mg_hcp", "hexagonal", 3.209), ("P21c_generic", "monoclinic", 5.1)):
         y, w = measured(simulate(name, fwhm=0.08, zero=0.04), noise=0.002)
         tt = observed_lines(y, w, GRID)
-        assert np.all(np.diff(tt) > 0.3), tt  # no shoulder 0.1–0.3° above its parent
+        if lattice != "monoclinic":  # (a monoclinic cell has lines 0.16° apart of its own)
+            assert np.all(np.diff(tt) > 0.3), tt  # no shoulder 0.1–0.3° above its parent
         got = index_pattern(y, w, GRID)
         assert got is not None and got.lattice == lattice
         assert got.cell[0] == pytest.approx(a, rel=2e-3)
@@ -104,7 +143,8 @@ def test_a_flat_pattern_has_no_lines():
 def _violations(name, cell):
     tt = lines_of(name, 30)
     q, g = line_q(tt, 0.0, 1.54184, anode=None)
-    lattice = {225: "cubic", 221: "cubic", 229: "cubic", 62: "orthorhombic", 141: "tetragonal"}[ALL[name][2]]
+    lattice = {225: "cubic", 221: "cubic", 229: "cubic", 62: "orthorhombic", 141: "tetragonal", 14: "monoclinic",
+               15: "monoclinic"}[ALL[name][2]]
     return group_violations(cell, q, g * 0.02, lattice)
 
 
@@ -123,5 +163,23 @@ def test_orthorhombic_absences_are_tried_in_every_axis_order():
     violation in the right order, while a glide-free C-centred class fails."""
     v = _violations("Pnma_generic", (5.38, 5.44, 7.64, 90.0, 90.0, 90.0))
     rep = min(g for g in v if extinction_group_of(g) == extinction_group_of(62))
-    assert v[rep][0] == 0 and v[rep][1] != (0, 1, 2)
+    assert v[rep][0] == 0 and v[rep][1] == pytest.approx((5.44, 7.64, 5.38, 90.0, 90.0, 90.0))  # Pnma's a, b, c
     assert allowed_space_groups(v)[62 - 1] and not allowed_space_groups(v)[65 - 1]  # Cmmm
+
+
+@pytest.mark.parametrize("name, cell", [("P21n_setting", (6.2, 9.1, 7.7, 90.0, 95.2, 90.0)),
+                                        ("I2a_setting", (5.3, 8.9, 9.5, 90.0, 93.1, 90.0))])
+def test_monoclinic_absences_are_tried_in_every_cell_choice(name, cell):
+    """P2₁/n and I2/a, indexed in their reduced cells: their classes (standard settings P2₁/c, C2/c) have no
+    violation in another choice of the ac net, which becomes the setting the Pawley fit sits on; a primitive
+    pattern refuses the C-centred classes."""
+    v = _violations(name, cell)
+    sg = ALL[name][2]
+    rep = min(g for g in v if extinction_group_of(g) == extinction_group_of(sg))
+    assert v[rep][0] == 0
+    assert Indexing("x", v[rep][1], 0, 0, 0, 0.0, np.zeros(0)).volume == pytest.approx(volume(cell))
+    assert v[rep][1][:3] != pytest.approx(cell[:3])  # P2₁/c's c = a + c of P2₁/n; C2/c's C cell (10.6, 8.9, 5.3)
+    allowed = allowed_space_groups(v)
+    assert allowed[sg - 1]
+    if sg == 14:  # primitive: the C-centred classes leave lines unexplained in every cell choice
+        assert not any(allowed[g - 1] for g in (5, 8, 9, 12, 15))

@@ -1,0 +1,31 @@
+"""A pattern the library lacks, indexed and checked (match/novel.py), on a monoclinic structure written in the
+tests: the cell from its peak positions, the groups its absences allow, and the Pawley fit of the answer in the
+setting of that group's standard one."""
+
+import numpy as np
+import pytest
+
+from difcon_jax.crystal.symmetry import extinction_group_of
+from difcon_jax.grid import Grid
+from difcon_jax.match.novel import index_and_check
+from tests.helpers.match import N_BINS, TT_MAX, measured, simulate
+
+GRID = Grid(N_BINS, 0.0, TT_MAX, 1.54184)
+
+
+def test_a_monoclinic_pattern_is_indexed_and_pawley_fitted_in_its_groups_setting():
+    """P2₁/n (a 6.2, b 9.1, c 7.7 Å, β 95.2°): indexed in its reduced cell, the C-centred classes refused, and the
+    network's P2₁/c fitted in P2₁/c's own setting of the same lattice (c' = a + c: 9.44 Å, β 125.7°)."""
+    y, w = measured(simulate("P21n_setting", fwhm=0.08, zero=0.04), noise=0.002)
+    ranking = np.full(230, 0.1 / 229)
+    ranking[14 - 1] = 0.9
+    restricted, rec = index_and_check(y, w, GRID, ranking)
+    assert rec is not None and rec["lattice"] == "monoclinic" and rec["centring"] == "P"
+    assert rec["cell"][:3] + rec["cell"][4:5] == pytest.approx([6.2, 9.1, 7.7, 95.2], rel=3e-3)
+    assert restricted.sum() == pytest.approx(1.0)
+    assert restricted[14 - 1] > 0 and all(restricted[g - 1] == 0 for g in (5, 9, 12, 15))  # C2, Cc, C2/m, C2/c
+    assert all(restricted[g - 1] == 0 for g in range(16, 231))  # only monoclinic groups remain
+    assert extinction_group_of(rec["pawley"]["space_group"]["number"]) == extinction_group_of(14)
+    assert rec["pawley"]["cell"][:3] + rec["pawley"]["cell"][4:5] == pytest.approx([6.2, 9.1, 9.44, 125.66], rel=3e-3)
+    assert rec["pawley"]["rwp"] < 0.15
+    assert len(rec["_ticks"]) > 0 and rec["_model"].shape == (N_BINS,)
