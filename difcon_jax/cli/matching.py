@@ -90,14 +90,16 @@ def _print_result(r: dict) -> None:
         print(f"  {why}")
     ix = r.get("indexing")
     if ix:  # a novel phase's own cell: indexed from its peak positions, its answer Pawley-fitted
+        angles = "".join(f" {n}={v:.3f}°" for n, v in zip("αβγ", ix["cell"][3:]) if abs(v - 90.0) > 1e-6)
         print(f"  indexed cell: {ix['lattice']} {ix['centring']}, "
-              f"{' '.join(f'{n}={v:.4f}' for n, v in zip('abc', ix['cell'][:3]))} Å, V {ix['volume']:.1f} Å³, "
+              f"{' '.join(f'{n}={v:.4f}' for n, v in zip('abc', ix['cell'][:3]))} Å{angles}, V {ix['volume']:.1f} Å³, "
               f"M20 {ix['m20']:.0f}, {ix['lines_indexed']} lines indexed; {ix['allowed_groups']} groups allowed by its absences")
         if ix.get("pawley_note"):
             print(f"  note: {ix['pawley_note']}")
         if "pawley" in ix:
             pw = ix["pawley"]
-            print(f"  Pawley fit ({pw['space_group']['symbol']}, {pw['reflections']} reflections): "
+            upto = f", fitted to {pw['two_theta_max']:.1f}°" if "two_theta_max" in pw else ""
+            print(f"  Pawley fit ({pw['space_group']['symbol']}, {pw['reflections']} reflections{upto}): "
                   f"{format_cell(pw['cell'], pw['cell_sigma'], pw['space_group']['number'])}  Rwp {pw['rwp']:.3f}  "
                   f"χ²ν {pw['reduced_chi2']:.2f}")
     if sym.get("unverified_votes"):

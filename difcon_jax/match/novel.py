@@ -59,6 +59,8 @@ def index_and_check(y: np.ndarray, weight: np.ndarray, grid: Grid, ranking: np.n
                          "cell_sigma": [round(float(v), 5) for v in fit["cell_sigma"]],
                          "rwp": round(fit["rwp"], 4), "reduced_chi2": round(fit["reduced_chi2"], 3),
                          "reflections": int(len(fit["reflections"]))}
+        if fit["two_theta_max"] < grid.tt_max:  # more lines than the fit holds: the range it covers
+            rec["pawley"]["two_theta_max"] = round(fit["two_theta_max"], 2)
         rec["_model"] = fit["model"] - fit["x"][IDX["background"]]  # the constant background is not the phase's
         rec["_ticks"] = reflection_positions(fit["reflections"], fit["cell"], fit["x"], ka1)
     return restricted, rec

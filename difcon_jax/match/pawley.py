@@ -49,17 +49,32 @@ def pawley_reflections(cell, space_group: int, two_theta_max: float, wavelength:
     return hkl[distinct][:max_reflections].astype(np.int32)
 
 
+def _two_theta(hkl: np.ndarray, cell, wavelength: float) -> np.ndarray:
+    """Degrees 2θ of reflections hkl int[M, 3] of ``cell`` (Å, degrees) at ``wavelength`` (Å)."""
+    q = np.einsum("pi,ij,pj->p", hkl, np.linalg.inv(cell_to_metric(cell)), hkl)
+    return 2 * np.degrees(np.arcsin(np.minimum(wavelength * np.sqrt(q) / 2, 1.0)))
+
+
 def pawley_fit(y: np.ndarray, weight: np.ndarray, grid, cell, space_group: int, settings: FitSettings | None = None,
                anode: str = "Cu", max_reflections: int = 160) -> dict:
     """Pawley fit of one (cell, space group) hypothesis; ``grid`` a :class:`~difcon_jax.grid.Grid`.
     Returns {cell, cell_sigma, rwp, reduced_chi2, reflections, free_parameters, intensities, model, x (the
-    refined parameter vector, layout :data:`~difcon_jax.match.pattern_model.PARAMS`)}."""
+    refined parameter vector, layout :data:`~difcon_jax.match.pattern_model.PARAMS`), two_theta_max (degrees: the
+    range fitted — below the grid's end when the cell has more than ``max_reflections`` lines there)}."""
 
     settings = settings or FitSettings()
     settings = dataclasses.replace(settings, keep=1)
-    hkl = pawley_reflections(cell, space_group, grid.tt_max + 5.0, grid.lambda_ref, max_reflections)
+    hkl = pawley_reflections(cell, space_group, grid.tt_max + 5.0, grid.lambda_ref, max_reflections + 1)
     if len(hkl) == 0:
         raise ValueError(f"no allowed reflection of space group {space_group} below {grid.tt_max}° for this cell")
+    tt_fitted = grid.tt_max
+    if len(hkl) > max_reflections:
+        # more lines than the fit has intensities for (a large low-symmetry cell): the fit covers the range up to
+        # midway between the last line it holds and the next, and says so, rather than leave the rest unexplained
+        tt = _two_theta(hkl[max_reflections - 1:max_reflections + 1], cell, grid.lambda_ref)
+        tt_fitted = float(tt.mean())
+        hkl = hkl[:max_reflections]
+        weight = np.where(grid.centres <= tt_fitted, weight, 0.0)
     ops = gemmi.find_spacegroup_by_number(int(space_group)).operations()
     rots = np.array([np.array(op.rot) // gemmi.Op.DEN for op in ops.sym_ops], np.int32)
     basis = metric_basis(rots)[None]
@@ -78,6 +93,7 @@ def pawley_fit(y: np.ndarray, weight: np.ndarray, grid, cell, space_group: int, 
     sigma = noise_sigma(y, weight)
     out = jax.tree_util.tree_map(np.asarray, fine(*args, np.float32(sigma), ph, xc, lo, hi))
     return {"cell": out["cell"][0].tolist(), "cell_sigma": out["cell_sigma"][0].tolist(), "rwp": float(out["rwp"][0]),
+            "two_theta_max": tt_fitted,
             "reduced_chi2": float(out["cost"][0] / out["dof"][0] / sigma ** 2), "reflections": hkl,
             "free_parameters": int(out["n_free"][0]), "intensities": out["x"][0][-r:][:n], "model": out["model"][0],
             "x": out["x"][0]}

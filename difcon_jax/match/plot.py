@@ -49,7 +49,8 @@ def plot_identifications(results: list[dict], path: str) -> str:
         if ix is not None and "_model" in ix:  # a novel phase: the Pawley fit of its indexed cell
             pw = ix["pawley"]
             ax.plot(tt[w], ix["_model"][w], lw=0.7, color="tab:blue",
-                    label=f"Pawley fit of the indexed cell ({pw['space_group']['symbol']}), Rwp {pw['rwp']:.3f}")
+                    label=f"Pawley fit of the indexed cell ({pw['space_group']['symbol']}), Rwp {pw['rwp']:.3f}"
+                    + (f" to {pw['two_theta_max']:.1f}°" if "two_theta_max" in pw else ""))
             ax.plot(tt[w], (y - ix["_model"])[w] - 0.15, lw=0.5, color="tab:gray", label="difference")
             ticks = ix["_ticks"][(ix["_ticks"] >= lo) & (ix["_ticks"] <= hi)]
             ax.vlines(ticks, -0.38, -0.33, color="tab:blue", lw=0.6)

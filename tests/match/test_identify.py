@@ -99,7 +99,7 @@ def test_a_phase_the_library_lacks_is_indexed_and_pawley_fitted(tmp_path, capsys
 
     _print_result(r)
     text = capsys.readouterr().out
-    assert "indexed cell: hexagonal R" in text and "Pawley fit (R" in text
+    assert "indexed cell: hexagonal R" in text and "Pawley fit (R" in text and "Å γ=120.000°, V" in text
     r["unexplained_peaks"] = [10.0 + k for k in range(15)]  # a long list is cut at twelve, and says so
     _print_result(r)
     assert "20.00, 21.00 and 3 more (--json lists all)" in capsys.readouterr().out

@@ -15,7 +15,8 @@ GRID = Grid(N_BINS, 0.0, TT_MAX, 1.54184)
 
 def test_a_monoclinic_pattern_is_indexed_and_pawley_fitted_in_its_groups_setting():
     """P2₁/n (a 6.2, b 9.1, c 7.7 Å, β 95.2°): indexed in its reduced cell, the C-centred classes refused, and the
-    network's P2₁/c fitted in P2₁/c's own setting of the same lattice (c' = a + c: 9.44 Å, β 125.7°)."""
+    network's P2₁/c fitted in P2₁/c's own setting of the same lattice (c' = a + c: 9.44 Å, β 125.7°), over the
+    range its reflections cover."""
     y, w = measured(simulate("P21n_setting", fwhm=0.08, zero=0.04), noise=0.002)
     ranking = np.full(230, 0.1 / 229)
     ranking[14 - 1] = 0.9
@@ -27,5 +28,9 @@ def test_a_monoclinic_pattern_is_indexed_and_pawley_fitted_in_its_groups_setting
     assert all(restricted[g - 1] == 0 for g in range(16, 231))  # only monoclinic groups remain
     assert extinction_group_of(rec["pawley"]["space_group"]["number"]) == extinction_group_of(14)
     assert rec["pawley"]["cell"][:3] + rec["pawley"]["cell"][4:5] == pytest.approx([6.2, 9.1, 9.44, 125.66], rel=3e-3)
+    # P2₁/c of a 434 Å³ cell has more lines below 90° than the fit's 160 intensities: the range it covers is said,
+    # and the measurement past it does not count in its Rwp
+    assert 45.0 < rec["pawley"]["two_theta_max"] < TT_MAX and rec["pawley"]["reflections"] == 160
     assert rec["pawley"]["rwp"] < 0.15
+    assert np.all(rec["_model"][GRID.centres > rec["pawley"]["two_theta_max"] + 1.0] < 1e-3)
     assert len(rec["_ticks"]) > 0 and rec["_model"].shape == (N_BINS,)
