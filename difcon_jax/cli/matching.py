@@ -228,7 +228,7 @@ def add_parsers(sub) -> None:
                    help="when the best candidate's mixture explains too little, try the next candidates whose own "
                         "lines fit as the first phase, this many first phases in all (default %(default)s)")
     p.add_argument("--index", action="store_true",
-                   help="index patterns nothing in the library matches (cubic to orthorhombic cells from the peak "
+                   help="index patterns nothing in the library matches (cubic to monoclinic cells from the peak "
                         "positions), keep their answer to the groups the cell's absences allow and show its Pawley fit")
     p.add_argument("--wavelength", type=float, default=None, help="Å, for files without wavelength metadata")
     p.add_argument("--json", action="store_true")
