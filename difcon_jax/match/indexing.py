@@ -23,6 +23,7 @@ import itertools
 import numpy as np
 
 from difcon_jax.crystal.radiation import WAVELENGTHS
+from difcon_jax.crystal.reduced_cell import cell_volume
 from difcon_jax.grid import Grid
 from difcon_jax.match.lattices import (
     CENTRINGS,
@@ -78,9 +79,7 @@ class Indexing:
 
     @property
     def volume(self) -> float:
-        a, b, c, *angles = self.cell
-        ca, cb, cg = np.cos(np.radians(angles))
-        return float(a * b * c * np.sqrt(1 - ca * ca - cb * cb - cg * cg + 2 * ca * cb * cg))
+        return float(cell_volume(self.cell))
 
     def as_dict(self) -> dict:
         return {"lattice": self.lattice, "centring": self.centring, "cell": [round(float(v), 5) for v in self.cell],

@@ -129,12 +129,17 @@ def canonical(lattice: str, theta: np.ndarray) -> np.ndarray:
                      np.where(swap, theta[:, 0], theta[:, 2]), np.abs(theta[:, 3])], 1)
 
 
+def _ac_net(a: float, c: float, beta: float) -> tuple[np.ndarray, np.ndarray]:
+    """The monoclinic cell's a and c as 2-vectors (Å) in the plane normal to b, β (degrees) between them."""
+    return np.array([a, 0.0]), c * np.array([np.cos(np.radians(beta)), np.sin(np.radians(beta))])
+
+
 def reduce_monoclinic(theta: np.ndarray) -> np.ndarray:
     """θ float[4] of the same lattice in its reduced cell: a and c the two shortest independent vectors of the
     ac net (Gauss–Lagrange reduction), |a| ≤ |c|, β ≥ 90° — one description of the many (a, c, β) choices a
     trial can converge to."""
     a, b, c, _, beta, _ = cell_of("monoclinic", theta)
-    u, w = np.array([a, 0.0]), c * np.array([np.cos(np.radians(beta)), np.sin(np.radians(beta))])
+    u, w = _ac_net(a, c, beta)
     for _ in range(100):
         if w @ w < u @ u:
             u, w = w, u
@@ -159,7 +164,7 @@ def monoclinic_settings(cell) -> list[tuple]:
     {a, c, a + c, a − c} spanning the net, β ≥ 90° — where a space group's standard setting may sit (P2₁/c's c
     glide is P2₁/n's n glide in another choice; C2/c is I2/a or A2/n)."""
     a, b, c, _, beta, _ = cell
-    u, w = np.array([a, 0.0]), c * np.array([np.cos(np.radians(beta)), np.sin(np.radians(beta))])
+    u, w = _ac_net(a, c, beta)
     vectors = (u, w, u + w, u - w)
     out = {}
     for i, p in enumerate(vectors):

@@ -16,7 +16,7 @@ import numpy as np
 
 from difcon_jax.match.database import metric_basis
 from difcon_jax.match.fit import FitSettings, make_fitter, parameter_bounds, phases_from_arrays
-from difcon_jax.match.pattern_model import cell_to_metric, doublet_on_grid
+from difcon_jax.match.pattern_model import cell_to_metric, doublet_on_grid, reflection_q
 from difcon_jax.patterns.preprocess import noise_sigma
 
 
@@ -51,8 +51,7 @@ def pawley_reflections(cell, space_group: int, two_theta_max: float, wavelength:
 
 def _two_theta(hkl: np.ndarray, cell, wavelength: float) -> np.ndarray:
     """Degrees 2θ of reflections hkl int[M, 3] of ``cell`` (Å, degrees) at ``wavelength`` (Å)."""
-    q = np.einsum("pi,ij,pj->p", hkl, np.linalg.inv(cell_to_metric(cell)), hkl)
-    return 2 * np.degrees(np.arcsin(np.minimum(wavelength * np.sqrt(q) / 2, 1.0)))
+    return 2 * np.degrees(np.arcsin(np.minimum(wavelength * np.sqrt(reflection_q(hkl, cell)) / 2, 1.0)))
 
 
 def pawley_fit(y: np.ndarray, weight: np.ndarray, grid, cell, space_group: int, settings: FitSettings | None = None,
