@@ -38,7 +38,8 @@ def main() -> None:
     p.add_argument("--keep", type=int, default=None, help="candidates given the fine fit (default: the shipped "
                    "FitSettings.keep)")
     add_search_arguments(p)
-    p.add_argument("--index", action="store_true", help="index the patterns nothing matches (identify --index)")
+    p.add_argument("--index", action=argparse.BooleanOptionalAction, default=True,
+                   help="index the patterns nothing matches (identify's default; --no-index as identify --no-index)")
     p.add_argument("--candidates", action="store_true", help="keep every fitted candidate's space group and Rwp "
                    "in the records (for benchmarks/identify_vote_rules.py; with --top 230 the network's whole p(SG))")
     a = p.parse_args()

@@ -13,6 +13,7 @@ Prints one JSON line.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import glob
 import json
 import os
@@ -55,6 +56,8 @@ def main() -> None:
                    "packaged model's own)")
     p.add_argument("--tile", type=int, default=1, help="search the library's entries repeated this many times: the "
                    "search at the size of a larger library (22: ~141 k entries, the Materials Project's)")
+    p.add_argument("--no-index", action="store_true", help="do not index the patterns nothing matches (identify "
+                   "--no-index; indexing and the Pawley fit of an indexed cell are identify's default)")
     a = p.parse_args()
     t = time.perf_counter()
     ident = Identifier.load(library=a.library)
@@ -63,6 +66,8 @@ def main() -> None:
     load_s = time.perf_counter() - t
     x, w, source = patterns(ident, a.n + 1)
     settings = IdentifySettings(candidates=a.candidates, max_phases=1)
+    if a.no_index:
+        settings = dataclasses.replace(settings, index=None)
     t = time.perf_counter()
     identify_profiles(ident, x[:1], w[:1], settings=settings)  # compiles
     warm_s = time.perf_counter() - t
@@ -70,7 +75,7 @@ def main() -> None:
     identify_profiles(ident, x[1:], w[1:], settings=settings)
     per = (time.perf_counter() - t) / (len(x) - 1)
     print(json.dumps({"benchmark": "identify_speed", "patterns": len(x) - 1, "source": source,
-                      "candidates": a.candidates, "fine_fits": settings.fit.keep, "library_entries": len(ident.index.db),
+                      "candidates": a.candidates, "fine_fits": settings.fit.keep, "index": settings.index is not None, "library_entries": len(ident.index.db),
                       "cpu_count": os.cpu_count(), "load_s": round(load_s, 2), "first_pattern_s": round(warm_s, 2),
                       "seconds_per_pattern": round(per, 3)}))
 

@@ -7,7 +7,8 @@ texture, air scatter, Poisson counts) and read as measured files, then indexed f
 chosen from one run (``--choose``).
 
     python benchmarks/indexing_axis.py --table runs/real_fill2 --n 300 --split validation --out /tmp/ix_val.json
-    python benchmarks/indexing_axis.py --choose /tmp/ix_val.json [--monoclinic-only]
+    python benchmarks/indexing_axis.py --choose /tmp/ix_val.json [--only min_significance]
+    python benchmarks/indexing_axis.py --null 200 --seed 5     # the chance level: random line lists' cells
 
 Prints one JSON line: per true lattice the share given the right lattice and volume, a wrong one, or none, and
 how often a triclinic pattern is (wrongly) given a cell.
@@ -16,6 +17,7 @@ how often a triclinic pattern is (wrongly) given a cell.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import time
 
@@ -30,7 +32,7 @@ from difcon_jax.evaluate.textbook import textbook_structures
 from difcon_jax.grid import Grid
 from difcon_jax.inference.predictor import Predictor
 from difcon_jax.match.absences import allowed_space_groups, group_violations
-from difcon_jax.match.indexing import Indexing, IndexSettings, choose_lattice, index_all, line_q
+from difcon_jax.match.indexing import Indexing, IndexSettings, choose_lattice, index_all, index_lines, line_q
 from difcon_jax.match.lattices import LATTICES
 from difcon_jax.match.pattern_model import cell_to_metric
 from difcon_jax.patterns.preprocess import to_model_input
@@ -50,6 +52,15 @@ def conventional_volume(space_group: int, reduced_cell) -> float:
     return float(v * CENTRING[space_group_symbol(space_group)[0]])
 
 
+def _found(record: dict) -> dict:
+    """lattice → the saved best cell as an :class:`Indexing` (cell, M20 and lines indexed: what
+    :func:`choose_lattice` reads) or None."""
+    def one(k, f):
+        indexed, lines = (int(v) for v in f["lines_indexed"].split("/"))
+        return Indexing(k, tuple(f["cell"]), f["m20"], indexed, lines, 0.0, np.zeros(0), trials=f.get("trials", 1))
+    return {k: one(k, f) if f else None for k, f in record["found"].items()}
+
+
 def summarise(records: list[dict], settings: IndexSettings) -> dict:
     """Shares per true lattice: right lattice with the conventional volume within 1 % (or a multiple up to 4:
     ``super``), wrong lattice, none; and given-a-cell for the lattice not searched (triclinic)."""
@@ -60,9 +71,7 @@ def summarise(records: list[dict], settings: IndexSettings) -> dict:
             continue
         got = []
         for r in rows:
-            found = {k: (Indexing(k, tuple(v["cell"]), v["m20"], 0, 0, 0.0, np.zeros(0)) if v else None)
-                     for k, v in r["found"].items()}
-            c = choose_lattice(found, settings)
+            c = choose_lattice(_found(r), settings)
             if c is None:
                 got.append("none")
             elif c.lattice != want:
@@ -80,9 +89,7 @@ def _answers(records: list[dict], settings: IndexSettings) -> tuple[np.ndarray, 
     net, ix = [], []
     for r in records:
         p = np.asarray(r["p_network"])
-        found = {k: (Indexing(k, tuple(f["cell"]), f["m20"], 0, 0, 0.0, np.zeros(0)) if f else None)
-                 for k, f in r["found"].items()}
-        c = choose_lattice(found, settings)
+        c = choose_lattice(_found(r), settings)
         q = p
         if c is not None:
             ok = allowed_space_groups({int(k): (n_v, None) for k, n_v in r["violations"][c.lattice].items()},
@@ -99,8 +106,7 @@ def score(records: list[dict], settings: IndexSettings = IndexSettings()) -> dic
     y = np.array([r["space_group"] for r in records])
     cs = np.vectorize(crystal_system_of)
     net, ix = _answers(records, settings)
-    given = np.array([choose_lattice({k: (Indexing(k, tuple(f["cell"]), f["m20"], 0, 0, 0.0, np.zeros(0)) if f else None)
-                                       for k, f in r["found"].items()}, settings) is not None for r in records])
+    given = np.array([choose_lattice(_found(r), settings) is not None for r in records])
     return {"n": len(y), "given_a_cell": round(float(given.mean()), 4),
             "network_sg": round(float(np.mean(net == y)), 4), "indexed_sg": round(float(np.mean(ix == y)), 4),
             "network_cs": round(float(np.mean(cs(net) == cs(y))), 4), "indexed_cs": round(float(np.mean(cs(ix) == cs(y))), 4),
@@ -111,31 +117,66 @@ def score(records: list[dict], settings: IndexSettings = IndexSettings()) -> dic
             "lattices": summarise(records, settings)}
 
 
-def choose(records: list[dict], monoclinic_only: bool = False) -> dict:
-    """The (min_m20, m20_ratio, max_violations, monoclinic_ratio) with the best space-group top-1 over all patterns
-    (those not given a cell keep the network's answer), crystal system breaking ties; ``monoclinic_only``: the
-    first three kept at the shipped values, the monoclinic ratio alone chosen."""
+#: the values ``--choose`` tries; ties go to the first listed (``min_significance`` strictest first: at an equal
+#: simulated score, the fewer cells given the fewer wrong ones where patterns show fewer lines than simulated ones)
+GRID = {"min_m20": (10, 15, 20, 30, 40, 60), "m20_ratio": (0.3, 0.5, 0.7), "max_violations": (0, 1, 2),
+        "monoclinic_ratio": (0.3, 0.1, 0.03, 0.01, 0.0), "min_significance": (15, 12, 10, 8, 6, 5, 4, 3, 2, 0)}
+
+
+def choose(records: list[dict], only: str | None = None) -> dict:
+    """The IndexSettings thresholds (:data:`GRID`) with the best space-group top-1 over all patterns (those not
+    given a cell keep the network's answer), crystal system breaking ties; ``only``: that one threshold chosen (the
+    others at the shipped values) and every value's scores listed. Without it ``min_significance`` stays shipped
+    (the full grid times its values would take an hour)."""
     y = np.array([r["space_group"] for r in records])
     cs = np.vectorize(crystal_system_of)
-    best, grid = None, []
     shipped = IndexSettings()
-    for m in (shipped.min_m20,) if monoclinic_only else (10, 15, 20, 30, 40, 60):
-        for ratio in (shipped.m20_ratio,) if monoclinic_only else (0.3, 0.5, 0.7):
-            for v in (shipped.max_violations,) if monoclinic_only else (0, 1, 2):
-                for mono in (0.3, 0.1, 0.03, 0.01, 0.0):
-                    s = IndexSettings(min_m20=m, m20_ratio=ratio, max_violations=v, monoclinic_ratio=mono)
-                    net, ix = _answers(records, s)
-                    key = (float(np.mean(ix == y)), float(np.mean(cs(ix) == cs(y))))
-                    grid.append({"min_m20": m, "m20_ratio": ratio, "max_violations": v, "monoclinic_ratio": mono,
-                                 "indexed_sg": round(key[0], 4), "indexed_cs": round(key[1], 4)})
-                    if best is None or key > best[0]:
-                        best = (key, s, net)
+    axes = {k: (v if only in (None, k) and not (only is None and k == "min_significance") else
+                (getattr(shipped, k),)) for k, v in GRID.items()}
+    best, grid = None, []
+    for values in itertools.product(*axes.values()):
+        s = IndexSettings(**dict(zip(axes, values)))
+        net, ix = _answers(records, s)
+        key = (float(np.mean(ix == y)), float(np.mean(cs(ix) == cs(y))))
+        grid.append({**dict(zip(axes, values)), "indexed_sg": round(key[0], 4), "indexed_cs": round(key[1], 4)})
+        if best is None or key > best[0]:
+            best = (key, s, net)
     (sg, cs_acc), s, net = best
-    return {"min_m20": s.min_m20, "m20_ratio": s.m20_ratio, "max_violations": s.max_violations,
-            "monoclinic_ratio": s.monoclinic_ratio,
+    return {**{k: getattr(s, k) for k in GRID},
             "network_sg": round(float(np.mean(net == y)), 4), "network_cs": round(float(np.mean(cs(net) == cs(y))), 4),
             "indexed_sg": round(sg, 4), "indexed_cs": round(cs_acc, 4), "lattices": summarise(records, s),
-            **({"grid": grid} if monoclinic_only else {})}
+            **({"grid": grid} if only else {})}
+
+
+def null_records(n_lists: int, seed: int, lambda_ref: float) -> list[dict]:
+    """The chance level of indexing: ``n_lists`` line lists of 6–20 lines at random 2θ (uniform in 2θ or in Q over
+    10–70°, Cu Kα), each lattice's best cell with its M20 and :attr:`~difcon_jax.match.indexing.Indexing.significance`.
+    No cell of such a list means anything; ``min_significance`` is set above what they reach."""
+    rng = np.random.default_rng(seed)
+    q_lo, q_hi = (line_q(np.array([10.0, 70.0]), 0.0, lambda_ref)[0])
+    out = []
+    for i in range(n_lists):
+        n = int(rng.integers(6, 21))
+        if i % 2:  # uniform in Q = 1/d²: as dense at high angles as a cell's calculated lines
+            q = rng.uniform(q_lo, q_hi, n)
+            tt = np.degrees(2 * np.arcsin(np.sqrt(q) * lambda_ref / 2))
+        else:
+            tt = rng.uniform(10.0, 70.0, n)
+        found = {k: index_lines(np.sort(tt), k, lambda_ref) for k in LATTICES}
+        out.append({"lines": n, "uniform_in": "Q" if i % 2 else "2theta",
+                    "found": {k: (v.as_dict() | {"m20": float(v.m20)}) if v else None for k, v in found.items()}})
+    return out
+
+
+def null_summary(records: list[dict]) -> dict:
+    """How many random line lists each ``min_significance`` of :data:`GRID` (and M20 alone) would give a cell, and
+    the largest significance an accepted random cell reached."""
+    def given(s):
+        return sum(choose_lattice(_found(r), s) is not None for r in records)
+    sig = [choose_lattice(_found(r), IndexSettings(min_significance=0.0)) for r in records]
+    return {"n": len(records), "given_by_m20_alone": given(IndexSettings(min_significance=0.0)),
+            "max_significance": round(max([c.significance for c in sig if c is not None], default=0.0), 3),
+            "given": {str(v): given(IndexSettings(min_significance=v)) for v in GRID["min_significance"]}}
 
 
 def _record(x, w, grid: Grid, sg: int, volume: float) -> dict:
@@ -178,15 +219,24 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=11)
     p.add_argument("--out", default=None)
     p.add_argument("--choose", default=None, help="a saved run: print the thresholds it chooses")
-    p.add_argument("--monoclinic-only", action="store_true", help="with --choose: only the monoclinic ratio "
-                   "(the other thresholds as shipped), every value's scores listed")
+    p.add_argument("--only", choices=("monoclinic_ratio", "min_significance"), default=None,
+                   help="with --choose: that threshold alone (the others as shipped), every value's scores listed")
     p.add_argument("--score", default=None, help="a saved run: print its scores with the shipped thresholds")
+    p.add_argument("--null", type=int, default=0, help="N random line lists (the chance level): how many each "
+                   "min_significance would give a cell")
     p.add_argument("--textbook", action="store_true", help="the textbook phases (lab simulator, with and without "
                    "Kα2) instead of table structures: their scores with the shipped thresholds")
     a = p.parse_args()
     if a.choose:
         print(json.dumps({"benchmark": "indexing_axis_choose",
-                          **choose(json.load(open(a.choose))["records"], a.monoclinic_only)}))
+                          **choose(json.load(open(a.choose))["records"], a.only)}))
+        return
+    if a.null:
+        records = null_records(a.null, a.seed, Grid.of(Predictor.load(a.model).cfg.augment).lambda_ref)
+        if a.out:
+            with open(a.out, "w") as f:
+                json.dump({"records": records}, f)
+        print(json.dumps({"benchmark": "indexing_null", **null_summary(records)}))
         return
     if a.score:
         print(json.dumps({"benchmark": "indexing_axis_score", **score(json.load(open(a.score))["records"])}))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import sys
@@ -227,9 +228,10 @@ def add_parsers(sub) -> None:
     p.add_argument("--first-phase-tries", type=int, default=IdentifySettings.first_phase_tries,
                    help="when the best candidate's mixture explains too little, try the next candidates whose own "
                         "lines fit as the first phase, this many first phases in all (default %(default)s)")
-    p.add_argument("--index", action="store_true",
+    p.add_argument("--index", action=argparse.BooleanOptionalAction, default=True,
                    help="index patterns nothing in the library matches (cubic to monoclinic cells from the peak "
-                        "positions), keep their answer to the groups the cell's absences allow and show its Pawley fit")
+                        "positions), keep their answer to the groups the cell's absences allow and show its Pawley "
+                        "fit (default; --no-index: the network's answer alone)")
     p.add_argument("--wavelength", type=float, default=None, help="Å, for files without wavelength metadata")
     p.add_argument("--json", action="store_true")
     p.add_argument("--plot", default=None, metavar="PNG")

@@ -250,21 +250,21 @@ def network_answer(r: dict, source: str) -> dict:
 
 def identify(files, model: str | None = None, library: str | None = None, elements: str | None = None,
              only_elements: str | None = None, exclude_elements: str | None = None, top: int = 5,
-             wavelength: float | None = None, settings: IdentifySettings | None = None, index: bool = False,
+             wavelength: float | None = None, settings: IdentifySettings | None = None, index: bool | None = None,
              non_ambient: bool = False):
     """Python API of ``difcon-jax identify``: (results, errors). ``results``: one dict per readable file
     (``file``, ``grid``, ``wavelength`` — Å, the file's own or the one given — plus the keys of
     :func:`identify_profiles`; ``identify --export`` writes them as files: :mod:`difcon_jax.match.export`);
-    ``errors``: [(file, one-line reason)]. ``index``: as ``--index`` (default settings, unless ``settings.index``
-    already holds some). ``non_ambient``: as ``--non-ambient`` (also search the non-ambient entries that are
+    ``errors``: [(file, one-line reason)]. ``index``: False as ``--no-index`` (patterns nothing matches are not
+    indexed), True indexes them (with ``settings.index``, or the default IndexSettings), None as ``settings`` say. ``non_ambient``: as ``--non-ambient`` (also search the non-ambient entries that are
     another polymorph of a mineral the library holds at ambient conditions: :mod:`difcon_jax.match.conditions`)."""
     files = [files] if isinstance(files, (str, os.PathLike)) else list(files)
     restraints = Restraints(parse_elements(elements, "--elements"), parse_elements(only_elements, "--only-elements"),
                             parse_elements(exclude_elements, "--exclude-elements"), non_ambient)
     ident = Identifier.load(model, library)
     settings = settings or IdentifySettings()
-    if index and settings.index is None:
-        settings = dataclasses.replace(settings, index=IndexSettings())
+    if index is not None and (settings.index is not None) != index:
+        settings = dataclasses.replace(settings, index=IndexSettings() if index else None)
     xs, ws, good, errors, anodes, wavelengths = [], [], [], [], [], []
     for f in files:
         try:

@@ -9,8 +9,10 @@ low-index indices, the p×p system is solved for θ, and every trial cell is sco
 lines it indexes (a monoclinic trial that indexes the first ten then by all of them: four parameters fit ten
 lines too many ways); the best trials are refined by least squares (θ and a zero shift) over the lines they index
 and judged by de Wolff's figure of merit M20 = Q₂₀ / (2·ε̄·N₂₀) (ε̄ the mean |Q_obs − Q_calc| of the indexed
-lines, N₂₀ the number of distinct calculated lines up to the 20th observed one). The answer is the lattice with
-the fewest parameters whose best cell passes the test (M20 and lines left unindexed), so a cubic phase is not
+lines, N₂₀ the number of distinct calculated lines up to the 20th observed one) and by how far chance falls short
+of the fit (:attr:`Indexing.significance`: among thousands of trial cells one fits six random lines with M20 25–50,
+so few lines and a modest M20 are refused). The answer is the lattice with
+the fewest parameters whose best cell passes the test (M20, significance, lines left unindexed), so a cubic phase is not
 reported by its orthorhombic description, nor an orthorhombic one by its monoclinic. Triclinic cells (six
 parameters) are not searched: such a pattern gets no indexing, and identify answers it as before.
 """
@@ -50,6 +52,9 @@ class IndexSettings:
     tolerance: float = 0.04  # degrees 2θ: a line is indexed within this (after the zero shift)
     max_unindexed: int = 2  # of the first n_lines (impurity lines, Kβ)
     min_m20: float = 15.0  # de Wolff's M20 an accepted cell must reach…
+    # …and its fit's improbability by chance (:attr:`Indexing.significance`; random line lists reach 8, structures'
+    # wrong cells more: 15 chosen on simulated validation)…
+    min_significance: float = 15.0
     m20_ratio: float = 0.3  # …and this share of the best M20 any lattice reaches…
     monoclinic_ratio: float = 0.1  # …but this share of the monoclinic one's (chosen on simulated validation patterns)
     max_volume: float = 3000.0  # Å³
@@ -67,7 +72,8 @@ class Indexing:
     conventional hexagonal cell for 'hexagonal'; orthorhombic axes in the order the search found them; the
     monoclinic cell reduced, b unique, a ≤ c, β ≥ 90°),
     de Wolff's ``m20``, lines ``indexed`` of ``lines``, the refined ``zero`` shift (degrees 2θ), the observed
-    lines ``two_theta`` (degrees, grid scale) and the lattice ``centring`` M20 was counted with."""
+    lines ``two_theta`` (degrees, grid scale), the lattice ``centring`` M20 was counted with and the number of
+    ``trials`` searched."""
     lattice: str
     cell: tuple
     m20: float
@@ -76,15 +82,27 @@ class Indexing:
     zero: float
     two_theta: np.ndarray
     centring: str = "P"
+    trials: int = 1  # trial cells the search tried for this lattice (:attr:`significance`)
 
     @property
     def volume(self) -> float:
         return float(cell_volume(self.cell))
 
+    @property
+    def significance(self) -> float:
+        """−log₁₀ of the number of the search's trial cells expected to index these lines as well by chance: each
+        indexed line beyond the p parameters and the zero shift lies within the mean discrepancy of a calculated
+        line by chance with probability 2ε̄·N₂₀/Q₂₀ = 1/M20 (de Wolff 1968), and ``trials`` cells were tried, so
+        (indexed − p − 1)·log₁₀ M20 − log₁₀ trials. Six lines leave three such lines, which one of the thousands of
+        two-parameter trials fits with M20 25–50 (a random list of lines is "indexed"); twenty lines do not."""
+        chance = (self.indexed - N_PARAMETERS[self.lattice] - 1) * float(np.log10(max(self.m20, 1.0)))
+        return chance - float(np.log10(max(self.trials, 1)))
+
     def as_dict(self) -> dict:
         return {"lattice": self.lattice, "centring": self.centring, "cell": [round(float(v), 5) for v in self.cell],
                 "volume": round(self.volume, 2), "m20": round(float(self.m20), 1),
-                "lines_indexed": f"{self.indexed}/{self.lines}", "zero": round(float(self.zero), 4)}
+                "lines_indexed": f"{self.indexed}/{self.lines}", "zero": round(float(self.zero), 4),
+                "significance": round(self.significance, 2), "trials": int(self.trials)}
 
 
 def _line_wavelength(two_theta: np.ndarray, lambda_ref: float, anode: str | None) -> np.ndarray:
@@ -289,7 +307,8 @@ def index_lines(two_theta: np.ndarray, lattice: str, lambda_ref: float, anode: s
 
     q, g = line_q(tt, 0.0, lambda_ref, anode)
     theta = _trials(lattice, q, s)
-    if not len(theta):
+    n_trials = len(theta)
+    if not n_trials:
         return None
     n_quick = min(10, len(q))
     if lattice == "monoclinic":
@@ -315,7 +334,7 @@ def index_lines(two_theta: np.ndarray, lattice: str, lambda_ref: float, anode: s
             continue
         if best is None or m20 > best.m20:
             best = Indexing(lattice, tuple(float(v) for v in cell_of(lattice, th)), float(m20), int(indexed.sum()),
-                            len(tt), zero, tt, centring)
+                            len(tt), zero, tt, centring, n_trials)
     return best
 
 
@@ -327,14 +346,16 @@ RANKS = (("cubic",), ("hexagonal", "tetragonal"), ("orthorhombic",), ("monoclini
 
 def choose_lattice(found: dict, settings: IndexSettings = IndexSettings()) -> Indexing | None:
     """The answer among each lattice's best cell (``found``: lattice → :class:`Indexing` or None): the fewest
-    parameters (:data:`RANKS`) whose best M20 reaches ``min_m20`` and ``m20_ratio`` of the best M20 of any other
-    lattice (``monoclinic_ratio`` of the monoclinic one's), and within a rank the better M20. A lower-symmetry
+    parameters (:data:`RANKS`) whose best cell's M20 reaches ``min_m20``, its :attr:`~Indexing.significance`
+    ``min_significance``, and its M20 ``m20_ratio`` of the best M20 of any other such lattice
+    (``monoclinic_ratio`` of the monoclinic one's), and within a rank the better M20. A lower-symmetry
     description of a cell never indexes better than the cell itself, while a spurious large high-symmetry cell
     (which can index a few lines of a tetragonal pattern) indexes far worse than the true one; tetragonal and
     hexagonal cells compete on M20 alone. Four parameters also fit a few lines of a higher-symmetry pattern by a
     small spurious cell whose M20 is higher than the true cell's (caesium chloride's 11 lines: a 29 Å³ monoclinic
     cell, M20 1,700, against its cubic 70 Å³, M20 370): the monoclinic cell must win by more."""
-    ok = {k: v for k, v in found.items() if v is not None and v.m20 >= settings.min_m20}
+    ok = {k: v for k, v in found.items()
+          if v is not None and v.m20 >= settings.min_m20 and v.significance >= settings.min_significance}
     if not ok:
         return None
 

@@ -4,9 +4,10 @@ pattern's answer is (:mod:`~difcon_jax.match.decide`), and a Pawley fit of the a
 
 This is the identify issue's fallback "checked by Pawley fits where a cell is available": the cell comes from
 indexing rather than from a neighbour (whose cell is not the pattern's) or the network's lattice head (15 %
-edge error). Triclinic cells are not searched. Used only with ``identify --index``
-(``IdentifySettings.index``): on measured minerals the accepted cells are mostly wrong
-(results/identify/README.md, "Indexing the patterns nothing matches").
+edge error). Triclinic cells are not searched. identify's default for a pattern nothing matches
+(``IdentifySettings.index``; ``--no-index`` turns it off): since cells a fit by chance could explain are refused,
+four in five cells given on rruff_dev are of the mineral's own lattice and the answers rise
+(results/identify/README.md, "Chance fits refused").
 """
 
 from __future__ import annotations

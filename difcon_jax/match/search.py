@@ -95,11 +95,10 @@ class IdentifySettings:
     # the principal phase's: refined together, a further phase can carry most of the pattern (rruff_dev: 10 of 90
     # mixtures, the answer right 7 more times, none lost, both halves; results/identify/README.md)
     principal_first: bool = True
-    # with settings, a pattern nothing matches is indexed (cubic to monoclinic), its answer kept to the groups
-    # its absences allow and Pawley-fitted (match/novel.py). Off by default (``identify --index`` turns it on):
-    # on measured minerals the cells it accepts are mostly wrong (rruff_dev: SG 0.515 → 0.492, the 14 % of
-    # patterns it indexed answered right 6 % of the time; results/identify/README.md)
-    index: IndexSettings | None = None
+    # a pattern nothing matches is indexed (cubic to monoclinic), its answer kept to the groups its absences allow
+    # and Pawley-fitted (match/novel.py); None: not indexed (``identify --no-index``). On since cells a fit by chance
+    # could explain are refused (rruff_dev chose it: SG 0.621 → 0.628, CS 0.763 → 0.779; results/identify/README.md)
+    index: IndexSettings | None = IndexSettings()
     # a matched phase whose refined cell is metrically of a higher system answers that system's groups its
     # lines allow (match/metric.py; tolerances set on the simulated validation axis); None: the vote as fitted
     metric: MetricSettings | None = MetricSettings()

@@ -45,11 +45,11 @@ def test_identify_names_the_phase_refines_it_and_draws_the_fit(tmp_path, capsys,
     text = capsys.readouterr().out
     assert "phase 1: CCaO3 [calcite]" in text and "R-3c (#167)" in text and "network (heads + library vote):" in text
     assert "symmetry: trigonal, R-3c (#167)" in text
-    # without calcium no candidate fits: "no match"; not indexed (the default), the answer is the network's for a
+    # without calcium no candidate fits: "no match"; not indexed (--no-index), the answer is the network's for a
     # phase outside the library: its p(SG) under the training population's prior, decided system first
     # (--top 10: every finely fitted candidate listed, so each group the failed fits vote for is among them)
     main(["identify", f, "--library", library, "--wavelength", "1.5418", "--exclude-elements", "Ca", "--json",
-          "--top", "10", "--export", str(tmp_path / "none")])
+          "--top", "10", "--export", str(tmp_path / "none"), "--no-index"])
     (r,) = json.loads(capsys.readouterr().out)
     assert r["indexing"] is None
     fit = read_table(tmp_path / "none" / "calcite.fit.csv")  # no phase: the best candidate's failed fit instead
@@ -78,13 +78,13 @@ def test_identify_names_the_phase_refines_it_and_draws_the_fit(tmp_path, capsys,
 
 
 def test_a_phase_the_library_lacks_is_indexed_and_pawley_fitted(tmp_path, capsys, library):
-    """Calcite with calcium excluded from the candidates and ``--index``: no library phase matches, so the pattern
-    is indexed (hexagonal axes, R-centred), its answer kept to the groups the absences allow, and the answer's
-    Pawley fit refines the cell it was simulated with."""
+    """Calcite with calcium excluded from the candidates: no library phase matches, so the pattern is indexed (by
+    default; hexagonal axes, R-centred), its answer kept to the groups the absences allow, and the answer's Pawley
+    fit refines the cell it was simulated with."""
     f = _xy(tmp_path / "calcite.xy", simulate("calcite", (1.015, 1.015, 1.01), zero=0.03))
     png = tmp_path / "novel.png"
     main(["identify", f, "--library", library, "--wavelength", "1.5418", "--exclude-elements", "Ca", "--json",
-          "--index", "--plot", str(png)])
+          "--plot", str(png)])
     (r,) = json.loads(capsys.readouterr().out)
     ix = r["indexing"]
     assert not r["match"] and r["symmetry"]["source"].startswith("indexed cell")
