@@ -36,6 +36,26 @@ def format_cell(cell, sigma, space_group: int) -> str:
     return " ".join(f"{names[i]}={value_with_su(cell[i], sigma[i])}{'Å' if i < 3 else '°'}" for i in show)
 
 
+def indexing_lines(ix: dict | None) -> list[str]:
+    """The lines that show a novel phase's own cell (``identify``'s ``indexing`` record: indexed from its peak
+    positions, its answer Pawley-fitted), or none."""
+    if not ix:
+        return []
+    angles = "".join(f" {n}={v:.3f}°" for n, v in zip("αβγ", ix["cell"][3:]) if abs(v - 90.0) > 1e-6)
+    out = [f"indexed cell: {ix['lattice']} {ix['centring']}, "
+           f"{' '.join(f'{n}={v:.4f}' for n, v in zip('abc', ix['cell'][:3]))} Å{angles}, V {ix['volume']:.1f} Å³, "
+           f"M20 {ix['m20']:.0f}, {ix['lines_indexed']} lines indexed; {ix['allowed_groups']} groups allowed by its absences"]
+    if ix.get("pawley_note"):
+        out.append(f"note: {ix['pawley_note']}")
+    if "pawley" in ix:
+        pw = ix["pawley"]
+        upto = f", fitted to {pw['two_theta_max']:.1f}°" if "two_theta_max" in pw else ""
+        out.append(f"Pawley fit ({pw['space_group']['symbol']}, {pw['reflections']} reflections{upto}): "
+                   f"{format_cell(pw['cell'], pw['cell_sigma'], pw['space_group']['number'])}  Rwp {pw['rwp']:.3f}  "
+                   f"χ²ν {pw['reduced_chi2']:.2f}")
+    return out
+
+
 def symmetry_differs_note(r: dict) -> str | None:
     """The line that says why a matched pattern's symmetry answer is not phase 1's own group (candidates of
     another group fitted about as well, and the vote — fits within τ of the best, with the network — went to
@@ -89,20 +109,8 @@ def _print_result(r: dict) -> None:
     why = symmetry_differs_note(r)
     if why:
         print(f"  {why}")
-    ix = r.get("indexing")
-    if ix:  # a novel phase's own cell: indexed from its peak positions, its answer Pawley-fitted
-        angles = "".join(f" {n}={v:.3f}°" for n, v in zip("αβγ", ix["cell"][3:]) if abs(v - 90.0) > 1e-6)
-        print(f"  indexed cell: {ix['lattice']} {ix['centring']}, "
-              f"{' '.join(f'{n}={v:.4f}' for n, v in zip('abc', ix['cell'][:3]))} Å{angles}, V {ix['volume']:.1f} Å³, "
-              f"M20 {ix['m20']:.0f}, {ix['lines_indexed']} lines indexed; {ix['allowed_groups']} groups allowed by its absences")
-        if ix.get("pawley_note"):
-            print(f"  note: {ix['pawley_note']}")
-        if "pawley" in ix:
-            pw = ix["pawley"]
-            upto = f", fitted to {pw['two_theta_max']:.1f}°" if "two_theta_max" in pw else ""
-            print(f"  Pawley fit ({pw['space_group']['symbol']}, {pw['reflections']} reflections{upto}): "
-                  f"{format_cell(pw['cell'], pw['cell_sigma'], pw['space_group']['number'])}  Rwp {pw['rwp']:.3f}  "
-                  f"χ²ν {pw['reduced_chi2']:.2f}")
+    for line in indexing_lines(r.get("indexing")):
+        print(f"  {line}")
     if sym.get("unverified_votes"):
         print("  the failed fits' vote (unverified): " + ", ".join(f"{v['symbol']} {v['p']:.2f}"
                                                                for v in sym["unverified_votes"][:3]))

@@ -23,6 +23,7 @@ from difcon_jax.inference.model_dir import PACKAGED_MODEL
 from difcon_jax.inference.predict_files import plot_predictions, predict_files
 from difcon_jax.inference.predictor import Predictor
 from difcon_jax.inference.prior import PRIORS
+from difcon_jax.cli.matching import indexing_lines
 from difcon_jax.match.identify import network_answer, verify_predictions
 from difcon_jax.match.orders import describe_one_spacing
 from difcon_jax.patterns.doublet import SHOWN_WITH_KA2
@@ -41,6 +42,8 @@ def _print_prediction(r: dict, verify: bool) -> None:
             print(f"  note: {describe_one_spacing(v['one_spacing'])}")
     elif verify:
         print("  verified phase: none in the library fits")
+        for line in indexing_lines(r.get("indexing")):  # a cell of its own instead: the evidence identify draws
+            print(f"  {line}")
     sg = ", ".join(f"{s['symbol']} (#{s['number']}) {s['p']:.3f}" for s in r["space_group"])
     cs = ", ".join(f"{c['label']} {c['p']:.3f}" for c in r["crystal_system"])
     eg = ", ".join(f"[{e['symbol']}] {e['p']:.3f}" for e in r["extinction_group"])

@@ -211,6 +211,8 @@ def verify_predictions(results: list[dict], profiles: np.ndarray, model_dir: str
 
     * ``verified``: the best-fitting library phase (name, formula, space group, refined cell, Rwp; ``one_spacing``
       when its lines are orders of one reflection) when one matches, else None;
+    * ``indexing``: for a pattern nothing matches, its indexed cell and the answer's Pawley fit (identify's
+      ``indexing`` record), else None;
     * ``answer``: identify's symmetry answer — ``crystal_system``, ``space_group`` {number, symbol}, ``ranking``
       (as many groups as the network's list), ``source`` (what decided it) and ``verified`` (a phase matched).
       With a match the fitted candidates' vote decides; without one, the network's answer for a phase outside the
@@ -221,8 +223,9 @@ def verify_predictions(results: list[dict], profiles: np.ndarray, model_dir: str
     get ``verified`` None and the network's top group as ``answer``. ``predictor``: the model already loaded by
     ``predict`` (read once)."""
     if not results or not os.path.exists(os.path.join(model_dir or PACKAGED_MODEL, REFERENCES_FILE)):
-        return [dict(r, verified=None, answer=network_answer(r, "network (the model folder has no reference "
-                                                                "library to verify against)")) for r in results]
+        return [dict(r, verified=None, indexing=None,
+                     answer=network_answer(r, "network (the model folder has no reference library to verify against)"))
+                for r in results]
     ident = Identifier.load(model_dir, predictor=predictor)
     weights = np.stack([((ident.grid.centres >= r["coverage"][0]) & (ident.grid.centres <= r["coverage"][1]))
                         .astype(np.float32) for r in results])
@@ -236,7 +239,7 @@ def verify_predictions(results: list[dict], profiles: np.ndarray, model_dir: str
         verified = dict({k: f["phases"][0][k] for k in keys}, one_spacing=f["one_spacing"]) if f["phases"] else None
         answer = {"crystal_system": sym["crystal_system"], "space_group": sym["space_group"],
                   "ranking": sym["ranking"], "source": sym["source"], "verified": bool(f["match"])}
-        out.append(dict(r, verified=verified, answer=answer))
+        out.append(dict(r, verified=verified, answer=answer, indexing=f["indexing"]))
     return out
 
 

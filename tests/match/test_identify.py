@@ -137,6 +137,23 @@ def test_predict_shows_the_verified_phase_from_the_packaged_minerals(tmp_path, c
     assert r["answer"]["space_group"]["number"] == r["space_group"][0]["number"]
 
 
+def test_predict_shows_the_indexed_cell_of_a_phase_the_minerals_lack(tmp_path, capsys):
+    """A monoclinic structure written in the tests matches none of the packaged minerals: predict's answer comes
+    from its own indexed cell, which the text and the JSON show with the answer's Pawley fit."""
+    f = _xy(tmp_path / "novel.xy", simulate("P21c_generic"))
+    assert main(["predict", f, "--wavelength", "1.5418", "--json"]) == 0
+    (r,) = json.loads(capsys.readouterr().out)
+    ix = r["indexing"]
+    assert r["verified"] is None and r["answer"]["source"].startswith("indexed cell")
+    assert ix["lattice"] == "monoclinic" and ix["cell"][0] == pytest.approx(5.1, rel=2e-3) and ix["significance"] >= 15
+    assert r["answer"]["crystal_system"] == "monoclinic" and ix["pawley"]["space_group"] == r["answer"]["space_group"]
+    from difcon_jax.cli.predicting import _print_prediction
+
+    _print_prediction(r, verify=True)
+    text = capsys.readouterr().out
+    assert "verified phase: none in the library fits\n  indexed cell: monoclinic P" in text and "Pawley fit (P" in text
+
+
 def test_library_build_into_a_model_folder_records_its_prior(tmp_path, capsys):
     """A model's own reference library sets the population its 'library' answers are for, stored in
     ``calibration.json``, so predictions stay the same when the reference file is left out."""
