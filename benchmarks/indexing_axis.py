@@ -31,7 +31,7 @@ from difcon_jax.evaluate.lab_renderer import render_lab_pattern
 from difcon_jax.evaluate.textbook import textbook_structures
 from difcon_jax.grid import Grid
 from difcon_jax.inference.predictor import Predictor
-from difcon_jax.match.absences import allowed_space_groups, group_violations
+from difcon_jax.match.absences import allowed_space_groups, group_violations, groups_of_centring
 from difcon_jax.match.indexing import Indexing, IndexSettings, choose_lattice, index_all, index_lines, line_q
 from difcon_jax.match.lattices import LATTICES
 from difcon_jax.match.pattern_model import cell_to_metric
@@ -57,7 +57,8 @@ def _found(record: dict) -> dict:
     :func:`choose_lattice` reads) or None."""
     def one(k, f):
         indexed, lines = (int(v) for v in f["lines_indexed"].split("/"))
-        return Indexing(k, tuple(f["cell"]), f["m20"], indexed, lines, 0.0, np.zeros(0), trials=f.get("trials", 1))
+        return Indexing(k, tuple(f["cell"]), f["m20"], indexed, lines, 0.0, np.zeros(0), f["centring"],
+                        f.get("trials", 1))
     return {k: one(k, f) if f else None for k, f in record["found"].items()}
 
 
@@ -94,6 +95,8 @@ def _answers(records: list[dict], settings: IndexSettings) -> tuple[np.ndarray, 
         if c is not None:
             ok = allowed_space_groups({int(k): (n_v, None) for k, n_v in r["violations"][c.lattice].items()},
                                       settings.max_violations)
+            if settings.same_centring:
+                ok &= groups_of_centring(c.lattice, c.centring)
             q = np.where(ok, p, 0.0) if (p * ok).sum() > 0 else p
         net.append(int(np.argmax(p)) + 1)
         ix.append(int(np.argmax(q)) + 1)
@@ -120,7 +123,8 @@ def score(records: list[dict], settings: IndexSettings = IndexSettings()) -> dic
 #: the values ``--choose`` tries; ties go to the first listed (``min_significance`` strictest first: at an equal
 #: simulated score, the fewer cells given the fewer wrong ones where patterns show fewer lines than simulated ones)
 GRID = {"min_m20": (10, 15, 20, 30, 40, 60), "m20_ratio": (0.3, 0.5, 0.7), "max_violations": (0, 1, 2),
-        "monoclinic_ratio": (0.3, 0.1, 0.03, 0.01, 0.0), "min_significance": (15, 12, 10, 8, 6, 5, 4, 3, 2, 0)}
+        "monoclinic_ratio": (0.3, 0.1, 0.03, 0.01, 0.0), "min_significance": (15, 12, 10, 8, 6, 5, 4, 3, 2, 0),
+        "same_centring": (False, True)}
 
 
 def choose(records: list[dict], only: str | None = None) -> dict:
@@ -219,7 +223,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=11)
     p.add_argument("--out", default=None)
     p.add_argument("--choose", default=None, help="a saved run: print the thresholds it chooses")
-    p.add_argument("--only", choices=("monoclinic_ratio", "min_significance"), default=None,
+    p.add_argument("--only", choices=("monoclinic_ratio", "min_significance", "same_centring"), default=None,
                    help="with --choose: that threshold alone (the others as shipped), every value's scores listed")
     p.add_argument("--score", default=None, help="a saved run: print its scores with the shipped thresholds")
     p.add_argument("--null", type=int, default=0, help="N random line lists (the chance level): how many each "

@@ -19,8 +19,8 @@ import gemmi
 import numpy as np
 
 from difcon_jax.crystal.stick import systematically_absent
-from difcon_jax.crystal.symmetry import extinction_group_of
-from difcon_jax.match.lattices import monoclinic_settings
+from difcon_jax.crystal.symmetry import extinction_group_of, space_group_symbol
+from difcon_jax.match.lattices import bravais_type, monoclinic_settings
 from difcon_jax.match.pawley import reflections_within
 
 #: space-group numbers each indexed lattice can carry (rhombohedral groups on hexagonal axes)
@@ -78,3 +78,12 @@ def allowed_space_groups(violations: dict[int, tuple[int, tuple]], max_violation
     """bool[230] (index = number − 1): the groups whose extinction class has at most ``max_violations``."""
     ok_classes = {extinction_group_of(sg) for sg, (v, _) in violations.items() if v <= max_violations}
     return np.array([extinction_group_of(n) in ok_classes for n in range(1, 231)])
+
+
+def groups_of_centring(lattice: str, centring: str) -> np.ndarray:
+    """bool[230] (index = number − 1): the groups of ``lattice`` whose lattice type (the first letter of the
+    symbol) is the indexed cell's ``centring`` (:func:`~difcon_jax.match.lattices.bravais_type`: a monoclinic I
+    cell is a C-centred lattice in another cell choice)."""
+    want = bravais_type(lattice, centring)
+    return np.array([n in LATTICE_GROUPS[lattice] and bravais_type(lattice, space_group_symbol(n)[0]) == want
+                     for n in range(1, 231)])

@@ -64,6 +64,10 @@ class IndexSettings:
     smooth: float = 0.04  # degrees: Gaussian FWHM of the smoothing before peaks are found
     keep: int = 60  # trial cells refined per lattice
     max_violations: int = 1  # observed lines a space group's absences may leave unexplained (absences.py)
+    # only groups of the lattice type the cell's M20 was counted with (the centring that indexes as many lines with
+    # the fewest calculated ones): a primitive group does not explain a centred pattern's missing half of its lines
+    # (simulated validation: SG equal, CS up; rruff_dev chose it, results/identify/README.md)
+    same_centring: bool = True
 
 
 @dataclasses.dataclass(frozen=True)

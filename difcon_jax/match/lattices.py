@@ -188,6 +188,15 @@ def reflections(lattice: str, theta: np.ndarray, q_max: float) -> tuple[np.ndarr
     return np.stack([h, k, l], 1)[keep], q[keep]
 
 
+def bravais_type(lattice: str, centring: str) -> str:
+    """The lattice type a centring letter means within ``lattice``: the monoclinic A, B, C and I cells are one
+    centred type in different cell choices, the orthorhombic A, B and C one base-centred type in different axis
+    orders ('C' for both); other letters as given (P, I, F, R)."""
+    if (lattice == "monoclinic" and centring != "P") or (lattice == "orthorhombic" and centring in "ABC"):
+        return "C"
+    return centring
+
+
 def centring_allows(centring: str, hkl: np.ndarray) -> np.ndarray:
     """bool[M]: the reflections a lattice centring allows."""
     h, k, l = hkl.T

@@ -16,7 +16,7 @@ import numpy as np
 
 from difcon_jax.crystal.symmetry import extinction_group_of, space_group_symbol
 from difcon_jax.grid import Grid
-from difcon_jax.match.absences import allowed_space_groups, group_violations
+from difcon_jax.match.absences import allowed_space_groups, group_violations, groups_of_centring
 from difcon_jax.match.decide import two_step_answer
 from difcon_jax.match.fit import FitSettings
 from difcon_jax.match.indexing import IndexSettings, index_pattern, line_q
@@ -39,6 +39,8 @@ def index_and_check(y: np.ndarray, weight: np.ndarray, grid: Grid, ranking: np.n
     q, g = line_q(ix.two_theta, ix.zero, grid.lambda_ref, anode)
     violations = group_violations(ix.cell, q, g * settings.tolerance, ix.lattice)
     ok = allowed_space_groups(violations, settings.max_violations)
+    if settings.same_centring:
+        ok &= groups_of_centring(ix.lattice, ix.centring)
     restricted = np.where(ok, ranking, 0.0)
     if not restricted.sum() > 0:
         return ranking, None

@@ -97,7 +97,7 @@ class IdentifySettings:
     principal_first: bool = True
     # a pattern nothing matches is indexed (cubic to monoclinic), its answer kept to the groups its absences allow
     # and Pawley-fitted (match/novel.py); None: not indexed (``identify --no-index``). On since cells a fit by chance
-    # could explain are refused (rruff_dev chose it: SG 0.621 → 0.628, CS 0.763 → 0.779; results/identify/README.md)
+    # could explain are refused (rruff_dev chose it: SG 0.621 → 0.631, CS 0.763 → 0.779; results/identify/README.md)
     index: IndexSettings | None = IndexSettings()
     # a matched phase whose refined cell is metrically of a higher system answers that system's groups its
     # lines allow (match/metric.py; tolerances set on the simulated validation axis); None: the vote as fitted

@@ -7,6 +7,7 @@ import pytest
 
 from difcon_jax.crystal.symmetry import extinction_group_of
 from difcon_jax.grid import Grid
+from difcon_jax.match.indexing import IndexSettings
 from difcon_jax.match.novel import index_and_check
 from tests.helpers.match import N_BINS, TT_MAX, measured, simulate
 
@@ -34,3 +35,18 @@ def test_a_monoclinic_pattern_is_indexed_and_pawley_fitted_in_its_groups_setting
     assert rec["pawley"]["rwp"] < 0.15
     assert np.all(rec["_model"][GRID.centres > rec["pawley"]["two_theta_max"] + 1.0] < 1e-3)
     assert len(rec["_ticks"]) > 0 and rec["_model"].shape == (N_BINS,)
+
+
+def test_a_centred_pattern_answers_a_centred_group():
+    """Cc (a 6.6, b 8.1, c 7.4 Å, β 110.2°): its lines are counted with a centred cell (half the reflections
+    absent), so the primitive groups are refused — P2₁/c, what a network often says of a monoclinic pattern,
+    explains every line Cc has but predicts the missing half too."""
+    y, w = measured(simulate("Cc_generic", fwhm=0.08, zero=0.04), noise=0.002)
+    ranking = np.full(230, 0.1 / 229)
+    ranking[14 - 1] = 0.9
+    restricted, rec = index_and_check(y, w, GRID, ranking, pawley=False)
+    assert rec is not None and rec["lattice"] == "monoclinic" and rec["centring"] in ("C", "A", "I")
+    assert all(restricted[g - 1] == 0 for g in (3, 4, 6, 7, 10, 11, 13, 14))  # every primitive monoclinic group
+    assert restricted[9 - 1] > 0 and int(np.argmax(restricted)) + 1 in (5, 8, 9, 12, 15)
+    kept, _ = index_and_check(y, w, GRID, ranking, settings=IndexSettings(same_centring=False), pawley=False)
+    assert int(np.argmax(kept)) + 1 == 14  # without the rule, P2₁/c's absences alone do not refuse it
