@@ -75,7 +75,8 @@ def main() -> None:
     identify_profiles(ident, x[1:], w[1:], settings=settings)
     per = (time.perf_counter() - t) / (len(x) - 1)
     print(json.dumps({"benchmark": "identify_speed", "patterns": len(x) - 1, "source": source,
-                      "candidates": a.candidates, "fine_fits": settings.fit.keep, "index": settings.index is not None, "library_entries": len(ident.index.db),
+                      "candidates": a.candidates, "fine_fits": settings.fit.keep,
+                      "index": settings.index is not None, "library_entries": len(ident.index.db),
                       "cpu_count": os.cpu_count(), "load_s": round(load_s, 2), "first_pattern_s": round(warm_s, 2),
                       "seconds_per_pattern": round(per, 3)}))
 

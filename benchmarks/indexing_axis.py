@@ -130,13 +130,11 @@ GRID = {"min_m20": (10, 15, 20, 30, 40, 60), "m20_ratio": (0.3, 0.5, 0.7), "max_
 def choose(records: list[dict], only: str | None = None) -> dict:
     """The IndexSettings thresholds (:data:`GRID`) with the best space-group top-1 over all patterns (those not
     given a cell keep the network's answer), crystal system breaking ties; ``only``: that one threshold chosen (the
-    others at the shipped values) and every value's scores listed. Without it ``min_significance`` stays shipped
-    (the full grid times its values would take an hour)."""
+    others at the shipped values) and every value's scores listed (the full grid: ~6 min of CPU for 300 records)."""
     y = np.array([r["space_group"] for r in records])
     cs = np.vectorize(crystal_system_of)
     shipped = IndexSettings()
-    axes = {k: (v if only in (None, k) and not (only is None and k == "min_significance") else
-                (getattr(shipped, k),)) for k, v in GRID.items()}
+    axes = {k: (v if only in (None, k) else (getattr(shipped, k),)) for k, v in GRID.items()}
     best, grid = None, []
     for values in itertools.product(*axes.values()):
         s = IndexSettings(**dict(zip(axes, values)))

@@ -44,7 +44,8 @@ def indexing_lines(ix: dict | None) -> list[str]:
     angles = "".join(f" {n}={v:.3f}°" for n, v in zip("αβγ", ix["cell"][3:]) if abs(v - 90.0) > 1e-6)
     out = [f"indexed cell: {ix['lattice']} {ix['centring']}, "
            f"{' '.join(f'{n}={v:.4f}' for n, v in zip('abc', ix['cell'][:3]))} Å{angles}, V {ix['volume']:.1f} Å³, "
-           f"M20 {ix['m20']:.0f}, {ix['lines_indexed']} lines indexed; {ix['allowed_groups']} groups allowed by its absences"]
+           f"M20 {ix['m20']:.0f}, {ix['lines_indexed']} lines indexed; {ix['allowed_groups']} groups its absences "
+           "and centring allow"]
     if ix.get("pawley_note"):
         out.append(f"note: {ix['pawley_note']}")
     if "pawley" in ix:

@@ -7,6 +7,7 @@ import os
 import sys
 
 from difcon_jax.cli.common import check_plot_folder, report_file_errors, strict_json
+from difcon_jax.cli.matching import indexing_lines
 from difcon_jax.data.prepare import prepare_table
 from difcon_jax.errors import InputError
 from difcon_jax.evaluate.confusion import write_confusions
@@ -23,7 +24,6 @@ from difcon_jax.inference.model_dir import PACKAGED_MODEL
 from difcon_jax.inference.predict_files import plot_predictions, predict_files
 from difcon_jax.inference.predictor import Predictor
 from difcon_jax.inference.prior import PRIORS
-from difcon_jax.cli.matching import indexing_lines
 from difcon_jax.match.identify import network_answer, verify_predictions
 from difcon_jax.match.orders import describe_one_spacing
 from difcon_jax.patterns.doublet import SHOWN_WITH_KA2

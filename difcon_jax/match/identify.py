@@ -259,8 +259,9 @@ def identify(files, model: str | None = None, library: str | None = None, elemen
     (``file``, ``grid``, ``wavelength`` — Å, the file's own or the one given — plus the keys of
     :func:`identify_profiles`; ``identify --export`` writes them as files: :mod:`difcon_jax.match.export`);
     ``errors``: [(file, one-line reason)]. ``index``: False as ``--no-index`` (patterns nothing matches are not
-    indexed), True indexes them (with ``settings.index``, or the default IndexSettings), None as ``settings`` say. ``non_ambient``: as ``--non-ambient`` (also search the non-ambient entries that are
-    another polymorph of a mineral the library holds at ambient conditions: :mod:`difcon_jax.match.conditions`)."""
+    indexed), True indexes them (with ``settings.index``, or the default IndexSettings), None as ``settings``
+    say. ``non_ambient``: as ``--non-ambient`` (also search the non-ambient entries that are another polymorph of
+    a mineral the library holds at ambient conditions: :mod:`difcon_jax.match.conditions`)."""
     files = [files] if isinstance(files, (str, os.PathLike)) else list(files)
     restraints = Restraints(parse_elements(elements, "--elements"), parse_elements(only_elements, "--only-elements"),
                             parse_elements(exclude_elements, "--exclude-elements"), non_ambient)

@@ -11,9 +11,9 @@ lines too many ways); the best trials are refined by least squares (θ and a zer
 and judged by de Wolff's figure of merit M20 = Q₂₀ / (2·ε̄·N₂₀) (ε̄ the mean |Q_obs − Q_calc| of the indexed
 lines, N₂₀ the number of distinct calculated lines up to the 20th observed one) and by how far chance falls short
 of the fit (:attr:`Indexing.significance`: among thousands of trial cells one fits six random lines with M20 25–50,
-so few lines and a modest M20 are refused). The answer is the lattice with
-the fewest parameters whose best cell passes the test (M20, significance, lines left unindexed), so a cubic phase is not
-reported by its orthorhombic description, nor an orthorhombic one by its monoclinic. Triclinic cells (six
+so few lines and a modest M20 are refused). The answer is the lattice with the fewest parameters whose best cell
+passes the test (M20, significance, lines left unindexed), so a cubic phase is not reported by its orthorhombic
+description, nor an orthorhombic one by its monoclinic. Triclinic cells (six
 parameters) are not searched: such a pattern gets no indexing, and identify answers it as before.
 """
 

@@ -30,9 +30,10 @@ def index_and_check(y: np.ndarray, weight: np.ndarray, grid: Grid, ranking: np.n
     """(ranking float[230] restricted to the groups the indexed cell allows and renormalised, record) for the
     profile y (float[n_bins] on ``grid``, background removed, measured where ``weight`` > 0); (ranking, None)
     unchanged when the pattern does not index or its cell allows none of the ranked groups. The record: the
-    indexing (:meth:`~difcon_jax.match.indexing.Indexing.as_dict`), ``allowed_groups`` (how many), and with
-    ``pawley`` the Pawley fit of the answer's group (cell in its standard setting, cell_sigma, rwp,
-    reduced_chi2) with its curve and ticks under '_' keys."""
+    indexing (:meth:`~difcon_jax.match.indexing.Indexing.as_dict`), ``allowed_groups`` (how many: their absences
+    explain the lines and, with ``same_centring``, their lattice type is the cell's), and with ``pawley`` the Pawley
+    fit of the answer's group (cell in its standard setting, cell_sigma, rwp, reduced_chi2) with its curve and
+    ticks under '_' keys."""
     ix = index_pattern(y, weight, grid, anode, settings)
     if ix is None:
         return ranking, None
