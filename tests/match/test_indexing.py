@@ -123,7 +123,7 @@ def test_choose_lattice_prefers_symmetry_unless_a_lower_one_indexes_far_better()
 def test_significance_counts_the_lines_beyond_the_cells_parameters():
     six = Indexing("tetragonal", (4.0, 4.0, 6.0, 90.0, 90.0, 90.0), 100.0, 6, 6, 0.0, np.zeros(0))
     assert six.significance == pytest.approx((6 - 2 - 1) * 2.0)  # a, c and the zero shift fix three lines
-    # among a thousand trial cells, one is expected to fit 10³ times better than chance alone
+    # a thousand trial cells tried: chance had a thousand tries, the significance is three orders lower
     assert dataclasses.replace(six, trials=1000).significance == pytest.approx(six.significance - 3.0)
     s = IndexSettings(min_m20=10, min_significance=7.0)
     assert choose_lattice({"tetragonal": six}, s) is None
