@@ -16,7 +16,8 @@ import numpy as np
 
 from difcon_jax.match.database import metric_basis
 from difcon_jax.match.fit import FitSettings, make_fitter, parameter_bounds, phases_from_arrays
-from difcon_jax.match.pattern_model import cell_to_metric, doublet_on_grid, reflection_q
+from difcon_jax.match.lines import reflection_positions
+from difcon_jax.match.pattern_model import N_BASE, cell_to_metric, doublet_on_grid
 from difcon_jax.patterns.preprocess import noise_sigma
 
 
@@ -49,11 +50,6 @@ def pawley_reflections(cell, space_group: int, two_theta_max: float, wavelength:
     return hkl[distinct][:max_reflections].astype(np.int32)
 
 
-def _two_theta(hkl: np.ndarray, cell, wavelength: float) -> np.ndarray:
-    """Degrees 2θ of reflections hkl int[M, 3] of ``cell`` (Å, degrees) at ``wavelength`` (Å)."""
-    return 2 * np.degrees(np.arcsin(np.minimum(wavelength * np.sqrt(reflection_q(hkl, cell)) / 2, 1.0)))
-
-
 def pawley_fit(y: np.ndarray, weight: np.ndarray, grid, cell, space_group: int, settings: FitSettings | None = None,
                anode: str = "Cu", max_reflections: int = 160) -> dict:
     """Pawley fit of one (cell, space group) hypothesis; ``grid`` a :class:`~difcon_jax.grid.Grid`.
@@ -70,7 +66,8 @@ def pawley_fit(y: np.ndarray, weight: np.ndarray, grid, cell, space_group: int, 
     if len(hkl) > max_reflections:
         # more lines than the fit has intensities for (a large low-symmetry cell): the fit covers the range up to
         # midway between the last line it holds and the next, and says so, rather than leave the rest unexplained
-        tt = _two_theta(hkl[max_reflections - 1:max_reflections + 1], cell, grid.lambda_ref)
+        # Bragg positions of the cell (no zero shift or displacement: the fit has not run)
+        tt = reflection_positions(hkl[max_reflections - 1:max_reflections + 1], cell, np.zeros(N_BASE), grid.lambda_ref)
         tt_fitted = float(tt.mean())
         hkl = hkl[:max_reflections]
         weight = np.where(grid.centres <= tt_fitted, weight, 0.0)
