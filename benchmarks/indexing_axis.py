@@ -31,7 +31,8 @@ from difcon_jax.evaluate.lab_renderer import render_lab_pattern
 from difcon_jax.evaluate.textbook import textbook_structures
 from difcon_jax.grid import Grid
 from difcon_jax.inference.predictor import Predictor
-from difcon_jax.match.absences import allowed_space_groups, group_violations, groups_of_centring
+from difcon_jax.match.absences import (GroupFit, absence_log_odds, allowed_space_groups, group_violations,
+                                      groups_of_centring)
 from difcon_jax.match.indexing import Indexing, IndexSettings, choose_lattice, index_all, index_lines, line_q
 from difcon_jax.match.lattices import LATTICES
 from difcon_jax.match.pattern_model import cell_to_metric
@@ -85,6 +86,15 @@ def summarise(records: list[dict], settings: IndexSettings) -> dict:
     return out
 
 
+def _fits(saved: dict) -> dict[int, GroupFit]:
+    """A record's extinction classes (representative → [violations, empty absences]; records before empty
+    absences were counted hold the violations alone, read as 0 empty) as :class:`GroupFit`."""
+    def one(v) -> GroupFit:
+        violations, empty = v[:2] if isinstance(v, list) else (v, 0)
+        return GroupFit(violations, (), empty)
+    return {int(k): one(v) for k, v in saved.items()}
+
+
 def _answers(records: list[dict], settings: IndexSettings) -> tuple[np.ndarray, np.ndarray]:
     """(the network's top group, the answer kept to the groups the accepted cell's absences allow) per record."""
     net, ix = [], []
@@ -93,11 +103,12 @@ def _answers(records: list[dict], settings: IndexSettings) -> tuple[np.ndarray, 
         c = choose_lattice(_found(r), settings)
         q = p
         if c is not None:
-            ok = allowed_space_groups({int(k): (n_v, None) for k, n_v in r["violations"][c.lattice].items()},
-                                      settings.max_violations)
+            fits = _fits(r["violations"][c.lattice])
+            ok = allowed_space_groups(fits, settings.max_violations)
             if settings.same_centring:
                 ok &= groups_of_centring(c.lattice, c.centring)
-            q = np.where(ok, p, 0.0) if (p * ok).sum() > 0 else p
+            log_odds = absence_log_odds(fits, settings.absence_weight, settings.violation_weight)
+            q = np.where(ok, p * np.exp(log_odds - log_odds[ok].max()), 0.0) if (p * ok).sum() > 0 else p
         net.append(int(np.argmax(p)) + 1)
         ix.append(int(np.argmax(q)) + 1)
     return np.array(net), np.array(ix)
@@ -124,17 +135,24 @@ def score(records: list[dict], settings: IndexSettings = IndexSettings()) -> dic
 #: simulated score, the fewer cells given the fewer wrong ones where patterns show fewer lines than simulated ones)
 GRID = {"min_m20": (10, 15, 20, 30, 40, 60), "m20_ratio": (0.3, 0.5, 0.7), "max_violations": (0, 1, 2),
         "monoclinic_ratio": (0.3, 0.1, 0.03, 0.01, 0.0), "min_significance": (15, 12, 10, 8, 6, 5, 4, 3, 2, 0),
-        "same_centring": (False, True)}
+        "same_centring": (False, True), "absence_weight": (0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5),
+        "violation_weight": (0.0, 1.0, 2.0, 4.0)}
+#: what ``--choose`` without ``--only`` varies together (the other keys one at a time: ``--only KEY``; ``--only
+#: absences`` the two weights of the absences' evidence together)
+FULL = ("min_m20", "m20_ratio", "max_violations", "monoclinic_ratio", "min_significance", "same_centring")
+ONLY = {"absences": ("absence_weight", "violation_weight")}
 
 
 def choose(records: list[dict], only: str | None = None) -> dict:
-    """The IndexSettings thresholds (:data:`GRID`) with the best space-group top-1 over all patterns (those not
-    given a cell keep the network's answer), crystal system breaking ties; ``only``: that one threshold chosen (the
-    others at the shipped values) and every value's scores listed (the full grid: ~6 min of CPU for 300 records)."""
+    """The IndexSettings thresholds (:data:`GRID`; those of :data:`FULL` together, the others as shipped) with the
+    best space-group top-1 over all patterns (those not given a cell keep the network's answer), crystal system
+    breaking ties; ``only``: that one threshold (or :data:`ONLY`'s set) chosen, the others as shipped, and every
+    value's scores listed (the full grid: ~6 min of CPU for 300 records)."""
     y = np.array([r["space_group"] for r in records])
     cs = np.vectorize(crystal_system_of)
     shipped = IndexSettings()
-    axes = {k: (v if only in (None, k) else (getattr(shipped, k),)) for k, v in GRID.items()}
+    varied = FULL if only is None else ONLY.get(only, (only,))
+    axes = {k: (v if k in varied else (getattr(shipped, k),)) for k, v in GRID.items()}
     best, grid = None, []
     for values in itertools.product(*axes.values()):
         s = IndexSettings(**dict(zip(axes, values)))
@@ -188,7 +206,9 @@ def _record(x, w, grid: Grid, sg: int, volume: float) -> dict:
     for k, v in found.items():
         if v is not None:
             q, g = line_q(v.two_theta, v.zero, grid.lambda_ref)
-            violations[k] = {str(n): c for n, (c, _) in group_violations(v.cell, q, g * IndexSettings().tolerance, k).items()}
+            q_min = float(line_q(grid.centres[w > 0][:1], v.zero, grid.lambda_ref)[0][0])
+            violations[k] = {str(n): [f.violations, f.empty]
+                             for n, f in group_violations(v.cell, q, g * IndexSettings().tolerance, k, q_min).items()}
     return {"space_group": sg, "lattice": lattice_of(sg), "volume": volume,
             "found": {k: (v.as_dict() | {"m20": float(v.m20)}) if v else None for k, v in found.items()},
             "violations": violations}
@@ -221,7 +241,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=11)
     p.add_argument("--out", default=None)
     p.add_argument("--choose", default=None, help="a saved run: print the thresholds it chooses")
-    p.add_argument("--only", choices=("monoclinic_ratio", "min_significance", "same_centring"), default=None,
+    p.add_argument("--only", choices=(*GRID, *ONLY), default=None,
                    help="with --choose: that threshold alone (the others as shipped), every value's scores listed")
     p.add_argument("--score", default=None, help="a saved run: print its scores with the shipped thresholds")
     p.add_argument("--null", type=int, default=0, help="N random line lists (the chance level): how many each "

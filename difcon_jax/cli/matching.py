@@ -45,7 +45,8 @@ def indexing_lines(ix: dict | None) -> list[str]:
     out = [f"indexed cell: {ix['lattice']} {ix['centring']}, "
            f"{' '.join(f'{n}={v:.4f}' for n, v in zip('abc', ix['cell'][:3]))} Å{angles}, V {ix['volume']:.1f} Å³, "
            f"M20 {ix['m20']:.0f}, {ix['lines_indexed']} lines indexed; {ix['allowed_groups']} groups its absences "
-           "and centring allow"]
+           "and centring allow" + (f"; {ix['empty_absences']} calculated positions empty where the answer's "
+                                  "absences forbid every reflection" if ix.get("empty_absences") else "")]
     if ix.get("pawley_note"):
         out.append(f"note: {ix['pawley_note']}")
     if "pawley" in ix:

@@ -8,12 +8,18 @@ order, so each group is tried in all six axis orders, and a monoclinic group in 
 cell's ac net (the setting with the fewest violations is its setting).
 Groups are then ranked by the network (:mod:`difcon_jax.match.decide`): the absences decide what is
 possible, the network what is likely within it.
+
+The other half of the evidence is what is *not* there: a position where the lattice has reflections but a group
+allows none of them, and no line is seen (an *empty absence*). A group with fewer absences would leave such a
+position empty only where all its reflections happen to be weak, so each one counts for the group that forbids
+it (:func:`absence_log_odds`; the weight per empty position set on simulated patterns, results/identify/README.md).
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
+from typing import NamedTuple
 
 import gemmi
 import numpy as np
@@ -50,33 +56,64 @@ def group_operations(space_group: int) -> tuple[np.ndarray, np.ndarray]:
     return rot, tran
 
 
-def group_violations(cell, q_obs: np.ndarray, dq: np.ndarray, lattice: str) -> dict[int, tuple[int, tuple]]:
+class GroupFit(NamedTuple):
+    """How one extinction group's absences meet an indexed pattern's lines (:func:`group_violations`)."""
+    violations: int  # observed lines no reflection the group allows explains
+    cell: tuple  # a, b, c Å, α, β, γ degrees: the best setting's cell (the group's standard setting sits on it)
+    empty: int  # empty absences: positions the lattice fills, the group forbids entirely, and no line occupies
+
+
+def _positions(q: np.ndarray, width: np.ndarray) -> np.ndarray:
+    """int[M]: a position label per calculated Q (sorted order not assumed): reflections closer than ``width``
+    (Å⁻², per reflection) to their neighbour in Q share one, as their lines would merge in a pattern."""
+    order = np.argsort(q, kind="stable")
+    new = np.concatenate([[True], np.diff(q[order]) > width[order][1:]])
+    labels = np.empty(len(q), int)
+    labels[order] = np.cumsum(new) - 1
+    return labels
+
+
+def group_violations(cell, q_obs: np.ndarray, dq: np.ndarray, lattice: str, q_min: float | None = None
+                     ) -> dict[int, GroupFit]:
     """extinction-group representative (lowest space-group number of each class the lattice carries) →
-    (violations, cell): how many observed lines Q ``q_obs`` (Å⁻², each with tolerance ``dq``) that the
-    lattice indexes are explained by no reflection the group allows, and the cell (a, b, c Å, α, β, γ degrees)
-    of its best setting (:func:`_settings`; the group's standard setting sits on it)."""
+    :class:`GroupFit` of its best setting (:func:`_settings`: fewest violations, then most empty absences) for
+    observed lines Q ``q_obs`` (Å⁻², each with tolerance ``dq``). ``q_min`` (Å⁻²; the lowest Q measured): empty
+    absences are counted between it and the highest line (None: not counted, 0 each)."""
+    q_obs, dq = np.asarray(q_obs, np.float64), np.asarray(dq, np.float64)
     q_max = float(np.max(q_obs + dq))
     reps: dict[int, int] = {}
     for sg in LATTICE_GROUPS[lattice]:
         reps.setdefault(extinction_group_of(sg), sg)
-    out = {}
+    order = np.argsort(q_obs)
+    out: dict[int, GroupFit] = {}
     for c in _settings(cell, lattice):
         hkl, q = reflections_within(c, q_max)
         near = np.abs(q[:, None] - q_obs[None, :]) <= dq[None, :]  # [M, lines]
         indexed = near.any(0)
-        hkl, near = hkl[near.any(1)], near[near.any(1)]
+        occupied = near.any(1)
+        # the calculated positions (reflections that would merge into one line: a line's tolerance apart) within the
+        # measured range that no line occupies
+        label = _positions(q, np.interp(q, q_obs[order], dq[order]))
+        free = np.ones(label.max() + 1 if len(label) else 0, bool)
+        free[label[occupied | (q < (q_min if q_min is not None else np.inf))]] = False
+        in_free = free[label]
+        label_free, hkl_free = label[in_free], hkl[in_free]
+        hkl, near = hkl[occupied], near[occupied]
         for sg in reps.values():
             rot, tran = group_operations(sg)
             allowed = ~systematically_absent(hkl, rot, tran)
             v = int(np.count_nonzero(indexed & ~(near & allowed[:, None]).any(0)))
-            if sg not in out or v < out[sg][0]:
-                out[sg] = (v, tuple(float(x) for x in c))
+            filled = ~free
+            filled[label_free[~systematically_absent(hkl_free, rot, tran)]] = True
+            e = int(np.count_nonzero(~filled))
+            if sg not in out or (v, -e) < (out[sg].violations, -out[sg].empty):
+                out[sg] = GroupFit(v, tuple(float(x) for x in c), e)
     return out
 
 
-def allowed_space_groups(violations: dict[int, tuple[int, tuple]], max_violations: int = 0) -> np.ndarray:
+def allowed_space_groups(violations: dict[int, GroupFit], max_violations: int = 0) -> np.ndarray:
     """bool[230] (index = number − 1): the groups whose extinction class has at most ``max_violations``."""
-    ok_classes = {extinction_group_of(sg) for sg, (v, _) in violations.items() if v <= max_violations}
+    ok_classes = {extinction_group_of(sg) for sg, fit in violations.items() if fit.violations <= max_violations}
     return np.array([extinction_group_of(n) in ok_classes for n in range(1, 231)])
 
 
@@ -87,3 +124,14 @@ def groups_of_centring(lattice: str, centring: str) -> np.ndarray:
     want = bravais_type(lattice, centring)
     return np.array([n in LATTICE_GROUPS[lattice] and bravais_type(lattice, space_group_symbol(n)[0]) == want
                      for n in range(1, 231)])
+
+
+def absence_log_odds(violations: dict[int, GroupFit], weight: float, violation_weight: float = 0.0) -> np.ndarray:
+    """float[230] (index = number − 1): the log of the odds the lines give each group's class, ``weight`` × its
+    empty absences − ``violation_weight`` × its violations; 0 for groups whose class ``violations`` does not hold
+    (other lattices). ``weight`` = ln of how much likelier a position is empty where a group forbids every
+    reflection than where it allows weak ones; ``violation_weight`` = ln of how much less likely a line is an
+    impurity's than the phase's. Relative: only differences between the groups compared mean anything."""
+    score = {extinction_group_of(sg): weight * fit.empty - violation_weight * fit.violations
+             for sg, fit in violations.items()}
+    return np.array([score.get(extinction_group_of(n), 0.0) for n in range(1, 231)], np.float64)

@@ -68,6 +68,11 @@ class IndexSettings:
     # the fewest calculated ones): a primitive group does not explain a centred pattern's missing half of its lines
     # (simulated validation: SG equal, CS up; rruff_dev chose it, results/identify/README.md)
     same_centring: bool = True
+    # ln-odds each empty absence gives the groups forbidding it, and each violation (a line a group must call an
+    # impurity) takes from them (absences.absence_log_odds; both 0: the network alone ranks the allowed groups;
+    # chosen on simulated validation, results/identify/README.md "Empty absences")
+    absence_weight: float = 0.7
+    violation_weight: float = 1.0
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """A pattern the library does not hold: its cell from the peak positions (:mod:`~difcon_jax.match.indexing`),
 the space groups that cell's absences allow (:mod:`~difcon_jax.match.absences`), ranked as an unmatched
-pattern's answer is (:mod:`~difcon_jax.match.decide`), and a Pawley fit of the answer (:mod:`~difcon_jax.match.pawley`) drawn as evidence.
+pattern's answer is (:mod:`~difcon_jax.match.decide`) times the odds the positions each leaves empty give it, and
+a Pawley fit of the answer (:mod:`~difcon_jax.match.pawley`) drawn as evidence.
 
 This is the identify issue's fallback "checked by Pawley fits where a cell is available": the cell comes from
 indexing rather than from a neighbour (whose cell is not the pattern's) or the network's lattice head (15 %
@@ -16,7 +17,7 @@ import numpy as np
 
 from difcon_jax.crystal.symmetry import extinction_group_of, space_group_symbol
 from difcon_jax.grid import Grid
-from difcon_jax.match.absences import allowed_space_groups, group_violations, groups_of_centring
+from difcon_jax.match.absences import absence_log_odds, allowed_space_groups, group_violations, groups_of_centring
 from difcon_jax.match.decide import two_step_answer
 from difcon_jax.match.fit import FitSettings
 from difcon_jax.match.indexing import IndexSettings, index_pattern, line_q
@@ -31,25 +32,31 @@ def index_and_check(y: np.ndarray, weight: np.ndarray, grid: Grid, ranking: np.n
     profile y (float[n_bins] on ``grid``, background removed, measured where ``weight`` > 0); (ranking, None)
     unchanged when the pattern does not index or its cell allows none of the ranked groups. The record: the
     indexing (:meth:`~difcon_jax.match.indexing.Indexing.as_dict`), ``allowed_groups`` (how many: their absences
-    explain the lines and, with ``same_centring``, their lattice type is the cell's), and with ``pawley`` the Pawley
+    explain the lines and, with ``same_centring``, their lattice type is the cell's), ``empty_absences`` (the
+    answer's class's :attr:`~difcon_jax.match.absences.GroupFit.empty`), and with ``pawley`` the Pawley
     fit of the answer's group (cell in its standard setting, cell_sigma, rwp, reduced_chi2) with its curve and
     ticks under '_' keys."""
     ix = index_pattern(y, weight, grid, anode, settings)
     if ix is None:
         return ranking, None
     q, g = line_q(ix.two_theta, ix.zero, grid.lambda_ref, anode)
-    violations = group_violations(ix.cell, q, g * settings.tolerance, ix.lattice)
+    measured = grid.centres[np.asarray(weight) > 0]
+    q_min = float(line_q(measured[:1], ix.zero, grid.lambda_ref, anode)[0][0]) if len(measured) else None
+    violations = group_violations(ix.cell, q, g * settings.tolerance, ix.lattice, q_min)
     ok = allowed_space_groups(violations, settings.max_violations)
     if settings.same_centring:
         ok &= groups_of_centring(ix.lattice, ix.centring)
-    restricted = np.where(ok, ranking, 0.0)
+    log_odds = absence_log_odds(violations, settings.absence_weight, settings.violation_weight)
+    odds = np.exp(log_odds - (log_odds[ok].max() if ok.any() else 0.0))  # the best-supported allowed class at 1
+    restricted = np.where(ok, np.asarray(ranking, np.float64) * odds, 0.0)
     if not restricted.sum() > 0:
         return ranking, None
     restricted = restricted / restricted.sum()
     sg = two_step_answer(restricted)  # the answer identify gives (and the group the Pawley fit below tests)
-    rec = {**ix.as_dict(), "allowed_groups": int(ok.sum())}
+    rep = min(n for n in violations if extinction_group_of(n) == extinction_group_of(sg))
+    # the answer's absences as evidence: calculated positions it forbids that no line occupies
+    rec = {**ix.as_dict(), "allowed_groups": int(ok.sum()), "empty_absences": violations[rep].empty}
     if pawley:
-        rep = min(n for n in violations if extinction_group_of(n) == extinction_group_of(sg))
         cell = list(violations[rep][1])  # the indexed cell in the setting of the group's standard one
         # the indexed cell is the pattern's: the Pawley refinement may move it by a fraction of a per cent, not
         # search ±5 % as a library neighbour's cell needs (a wrong scale would lock onto other lines)

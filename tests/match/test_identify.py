@@ -100,6 +100,9 @@ def test_a_phase_the_library_lacks_is_indexed_and_pawley_fitted(tmp_path, capsys
     _print_result(r)
     text = capsys.readouterr().out
     assert "indexed cell: hexagonal R" in text and "Pawley fit (R" in text and "Å γ=120.000°, V" in text
+    # calcite's c glide: the h−h0l, l odd positions are empty, the evidence for R-3c's class over R-3m's
+    assert pw["space_group"]["number"] in (161, 167) and ix["empty_absences"] > 0
+    assert f"; {ix['empty_absences']} calculated positions empty where the answer's absences forbid" in text
     r["unexplained_peaks"] = [10.0 + k for k in range(15)]  # a long list is cut at twelve, and says so
     _print_result(r)
     assert "20.00, 21.00 and 3 more (--json lists all)" in capsys.readouterr().out

@@ -9,7 +9,7 @@ from difcon_jax.crystal.stick import stick_pattern
 from difcon_jax.crystal.structure import structure_from_cif_text
 from difcon_jax.crystal.symmetry import extinction_group_of
 from difcon_jax.grid import Grid
-from difcon_jax.match.absences import allowed_space_groups, group_violations
+from difcon_jax.match.absences import absence_log_odds, allowed_space_groups, group_violations
 from difcon_jax.match.indexing import (
     Indexing,
     IndexSettings,
@@ -191,6 +191,26 @@ def test_orthorhombic_absences_are_tried_in_every_axis_order():
     rep = min(g for g in v if extinction_group_of(g) == extinction_group_of(62))
     assert v[rep][0] == 0 and v[rep][1] == pytest.approx((5.44, 7.64, 5.38, 90.0, 90.0, 90.0))  # Pnma's a, b, c
     assert allowed_space_groups(v)[62 - 1] and not allowed_space_groups(v)[65 - 1]  # Cmmm
+
+
+def test_empty_absences_count_the_positions_a_group_forbids_and_no_line_occupies():
+    """P2₁/c's lines (reflections ≥ 2 % of the strongest, as observed_lines keeps them): every calculated position
+    P2₁/c forbids entirely is empty; the classes forbidding less (Pc: h0l l odd; P2₁: 0k0 k odd; P2: nothing) count
+    fewer, P2/m none. Without the measured range's lowest Q nothing is counted."""
+    tt = lines_of("P21c_generic", 20, min_intensity=2.0)
+    q, g = line_q(tt, 0.0, 1.54184, anode=None)
+    q_min = float(line_q(np.array([5.0]), 0.0, 1.54184, anode=None)[0][0])
+    v = group_violations((5.1, 7.3, 8.9, 90.0, 104.3, 90.0), q, g * 0.04, "monoclinic", q_min)
+    empty = {sg: next(f.empty for n, f in v.items() if extinction_group_of(n) == extinction_group_of(sg))
+             for sg in (10, 4, 7, 14)}  # P2/m, P2₁, Pc, P2₁/c
+    assert empty[10] == 0 < empty[4] < empty[7] < empty[14]
+    assert all(f.violations == 0 for n, f in v.items() if extinction_group_of(n) == extinction_group_of(14))
+    assert all(f.empty == 0 for f in group_violations((5.1, 7.3, 8.9, 90.0, 104.3, 90.0), q, g * 0.04,
+                                                      "monoclinic").values())
+    odds = absence_log_odds(v, 0.5, 2.0)
+    rep14 = next(n for n in v if extinction_group_of(n) == extinction_group_of(14))
+    assert odds[14 - 1] == pytest.approx(0.5 * empty[14] - 2.0 * v[rep14].violations)
+    assert odds[10 - 1] == 0.0 and odds[62 - 1] == 0.0  # no absences; another lattice's group
 
 
 @pytest.mark.parametrize("name, cell", [("P21n_setting", (6.2, 9.1, 7.7, 90.0, 95.2, 90.0)),

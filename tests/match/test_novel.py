@@ -40,7 +40,7 @@ def test_a_monoclinic_pattern_is_indexed_and_pawley_fitted_in_its_groups_setting
 def test_a_centred_pattern_answers_a_centred_group():
     """Cc (a 6.6, b 8.1, c 7.4 Å, β 110.2°): its lines are counted with a centred cell (half the reflections
     absent), so the primitive groups are refused — P2₁/c, what a network often says of a monoclinic pattern,
-    explains every line Cc has but predicts the missing half too."""
+    explains every line Cc has but predicts the missing half too (which the empty absences also say)."""
     y, w = measured(simulate("Cc_generic", fwhm=0.08, zero=0.04), noise=0.002)
     ranking = np.full(230, 0.1 / 229)
     ranking[14 - 1] = 0.9
@@ -48,5 +48,25 @@ def test_a_centred_pattern_answers_a_centred_group():
     assert rec is not None and rec["lattice"] == "monoclinic" and rec["centring"] in ("C", "A", "I")
     assert all(restricted[g - 1] == 0 for g in (3, 4, 6, 7, 10, 11, 13, 14))  # every primitive monoclinic group
     assert restricted[9 - 1] > 0 and int(np.argmax(restricted)) + 1 in (5, 8, 9, 12, 15)
-    kept, _ = index_and_check(y, w, GRID, ranking, settings=IndexSettings(same_centring=False), pawley=False)
-    assert int(np.argmax(kept)) + 1 == 14  # without the rule, P2₁/c's absences alone do not refuse it
+    # without the rule, P2₁/c's absences do not refuse it, and the network's answer stands unless the missing half,
+    # empty where a centred group forbids it, is weighed
+    plain = IndexSettings(same_centring=False, absence_weight=0.0, violation_weight=0.0)
+    kept, _ = index_and_check(y, w, GRID, ranking, settings=plain, pawley=False)
+    assert int(np.argmax(kept)) + 1 == 14
+    weighed, _ = index_and_check(y, w, GRID, ranking, settings=IndexSettings(same_centring=False), pawley=False)
+    assert int(np.argmax(weighed)) + 1 in (5, 8, 9, 12, 15)
+
+
+def test_empty_absences_weigh_the_groups_that_forbid_them():
+    """P2₁/n's pattern with a network that prefers P2/m to P2₁/c (P2/m allows every reflection, so its absences
+    never refuse it): the positions P2₁/c forbids are empty, and with a weight on that evidence the answer becomes
+    P2₁/c's class; at weight 0 the network's order stands. The record says how many positions the answer leaves
+    empty."""
+    y, w = measured(simulate("P21n_setting", fwhm=0.08, zero=0.04), noise=0.002)
+    ranking = np.full(230, 0.3 / 228)
+    ranking[10 - 1], ranking[14 - 1] = 0.5, 0.2
+    plain, rec0 = index_and_check(y, w, GRID, ranking, settings=IndexSettings(absence_weight=0.0), pawley=False)
+    assert int(np.argmax(plain)) + 1 == 10 and rec0["empty_absences"] == 0
+    weighed, rec = index_and_check(y, w, GRID, ranking, settings=IndexSettings(absence_weight=1.0), pawley=False)
+    assert extinction_group_of(int(np.argmax(weighed)) + 1) == extinction_group_of(14)
+    assert rec["empty_absences"] >= 3 and weighed.sum() == pytest.approx(1.0)
