@@ -40,6 +40,9 @@ def main() -> None:
     add_search_arguments(p)
     p.add_argument("--index", action=argparse.BooleanOptionalAction, default=True,
                    help="index the patterns nothing matches (identify's default; --no-index as identify --no-index)")
+    p.add_argument("--trial-zeros", type=lambda v: tuple(float(x) for x in v.split(",")),
+                   default=IndexSettings().trial_zeros, help="zero shifts (degrees, comma-separated) the indexing's "
+                   "trial cells are made at (IndexSettings.trial_zeros)")
     p.add_argument("--candidates", action="store_true", help="keep every fitted candidate's space group and Rwp "
                    "in the records (for benchmarks/identify_vote_rules.py; with --top 230 the network's whole p(SG))")
     a = p.parse_args()
@@ -48,7 +51,7 @@ def main() -> None:
     rows = rows[:a.limit] if a.limit else rows
     label = {os.path.join(a.folder, r["file"]): int(r["space_group"]) for r in rows}
     t = time.time()
-    settings = search_settings(a, index=IndexSettings() if a.index else None)
+    settings = search_settings(a, index=IndexSettings(trial_zeros=a.trial_zeros) if a.index else None)
     if a.keep:
         settings = dataclasses.replace(settings, fit=dataclasses.replace(settings.fit, keep=a.keep))
     results, errors = identify(list(label), model=a.model, top=a.top, settings=settings)

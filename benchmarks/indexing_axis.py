@@ -199,9 +199,10 @@ def null_summary(records: list[dict]) -> dict:
             "given": {str(v): given(IndexSettings(min_significance=v)) for v in GRID["min_significance"]}}
 
 
-def _record(x, w, grid: Grid, sg: int, volume: float) -> dict:
-    """One pattern's indexing: each lattice's best cell and, for those found, every extinction class's violations."""
-    found = index_all(x, w, grid)
+def _record(x, w, grid: Grid, sg: int, volume: float, settings: IndexSettings = IndexSettings()) -> dict:
+    """One pattern's indexing: each lattice's best cell and, for those found, every extinction class's violations
+    and empty absences."""
+    found = index_all(x, w, grid, settings=settings)
     violations = {}
     for k, v in found.items():
         if v is not None:
@@ -246,6 +247,9 @@ def main() -> None:
     p.add_argument("--score", default=None, help="a saved run: print its scores with the shipped thresholds")
     p.add_argument("--null", type=int, default=0, help="N random line lists (the chance level): how many each "
                    "min_significance would give a cell")
+    p.add_argument("--trial-zeros", type=lambda v: tuple(float(x) for x in v.split(",")),
+                   default=IndexSettings().trial_zeros, help="zero shifts (degrees, comma-separated) the trial cells "
+                   "are made at (IndexSettings.trial_zeros; the records are of this search)")
     p.add_argument("--textbook", action="store_true", help="the textbook phases (lab simulator, with and without "
                    "Kα2) instead of table structures: their scores with the shipped thresholds")
     a = p.parse_args()
@@ -284,7 +288,8 @@ def main() -> None:
         w = ((grid.centres >= lo) & (grid.centres <= hi)).astype(np.float32)
         sg = int(table.space_group[r])
         xs.append(x)
-        records.append({"row": int(r), **_record(x, w, grid, sg, conventional_volume(sg, table.reduced_cell[r]))})
+        records.append({"row": int(r), **_record(x, w, grid, sg, conventional_volume(sg, table.reduced_cell[r]),
+                                                 IndexSettings(trial_zeros=a.trial_zeros))})
     sec = (time.time() - t0) / max(len(rows), 1)
     p_sg = Predictor.load(a.model)(np.stack(xs), blend=False, prior="natural")["space_group"]
     for rec, p_row in zip(records, p_sg):

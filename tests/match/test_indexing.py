@@ -64,6 +64,19 @@ def test_lines_of_known_cells_are_indexed_with_their_cell(name, lattice, convent
     assert best.m20 > 20
 
 
+@pytest.mark.parametrize("name, zero", [("P21n_setting", 0.12), ("C2c_generic", -0.12)])
+def test_a_zero_shift_is_searched_for_the_trial_cells(name, zero):
+    """A zero shift of 0.12° moves the first lines' Q by ~1 %, enough that trial cells made from them (the default)
+    miss the higher lines and the search ends on a spurious cell; trial cells made at zero shifts of ±0.1° too
+    (``trial_zeros``) find the true one, and the refinement fits the shift."""
+    tt = lines_of(name, 20, zero=zero, min_intensity=2.0)
+    cell = ALL[name][3]
+    got = index_lines(tt, "monoclinic", 1.54184, None, IndexSettings(trial_zeros=(-0.1, 0.0, 0.1)))
+    assert got.volume == pytest.approx(volume(cell), rel=3e-3) and got.zero == pytest.approx(zero, abs=0.005)
+    at_zero = index_lines(tt, "monoclinic", 1.54184, None)
+    assert at_zero is None or at_zero.volume != pytest.approx(volume(cell), rel=0.01)
+
+
 def test_triclinic_lines_get_no_cell():
     """Triclinic patterns have no cell of the lattices searched that indexes their first twenty lines: the best
     monoclinic trial leaves lines unindexed or reaches an M20 below the acceptance threshold."""
