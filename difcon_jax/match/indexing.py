@@ -64,7 +64,7 @@ class IndexSettings:
     smooth: float = 0.04  # degrees: Gaussian FWHM of the smoothing before peaks are found
     keep: int = 60  # trial cells refined per lattice
     # degrees: zero shifts the trial cells are made at (the refinement then fits the shift). (−0.1, 0, 0.1) gives
-    # more right cells (simulated validation 90 → 101, as many wrong) at twice the time and no more right answers
+    # more right cells (simulated validation 90 → 103, as many wrong) at twice the time and no more right answers
     # (results/identify/README.md, "Empty absences"): not the default
     trial_zeros: tuple = (0.0,)
     max_violations: int = 1  # observed lines a space group's absences may leave unexplained (absences.py)
