@@ -208,8 +208,8 @@ def test_orthorhombic_absences_are_tried_in_every_axis_order():
 
 def test_empty_absences_count_the_positions_a_group_forbids_and_no_line_occupies():
     """P2₁/c's lines (reflections ≥ 2 % of the strongest, as observed_lines keeps them): every calculated position
-    P2₁/c forbids entirely is empty; the classes forbidding less (Pc: h0l l odd; P2₁: 0k0 k odd; P2: nothing) count
-    fewer, P2/m none. Without the measured range's lowest Q nothing is counted."""
+    P2₁/c forbids entirely is empty; the classes forbidding less (Pc: h0l l odd; P2₁: 0k0 k odd) count fewer, P2/m's
+    (nothing forbidden) none. Without the measured range's lowest Q nothing is counted."""
     tt = lines_of("P21c_generic", 20, min_intensity=2.0)
     q, g = line_q(tt, 0.0, 1.54184, anode=None)
     q_min = float(line_q(np.array([5.0]), 0.0, 1.54184, anode=None)[0][0])
