@@ -31,10 +31,10 @@ from difcon_jax.evaluate.lab_renderer import render_lab_pattern
 from difcon_jax.evaluate.textbook import textbook_structures
 from difcon_jax.grid import Grid
 from difcon_jax.inference.predictor import Predictor
-from difcon_jax.match.absences import (GroupFit, absence_log_odds, allowed_space_groups, group_violations,
-                                      groups_of_centring)
+from difcon_jax.match.absences import GroupFit, group_violations
 from difcon_jax.match.indexing import Indexing, IndexSettings, choose_lattice, index_all, index_lines, line_q
 from difcon_jax.match.lattices import LATTICES
+from difcon_jax.match.novel import weigh_allowed
 from difcon_jax.match.pattern_model import cell_to_metric
 from difcon_jax.patterns.preprocess import to_model_input
 
@@ -102,13 +102,9 @@ def _answers(records: list[dict], settings: IndexSettings) -> tuple[np.ndarray, 
         p = np.asarray(r["p_network"])
         c = choose_lattice(_found(r), settings)
         q = p
-        if c is not None:
-            fits = _fits(r["violations"][c.lattice])
-            ok = allowed_space_groups(fits, settings.max_violations)
-            if settings.same_centring:
-                ok &= groups_of_centring(c.lattice, c.centring)
-            log_odds = absence_log_odds(fits, settings.absence_weight, settings.violation_weight)
-            q = np.where(ok, p * np.exp(log_odds - log_odds[ok].max()), 0.0) if (p * ok).sum() > 0 else p
+        if c is not None:  # as identify keeps and weighs the groups (match/novel.py)
+            weighed = weigh_allowed(p, _fits(r["violations"][c.lattice]), c.lattice, c.centring, settings)
+            q = p if weighed is None else weighed[0]
         net.append(int(np.argmax(p)) + 1)
         ix.append(int(np.argmax(q)) + 1)
     return np.array(net), np.array(ix)

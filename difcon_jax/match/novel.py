@@ -17,13 +17,38 @@ import numpy as np
 
 from difcon_jax.crystal.symmetry import extinction_group_of, space_group_symbol
 from difcon_jax.grid import Grid
-from difcon_jax.match.absences import absence_log_odds, allowed_space_groups, group_violations, groups_of_centring
+from difcon_jax.match.absences import (
+    GroupFit,
+    absence_log_odds,
+    allowed_space_groups,
+    group_violations,
+    groups_of_centring,
+)
 from difcon_jax.match.decide import two_step_answer
 from difcon_jax.match.fit import FitSettings
 from difcon_jax.match.indexing import IndexSettings, index_pattern, line_q
 from difcon_jax.match.lines import reflection_positions
 from difcon_jax.match.pattern_model import IDX, doublet_on_grid
 from difcon_jax.match.pawley import pawley_fit
+
+
+def weigh_allowed(ranking: np.ndarray, violations: dict[int, GroupFit], lattice: str, centring: str,
+                  settings: IndexSettings = IndexSettings()) -> tuple[np.ndarray, int] | None:
+    """(``ranking`` float[230] kept to the groups an indexed cell allows — their class's violations at most
+    ``max_violations`` and, with ``same_centring``, of the cell's lattice type — times the odds their empty absences
+    give them (:func:`~difcon_jax.match.absences.absence_log_odds`), normalised; how many groups are allowed), or
+    None when it keeps nothing of the ranking."""
+    ok = allowed_space_groups(violations, settings.max_violations)
+    if settings.same_centring:
+        ok &= groups_of_centring(lattice, centring)
+    if not ok.any():
+        return None
+    log_odds = absence_log_odds(violations, settings.absence_weight, settings.violation_weight)
+    odds = np.exp(log_odds - log_odds[ok].max())  # the best-supported allowed class at 1
+    restricted = np.where(ok, np.asarray(ranking, np.float64) * odds, 0.0)
+    if not restricted.sum() > 0:
+        return None
+    return restricted / restricted.sum(), int(ok.sum())
 
 
 def index_and_check(y: np.ndarray, weight: np.ndarray, grid: Grid, ranking: np.ndarray, anode: str = "Cu",
@@ -43,19 +68,14 @@ def index_and_check(y: np.ndarray, weight: np.ndarray, grid: Grid, ranking: np.n
     measured = grid.centres[np.asarray(weight) > 0]
     q_min = float(line_q(measured[:1], ix.zero, grid.lambda_ref, anode)[0][0]) if len(measured) else None
     violations = group_violations(ix.cell, q, g * settings.tolerance, ix.lattice, q_min)
-    ok = allowed_space_groups(violations, settings.max_violations)
-    if settings.same_centring:
-        ok &= groups_of_centring(ix.lattice, ix.centring)
-    log_odds = absence_log_odds(violations, settings.absence_weight, settings.violation_weight)
-    odds = np.exp(log_odds - (log_odds[ok].max() if ok.any() else 0.0))  # the best-supported allowed class at 1
-    restricted = np.where(ok, np.asarray(ranking, np.float64) * odds, 0.0)
-    if not restricted.sum() > 0:
+    weighed = weigh_allowed(ranking, violations, ix.lattice, ix.centring, settings)
+    if weighed is None:
         return ranking, None
-    restricted = restricted / restricted.sum()
+    restricted, n_allowed = weighed
     sg = two_step_answer(restricted)  # the answer identify gives (and the group the Pawley fit below tests)
     rep = min(n for n in violations if extinction_group_of(n) == extinction_group_of(sg))
     # the answer's absences as evidence: calculated positions it forbids that no line occupies
-    rec = {**ix.as_dict(), "allowed_groups": int(ok.sum()), "empty_absences": violations[rep].empty}
+    rec = {**ix.as_dict(), "allowed_groups": n_allowed, "empty_absences": violations[rep].empty}
     if pawley:
         cell = list(violations[rep][1])  # the indexed cell in the setting of the group's standard one
         # the indexed cell is the pattern's: the Pawley refinement may move it by a fraction of a per cent, not
