@@ -132,7 +132,7 @@ def score(records: list[dict], settings: IndexSettings = IndexSettings()) -> dic
 GRID = {"min_m20": (10, 15, 20, 30, 40, 60), "m20_ratio": (0.3, 0.5, 0.7), "max_violations": (0, 1, 2),
         "monoclinic_ratio": (0.3, 0.1, 0.03, 0.01, 0.0), "min_significance": (15, 12, 10, 8, 6, 5, 4, 3, 2, 0),
         "same_centring": (False, True), "absence_weight": (0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5),
-        "violation_weight": (0.0, 1.0, 2.0, 4.0)}
+        "violation_weight": (0.0, 1.0, 2.0, 4.0), "cubic_descriptions": (False, True)}
 #: what ``--choose`` without ``--only`` varies together (the other keys one at a time: ``--only KEY``; ``--only
 #: absences`` the two weights of the absences' evidence together)
 FULL = ("min_m20", "m20_ratio", "max_violations", "monoclinic_ratio", "min_significance", "same_centring")
@@ -205,7 +205,8 @@ def _record(x, w, grid: Grid, sg: int, volume: float, settings: IndexSettings = 
             q, g = line_q(v.two_theta, v.zero, grid.lambda_ref)
             q_min = float(line_q(grid.centres[w > 0][:1], v.zero, grid.lambda_ref)[0][0])
             violations[k] = {str(n): [f.violations, f.empty]
-                             for n, f in group_violations(v.cell, q, g * IndexSettings().tolerance, k, q_min).items()}
+                             for n, f in group_violations(v.cell, q, g * IndexSettings().tolerance, k, q_min,
+                                                          v.centring).items()}
     return {"space_group": sg, "lattice": lattice_of(sg), "volume": volume,
             "found": {k: (v.as_dict() | {"m20": float(v.m20)}) if v else None for k, v in found.items()},
             "violations": violations}

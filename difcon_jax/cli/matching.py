@@ -47,6 +47,10 @@ def indexing_lines(ix: dict | None) -> list[str]:
            f"M20 {ix['m20']:.0f}, {ix['lines_indexed']} lines indexed; {ix['allowed_groups']} groups its absences "
            "and centring allow" + (f"; {ix['empty_absences']} calculated positions empty where the answer's "
                                   "absences forbid every reflection" if ix.get("empty_absences") else "")]
+    if ix.get("answer_cell"):
+        ac = ix["answer_cell"]
+        out.append(f"the answer's cell: cubic {ac['centring']}, a={ac['a']:.4f} Å — its lines include every line of "
+                   "the indexed primitive cell, so the positions alone do not choose between them")
     if ix.get("pawley_note"):
         out.append(f"note: {ix['pawley_note']}")
     if "pawley" in ix:

@@ -13,6 +13,14 @@ The other half of the evidence is what is *not* there: a position where the latt
 allows none of them, and no line is seen (an *empty absence*). A group with fewer absences would leave such a
 position empty only where all its reflections happen to be weak, so each one counts for the group that forbids
 it (:func:`absence_log_odds`; the weight per empty position set on simulated patterns, results/identify/README.md).
+
+A primitive cubic cell's positions alone do not fix its lattice type: its lines (Q = N/a²) are also lines of the
+body-centred cell √2 larger and of the face-centred cell twice larger (:data:`CUBIC_P_DESCRIPTIONS`) — rock salt
+whose odd reflections are too weak to see indexes as a primitive cell of half its edge. The three are weighed
+together, each class in its own description's cell, on the union of their positions: a line only the I cell explains
+(Q = 7/a², 15/a² …, which no primitive cubic cell has) is a violation of the others, and the I cell's own positions
+left empty count against it; the F cell's own (all-odd) positions do not count, since a pattern that indexed as the
+primitive cell shows none of them whichever is true — the network, which reads the intensities, decides.
 """
 
 from __future__ import annotations
@@ -26,13 +34,19 @@ import numpy as np
 
 from difcon_jax.crystal.stick import systematically_absent
 from difcon_jax.crystal.symmetry import extinction_group_of, space_group_symbol
-from difcon_jax.match.lattices import bravais_type, monoclinic_settings
+from difcon_jax.match.lattices import bravais_type, centring_allows, monoclinic_settings
 from difcon_jax.match.pawley import reflections_within
 
 #: space-group numbers each indexed lattice can carry (rhombohedral groups on hexagonal axes)
 LATTICE_GROUPS = {"cubic": range(195, 231), "hexagonal": range(143, 195), "tetragonal": range(75, 143),
                   "orthorhombic": range(16, 75), "monoclinic": range(3, 16)}
 _AXIS_ORDERS = tuple(itertools.permutations(range(3)))
+#: (lattice type, edge factor, whether its own positions are weighed) of the cubic cells whose lines include every
+#: line of a primitive cubic cell of edge a: P itself; I of edge a√2 (N_I = 2N: a coincidence of line positions, not
+#: of lattices, so its own positions — Q = 7/a², 15/a² … — are ordinary reflections, and empty they count against it);
+#: F of edge 2a (N_F = 4N: a superlattice, whose own all-odd reflections measure how two sublattices a/2 apart
+#: differ — weak for rock salt of near-equal ions, and necessarily unseen when the lines indexed as P: not weighed)
+CUBIC_P_DESCRIPTIONS = (("P", 1.0, True), ("I", float(np.sqrt(2.0)), True), ("F", 2.0, False))
 
 
 def _settings(cell, lattice: str) -> list[tuple]:
@@ -73,41 +87,77 @@ def _positions(q: np.ndarray, width: np.ndarray) -> np.ndarray:
     return labels
 
 
-def group_violations(cell, q_obs: np.ndarray, dq: np.ndarray, lattice: str, q_min: float | None = None
-                     ) -> dict[int, GroupFit]:
-    """extinction-group representative (lowest space-group number of each class the lattice carries) →
-    :class:`GroupFit` of its best setting (:func:`_settings`: fewest violations, then most empty absences) for
-    observed lines Q ``q_obs`` (Å⁻², each with tolerance ``dq``). ``q_min`` (Å⁻²; the lowest Q measured): empty
-    absences are counted between it and the highest line (None: not counted, 0 each)."""
-    q_obs, dq = np.asarray(q_obs, np.float64), np.asarray(dq, np.float64)
-    q_max = float(np.max(q_obs + dq))
+def description_centrings(lattice: str, centring: str) -> tuple[str, ...]:
+    """The lattice types whose classes :func:`group_violations` weighs for a cell indexed as ``lattice``
+    ``centring``: P, I and F for a primitive cubic cell (:data:`CUBIC_P_DESCRIPTIONS`), the cell's own otherwise."""
+    return tuple(c for c, _, _ in CUBIC_P_DESCRIPTIONS) if (lattice, centring) == ("cubic", "P") else (centring,)
+
+
+def _representatives(lattice: str) -> dict[int, int]:
+    """extinction class → its lowest space-group number among the groups ``lattice`` carries."""
     reps: dict[int, int] = {}
     for sg in LATTICE_GROUPS[lattice]:
         reps.setdefault(extinction_group_of(sg), sg)
+    return reps
+
+
+def _fits_on_positions(parts: list[tuple[tuple, list[int], bool]], q_obs: np.ndarray, dq: np.ndarray,
+                       q_max: float, q_min: float | None) -> dict[int, GroupFit]:
+    """:class:`GroupFit` of each representative listed in ``parts`` ([(cell, representatives, weighed)]: each class
+    in its own cell), all counted on one set of positions — every cell's reflections up to ``q_max``, merged where a
+    line's tolerance apart; empty absences only at positions of the cells whose ``weighed`` is a centring letter,
+    those of the reflections it allows (None: none)."""
+    cells = [reflections_within(c, q_max) for c, _, _ in parts]
+    q_all = np.concatenate([q for _, q in cells])
     order = np.argsort(q_obs)
+    label = _positions(q_all, np.interp(q_all, q_obs[order], dq[order]))
+    near_all = np.abs(q_all[:, None] - q_obs[None, :]) <= dq[None, :]  # [M, lines]
+    indexed = near_all.any(0)
+    # the positions within the measured range that no line occupies
+    free = np.ones(label.max() + 1 if len(label) else 0, bool)
+    free[label[near_all.any(1) | (q_all < (q_min if q_min is not None else np.inf))]] = False
+    weighed = np.concatenate([centring_allows(w, hkl) if w else np.zeros(len(q), bool)
+                              for (_, _, w), (hkl, q) in zip(parts, cells)])
+    free[np.setdiff1d(np.arange(len(free)), label[weighed])] = False
     out: dict[int, GroupFit] = {}
-    for c in _settings(cell, lattice):
-        hkl, q = reflections_within(c, q_max)
-        near = np.abs(q[:, None] - q_obs[None, :]) <= dq[None, :]  # [M, lines]
-        indexed = near.any(0)
-        occupied = near.any(1)
-        # the calculated positions (reflections that would merge into one line: a line's tolerance apart) within the
-        # measured range that no line occupies
-        label = _positions(q, np.interp(q, q_obs[order], dq[order]))
-        free = np.ones(label.max() + 1 if len(label) else 0, bool)
-        free[label[occupied | (q < (q_min if q_min is not None else np.inf))]] = False
-        in_free = free[label]
-        label_free, hkl_free = label[in_free], hkl[in_free]
-        hkl, near = hkl[occupied], near[occupied]
-        for sg in reps.values():
+    start = 0
+    for (cell, reps, _), (hkl, q) in zip(parts, cells):
+        lab, near = label[start:start + len(q)], near_all[start:start + len(q)]
+        start += len(q)
+        for sg in reps:
             rot, tran = group_operations(sg)
             allowed = ~systematically_absent(hkl, rot, tran)
             v = int(np.count_nonzero(indexed & ~(near & allowed[:, None]).any(0)))
             filled = ~free
-            filled[label_free[~systematically_absent(hkl_free, rot, tran)]] = True
+            filled[lab[allowed]] = True
             e = int(np.count_nonzero(~filled))
             if sg not in out or (v, -e) < (out[sg].violations, -out[sg].empty):
-                out[sg] = GroupFit(v, tuple(float(x) for x in c), e)
+                out[sg] = GroupFit(v, tuple(float(x) for x in cell), e)
+    return out
+
+
+def group_violations(cell, q_obs: np.ndarray, dq: np.ndarray, lattice: str, q_min: float | None = None,
+                     centring: str | None = None) -> dict[int, GroupFit]:
+    """extinction-group representative (lowest space-group number of each class the lattice carries) →
+    :class:`GroupFit` of its best setting (:func:`_settings`: fewest violations, then most empty absences) for
+    observed lines Q ``q_obs`` (Å⁻², each with tolerance ``dq``). ``q_min`` (Å⁻²; the lowest Q measured): empty
+    absences are counted between it and the highest line (None: not counted, 0 each). ``centring`` 'P' of a
+    cubic cell: the I and F classes too, each in its own larger cell (:data:`CUBIC_P_DESCRIPTIONS`), all on the
+    union of the three cells' positions."""
+    q_obs, dq = np.asarray(q_obs, np.float64), np.asarray(dq, np.float64)
+    q_max = float(np.max(q_obs + dq))
+    reps = _representatives(lattice)
+    if (lattice, centring) == ("cubic", "P"):
+        a = float(cell[0])
+        parts = [((a * f,) * 3 + (90.0, 90.0, 90.0),
+                  [sg for sg in reps.values() if space_group_symbol(sg)[0] == letter], letter if weighed else None)
+                 for letter, f, weighed in CUBIC_P_DESCRIPTIONS]
+        return _fits_on_positions(parts, q_obs, dq, q_max, q_min)
+    out: dict[int, GroupFit] = {}
+    for c in _settings(cell, lattice):
+        for sg, fit in _fits_on_positions([(c, list(reps.values()), "P")], q_obs, dq, q_max, q_min).items():
+            if sg not in out or (fit.violations, -fit.empty) < (out[sg].violations, -out[sg].empty):
+                out[sg] = fit
     return out
 
 

@@ -13,8 +13,7 @@ lines, N₂₀ the number of distinct calculated lines up to the 20th observed o
 of the fit (:attr:`Indexing.significance`: among thousands of trial cells one fits six random lines with M20 25–50,
 so few lines and a modest M20 are refused). The answer is the lattice with the fewest parameters whose best cell
 passes the test (M20, significance, lines left unindexed), so a cubic phase is not reported by its orthorhombic
-description, nor an orthorhombic one by its monoclinic. Triclinic cells (six
-parameters) are not searched: such a pattern gets no indexing, and identify answers it as before.
+description, nor an orthorhombic one by its monoclinic. Triclinic cells (six parameters) are not searched.
 """
 
 from __future__ import annotations
@@ -63,20 +62,20 @@ class IndexSettings:
     min_snr: float = 8.0  # …nor are peaks less prominent than this many times their neighbourhood's noise
     smooth: float = 0.04  # degrees: Gaussian FWHM of the smoothing before peaks are found
     keep: int = 60  # trial cells refined per lattice
-    # degrees: zero shifts the trial cells are made at (the refinement then fits the shift). (−0.1, 0, 0.1) gives
-    # more right cells (simulated validation 90 → 103, as many wrong) at twice the time and no more right answers
-    # (results/identify/README.md, "Empty absences"): not the default
+    # degrees: zero shifts the trial cells are made at. (−0.1, 0, 0.1): more right cells (validation 90 → 103), as
+    # many wrong, twice the time, no more right answers (results/identify/README.md, "Empty absences")
     trial_zeros: tuple = (0.0,)
     max_violations: int = 1  # observed lines a space group's absences may leave unexplained (absences.py)
-    # only groups of the lattice type the cell's M20 was counted with (the centring that indexes as many lines with
-    # the fewest calculated ones): a primitive group does not explain a centred pattern's missing half of its lines
-    # (simulated validation: SG equal, CS up; rruff_dev chose it, results/identify/README.md)
+    # only groups of the lattice type M20 was counted with: a primitive group does not explain a centred pattern's
+    # missing half of its lines (simulated validation: SG equal, CS up; rruff_dev chose it)
     same_centring: bool = True
     # ln-odds each empty absence gives the groups forbidding it, and each violation (a line a group must call an
-    # impurity) takes from them (absences.absence_log_odds; both 0: the network alone ranks the allowed groups;
-    # chosen on simulated validation, results/identify/README.md "Empty absences")
+    # impurity) takes from them (absences.absence_log_odds; chosen on simulated validation)
     absence_weight: float = 0.7
     violation_weight: float = 1.0
+    # a primitive cubic cell's groups weighed with its I (edge ×√2) and F (×2) descriptions' (absences.py; chosen on
+    # simulated validation). Every choice: results/identify/README.md
+    cubic_descriptions: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,7 +133,8 @@ def _doublet_split(two_theta, anode: str):
     return np.degrees(2 * np.tan(np.radians(np.asarray(two_theta) / 2)) * (a2 - a1) / mean)
 
 
-def line_q(two_theta: np.ndarray, zero: float, lambda_ref: float, anode: str | None = "Cu") -> tuple[np.ndarray, np.ndarray]:
+def line_q(two_theta: np.ndarray, zero: float, lambda_ref: float, anode: str | None = "Cu"
+           ) -> tuple[np.ndarray, np.ndarray]:
     """(Q = 1/d² Å⁻², dQ/d(2θ) Å⁻² per degree) of lines observed at ``two_theta`` (degrees, grid scale) with a
     zero shift ``zero`` (degrees) removed."""
     t = np.asarray(two_theta, np.float64) - zero
@@ -142,7 +142,8 @@ def line_q(two_theta: np.ndarray, zero: float, lambda_ref: float, anode: str | N
     return (2 * np.sin(np.radians(t / 2)) / lam) ** 2, 4 * np.sin(np.radians(t)) / lam ** 2 * np.pi / 360.0
 
 
-def observed_lines(y, weight, grid: Grid, anode: str | None = "Cu", settings: IndexSettings = IndexSettings()) -> np.ndarray:
+def observed_lines(y, weight, grid: Grid, anode: str | None = "Cu",
+                   settings: IndexSettings = IndexSettings()) -> np.ndarray:
     """float[≤ n_lines]: 2θ (degrees, grid scale) of the lowest-angle peaks of a background-removed profile on
     ``grid`` (sub-bin positions from a parabola through the top three bins), Kα2 shoulders and Kβ lines of
     stronger lines dropped (``anode`` None: lines of one wavelength, nothing dropped)."""
@@ -400,6 +401,7 @@ def index_all(y, weight, grid: Grid, anode: str = "Cu", settings: IndexSettings 
     return {lattice: index_lines(tt, lattice, grid.lambda_ref, anode, settings) for lattice in LATTICES}
 
 
-def index_pattern(y, weight, grid: Grid, anode: str = "Cu", settings: IndexSettings = IndexSettings()) -> Indexing | None:
+def index_pattern(y, weight, grid: Grid, anode: str = "Cu",
+                  settings: IndexSettings = IndexSettings()) -> Indexing | None:
     """The accepted cell of the profile y (:func:`index_all`, :func:`choose_lattice`), or None."""
     return choose_lattice(index_all(y, weight, grid, anode, settings), settings)

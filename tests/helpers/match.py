@@ -18,6 +18,8 @@ EXTRA = [
     # Fm-3m decoys near NaCl's cell: same space group, other chemistry
     ("KBr_like", "F m -3 m", 225, (5.80,) * 3 + (90,) * 3, [("K", 0, 0, 0, 1), ("Br", .5, .5, .5, 1)]),
     ("AgCl_like", "F m -3 m", 225, (5.55,) * 3 + (90,) * 3, [("Ag", 0, 0, 0, 1), ("Cl", .5, .5, .5, 1)]),
+    # rock salt of near-equal ions (Rb⁺ 36, Br⁻ 36 electrons): its all-odd reflections are ~1/1000 of the even ones
+    ("RbBr", "F m -3 m", 225, (6.889,) * 3 + (90,) * 3, [("Rb", 0, 0, 0, 1), ("Br", .5, .5, .5, 1)]),
 ]
 ALL = {s[0]: s for s in STRUCTURES + EXTRA}
 

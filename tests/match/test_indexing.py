@@ -226,6 +226,27 @@ def test_empty_absences_count_the_positions_a_group_forbids_and_no_line_occupies
     assert odds[10 - 1] == 0.0 and odds[62 - 1] == 0.0  # no absences; another lattice's group
 
 
+def test_a_primitive_cubic_cell_is_weighed_with_its_i_and_f_descriptions():
+    """CsCl's lines (P, a 4.123 Å, to 90°: Q = N/a² for N = 1 … 14 but 7): the F classes, in the cell twice as
+    large, explain every line (they are its all-even reflections); the I classes, in the cell √2 larger, have no
+    reflection at N = 14 and leave N = 7, a position of theirs, empty. The F cell's own all-odd positions are not
+    counted (a pattern indexed as P never shows them), so Pm-3m and Fm-3m are left to the network."""
+    tt = lines_of("CsCl", 30)
+    q, g = line_q(tt, 0.0, 1.54184, anode=None)
+    q_min = float(line_q(np.array([5.0]), 0.0, 1.54184, anode=None)[0][0])
+    v = group_violations((4.123,) * 3 + (90.0,) * 3, q, g * 0.02, "cubic", q_min, centring="P")
+    fit = {sg: next(f for n, f in v.items() if extinction_group_of(n) == extinction_group_of(sg))
+           for sg in (221, 225, 229)}  # Pm-3m, Fm-3m, Im-3m
+    assert fit[221].violations == 0 and fit[225].violations == 0 and fit[229].violations >= 1
+    assert fit[225].cell[0] == pytest.approx(2 * 4.123) and fit[229].cell[0] == pytest.approx(np.sqrt(2) * 4.123)
+    # N = 7 is the one position no line occupies, and only the I cell has a reflection there
+    assert fit[221].empty == fit[225].empty == fit[229].empty + 1
+    assert allowed_space_groups(v)[225 - 1] and not allowed_space_groups(v)[229 - 1]
+    # as indexed (no centring given): only the primitive cell's own classes, the F and I ones refused
+    plain = allowed_space_groups(group_violations((4.123,) * 3 + (90.0,) * 3, q, g * 0.02, "cubic", q_min))
+    assert plain[221 - 1] and not plain[225 - 1] and not plain[229 - 1]
+
+
 @pytest.mark.parametrize("name, cell", [("P21n_setting", (6.2, 9.1, 7.7, 90.0, 95.2, 90.0)),
                                         ("I2a_setting", (5.3, 8.9, 9.5, 90.0, 93.1, 90.0))])
 def test_monoclinic_absences_are_tried_in_every_cell_choice(name, cell):

@@ -5,6 +5,7 @@ setting of that group's standard one."""
 import numpy as np
 import pytest
 
+from difcon_jax.cli.matching import indexing_lines
 from difcon_jax.crystal.symmetry import extinction_group_of
 from difcon_jax.grid import Grid
 from difcon_jax.match.indexing import IndexSettings
@@ -70,3 +71,25 @@ def test_empty_absences_weigh_the_groups_that_forbid_them():
     weighed, rec = index_and_check(y, w, GRID, ranking, settings=IndexSettings(absence_weight=1.0), pawley=False)
     assert extinction_group_of(int(np.argmax(weighed)) + 1) == extinction_group_of(14)
     assert rec["empty_absences"] >= 3 and weighed.sum() == pytest.approx(1.0)
+
+
+def test_a_primitive_cubic_cell_is_also_weighed_as_its_f_and_i_descriptions():
+    """RbBr (rock salt, a 6.889 Å; Rb⁺ and Br⁻ scatter alike, so its all-odd reflections are no lines) indexes as a
+    primitive cubic cell of half the edge, whose lines are also those of the F cell twice as large. With the
+    descriptions weighed, a network that reads Fm-3m is answered Fm-3m, Pawley-fitted in the F cell, and the record
+    says which cell the answer's is; without them only the primitive groups remain."""
+    y, w = measured(simulate("RbBr", fwhm=0.08, zero=0.02), noise=0.002)
+    ranking = np.full(230, 0.2 / 228)
+    ranking[225 - 1], ranking[221 - 1] = 0.6, 0.2
+    restricted, rec = index_and_check(y, w, GRID, ranking)
+    assert rec["lattice"] == "cubic" and rec["centring"] == "P" and rec["cell"][0] == pytest.approx(6.889 / 2, rel=2e-3)
+    assert int(np.argmax(restricted)) + 1 == 225 and restricted[221 - 1] > 0 and restricted[229 - 1] > 0  # Im-3m
+    assert rec["answer_cell"]["centring"] == "F" and rec["answer_cell"]["a"] == pytest.approx(6.889, rel=2e-3)
+    assert rec["pawley"]["space_group"]["number"] == 225 and rec["pawley"]["cell"][0] == pytest.approx(6.889, rel=2e-3)
+    assert rec["pawley"]["rwp"] < 0.15
+    assert any(line.startswith("the answer's cell: cubic F, a=6.88") for line in indexing_lines(rec))
+    primitive, rec0 = index_and_check(y, w, GRID, ranking, settings=IndexSettings(cubic_descriptions=False),
+                                      pawley=False)
+    assert int(np.argmax(primitive)) + 1 == 221 and "answer_cell" not in rec0
+    assert all(primitive[g - 1] == 0 for g in range(195, 231) if g not in (195, 198, 200, 201, 205, 207, 208, 212,
+                                                                           213, 215, 218, 221, 222, 223, 224))
