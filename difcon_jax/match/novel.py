@@ -88,10 +88,11 @@ def index_and_check(y: np.ndarray, weight: np.ndarray, grid: Grid, ranking: np.n
         # the indexed cell is the pattern's: the Pawley refinement may move it by a fraction of a per cent, not
         # search ±5 % as a library neighbour's cell needs (a wrong scale would lock onto other lines). Two starts,
         # the better fit shown: a grid over that fraction (its equal-intensity template can prefer a wrong scale
-        # where the group allows lines the pattern lacks) and the indexed cell itself (rruff_dev's 46 indexed
-        # patterns: mean Rwp 0.284 from the grid alone, 0.238 from the better of the two)
-        fits = [pawley_fit(y, weight, grid, cell, sg, FitSettings(strain_box=0.01, grid_steps=n), anode=anode)
-                for n in (5, 1)]
+        # where the group allows lines the pattern lacks) and the indexed cell itself; 48 final iterations, not 16
+        # (rruff_dev's 46 indexed patterns, mean Rwp: 0.284 from the grid alone at 16, 0.238 from the better of the
+        # two, 0.200 at 48; results/identify/README.md)
+        fits = [pawley_fit(y, weight, grid, cell, sg, FitSettings(strain_box=0.01, grid_steps=n, fine_iterations=48),
+                           anode=anode) for n in (5, 1)]
         fit = min(fits, key=lambda f: f["rwp"] if np.isfinite(f["rwp"]) else np.inf)
         if not (np.isfinite(fit["rwp"]) and np.all(np.isfinite(fit["cell"]))):
             rec["pawley_note"] = "the Pawley fit of the indexed cell diverged (non-finite values); no fit shown"
