@@ -13,7 +13,12 @@ For each identified file ``STEM``:
 * ``STEM.phaseK.cif`` — the reference structure with the refined cell (standard uncertainties in the last digits),
   atoms and symmetry operations copied from the reference's own CIF: the starting model of a Rietveld refinement
   (GSAS-II, TOPAS, FullProf). Written only when that CIF is at hand — the library stores cells and reflections,
-  not atoms — found through the library's build folders or ``--cif-dir`` (folders or archives).
+  not atoms — found through the library's build folders or ``--cif-dir`` (folders or archives);
+* for a pattern nothing matched but indexing gave a cell (:mod:`~difcon_jax.match.novel`): the Pawley fit as a
+  ``pawley`` column of ``STEM.fit.csv``, ``STEM.indexed.hkl.csv`` — its reflections (h k l in the answer group's
+  standard setting, d from the refined cell, 2θ, the fitted line position and the extracted intensity) — and
+  ``STEM.indexed.cif``: the refined cell and the space group with its operations, no atoms, and the extracted
+  intensities as a ``_refln`` loop — where a structure solution (EXPO, FOX, GSAS-II) starts.
 
 Host-side NumPy and gemmi; every file written atomically.
 """
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tarfile
 import zipfile
 
@@ -92,6 +98,14 @@ def fit_table(r: dict) -> str:
                       f"{best['rwp']:.4f}: fitted, but no match")
     if not r["phases"]:
         header.append("no phase of the library matched: calculated is zero")
+    ix = r.get("_indexing")
+    if ix is not None and "_model" in ix:  # a novel phase: the Pawley fit of its indexed cell
+        cols.append(np.asarray(ix["_model"], np.float64)[keep])
+        names.append("pawley")
+        pw = ix["pawley"]
+        header.append(f"pawley: the Pawley fit of the indexed cell ({ix['lattice']} {ix['centring']}) in "
+                      f"{pw['space_group']['symbol']} (#{pw['space_group']['number']}), Rwp {pw['rwp']:.4f}"
+                      + (f" over 2theta <= {pw['two_theta_max']:.2f} (grid)" if "two_theta_max" in pw else ""))
     fmt = ["{:.5f}", "{:.6f}", "{:.5f}"] + ["{:.6g}"] * (len(cols) - 3)  # angles to 1e-5°, d to 1e-6 Å
     return _csv(header, names, [",".join(f.format(v) for f, v in zip(fmt, row)) for row in np.stack(cols, axis=1)])
 
@@ -113,6 +127,59 @@ def reflection_table(r: dict, k: int) -> str:
     names = ["h", "k", "l", "d_spacing", "two_theta", "two_theta_fitted", "f2m_relative"]
     return _csv(header, names, [f"{int(h)},{int(kk)},{int(l)},{dd:.6f},{t:.5f},{tf:.5f},{f:.3f}"
                                 for h, kk, l, dd, t, tf, f in rows])
+
+
+def _indexed_rows(r: dict) -> np.ndarray:
+    """[P, 7] rows of the indexed cell's Pawley reflections (h, k, l, d Å, Bragg 2θ at the file's wavelength, the
+    fitted line position on the grid, intensity relative to the strongest = 100), by decreasing d."""
+    ix = r["_indexing"]
+    hkl = np.asarray(ix["_hkl"], np.int64)
+    d = 1 / np.sqrt(reflection_q(hkl, ix["pawley"]["cell"]))
+    inten = np.asarray(ix["_intensities"], np.float64)
+    rows = np.column_stack([hkl, d, two_theta_at(d, r["wavelength"]), ix["_ticks"],
+                            100 * inten / max(float(inten.max()), 1e-30)])
+    return rows[np.argsort(-rows[:, 3], kind="stable")]
+
+
+def indexed_reflection_table(r: dict) -> str:
+    """``STEM.indexed.hkl.csv`` text: the Pawley reflections of result ``r``'s indexed cell."""
+    pw = r["_indexing"]["pawley"]
+    header = [f"Pawley fit of the indexed cell of {os.path.basename(r['file'])} in {pw['space_group']['symbol']} "
+              f"(#{pw['space_group']['number']}), Rwp {pw['rwp']:.4f}",
+              "h k l: the space group's standard setting; d_spacing: A, refined cell; two_theta: Bragg angle at the "
+              f"file's wavelength {r['wavelength']:.5f} A; two_theta_fitted: the line as fitted on the model's grid; "
+              "intensity: extracted (free in the fit; reflections closer than a line width share theirs "
+              "arbitrarily), strongest = 100"]
+    names = ["h", "k", "l", "d_spacing", "two_theta", "two_theta_fitted", "intensity"]
+    return _csv(header, names, [f"{int(h)},{int(k)},{int(l)},{d:.6f},{t:.5f},{tf:.5f},{i:.3f}"
+                                for h, k, l, d, t, tf, i in _indexed_rows(r)])
+
+
+def indexed_cif(r: dict) -> str:
+    """``STEM.indexed.cif`` text: result ``r``'s indexed and Pawley-refined cell (standard uncertainties in the
+    last digits) with the answer's space group and its operations (gemmi), no atoms, and the extracted intensities
+    as a ``_refln`` loop."""
+    ix, pw = r["_indexing"], r["_indexing"]["pawley"]
+    sg = gemmi.find_spacegroup_by_number(int(pw["space_group"]["number"]))
+    name = os.path.splitext(os.path.basename(r["file"]))[0] or "pattern"
+    doc = gemmi.cif.Document()
+    block = doc.add_new_block(re.sub(r"[^A-Za-z0-9_]", "_", f"{name}_indexed"))
+    for tag, v, s in zip(_CELL_TAGS, pw["cell"], pw["cell_sigma"]):
+        block.set_pair(tag, value_with_su(v, s))
+    block.set_pair("_cell_volume", f"{float(cell_volume(pw['cell'])):.3f}")
+    block.set_pair("_space_group_name_H-M_alt", gemmi.cif.quote(sg.hm))
+    block.set_pair("_space_group_IT_number", str(sg.number))
+    ops = block.init_loop("_space_group_symop_", ["operation_xyz"])
+    for op in sg.operations():
+        ops.add_row([gemmi.cif.quote(op.triplet())])
+    refl = block.init_loop("_refln_", ["index_h", "index_k", "index_l", "d_spacing", "intensity_meas"])
+    for h, k, l, d, _, _, i in _indexed_rows(r):
+        refl.add_row([str(int(h)), str(int(k)), str(int(l)), f"{d:.6f}", f"{i:.3f}"])
+    note = [f"# difcon-jax identify: {os.path.basename(r['file'])}: no library phase matched; cell indexed from the "
+            f"peak positions ({ix['lattice']} {ix['centring']}, M20 {ix['m20']:.0f}, {ix['lines_indexed']} lines)",
+            f"# Pawley fit in {pw['space_group']['symbol']}: Rwp {pw['rwp']:.4f}, reduced chi2 "
+            f"{pw['reduced_chi2']:.3f}; no atoms (a cell, a space group hypothesis and extracted intensities)"]
+    return "\n".join(note) + "\n" + doc.as_string()
 
 
 def _strip_first(path: str) -> str | None:
@@ -182,6 +249,11 @@ def export_identifications(results: list[dict], folder: str, cif_dirs=()) -> tup
     for r in results:
         stem = _unique_stem(r["file"], used)
         written.append(atomic_write_text(os.path.join(folder, f"{stem}.fit.csv"), fit_table(r)))
+        ix = r.get("_indexing")
+        if ix is not None and "_hkl" in ix:
+            written.append(atomic_write_text(os.path.join(folder, f"{stem}.indexed.hkl.csv"),
+                                             indexed_reflection_table(r)))
+            written.append(atomic_write_text(os.path.join(folder, f"{stem}.indexed.cif"), indexed_cif(r)))
         for k, p in enumerate(r["phases"]):
             base = os.path.join(folder, f"{stem}.phase{k + 1}")
             written.append(atomic_write_text(f"{base}.hkl.csv", reflection_table(r, k)))

@@ -62,8 +62,8 @@ def index_and_check(y: np.ndarray, weight: np.ndarray, grid: Grid, ranking: np.n
     indexing (:meth:`~difcon_jax.match.indexing.Indexing.as_dict`), ``allowed_groups`` (how many: their absences
     explain the lines and, with ``same_centring``, their lattice type is the cell's), ``empty_absences`` (the
     answer's class's :attr:`~difcon_jax.match.absences.GroupFit.empty`), and with ``pawley`` the Pawley
-    fit of the answer's group (cell in its standard setting, cell_sigma, rwp, reduced_chi2) with its curve and
-    ticks under '_' keys."""
+    fit of the answer's group (cell in its standard setting, cell_sigma, rwp, reduced_chi2) with its curve, ticks,
+    reflections and fitted intensities under '_' keys."""
     ix = index_pattern(y, weight, grid, anode, settings)
     if ix is None:
         return ranking, None
@@ -107,4 +107,5 @@ def index_and_check(y: np.ndarray, weight: np.ndarray, grid: Grid, ranking: np.n
             rec["pawley"]["two_theta_max"] = round(fit["two_theta_max"], 2)
         rec["_model"] = fit["model"] - fit["x"][IDX["background"]]  # the constant background is not the phase's
         rec["_ticks"] = reflection_positions(fit["reflections"], fit["cell"], fit["x"], ka1)
+        rec["_hkl"], rec["_intensities"] = np.asarray(fit["reflections"]), np.asarray(fit["intensities"])
     return restricted, rec

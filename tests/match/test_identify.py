@@ -4,6 +4,7 @@ import json
 import logging
 import os
 
+import gemmi
 import numpy as np
 import pytest
 
@@ -77,6 +78,27 @@ def test_identify_names_the_phase_refines_it_and_draws_the_fit(tmp_path, capsys,
     assert r["network"]["space_group"][0]["number"] == int(np.argmax(ident.network(x)["space_group"][0])) + 1
 
 
+def _the_indexed_cell_is_exported(folder, ix):
+    """``--export`` of a pattern nothing matched: the Pawley fit as a column, its reflections with the extracted
+    intensities, and a CIF of the refined cell and the answer's group (no atoms) that gemmi reads back."""
+    pw = ix["pawley"]
+    fit = (folder / "calcite.fit.csv").read_text()
+    assert "# pawley: the Pawley fit of the indexed cell (hexagonal R)" in fit
+    cols = next(line for line in fit.splitlines() if not line.startswith("#")).split(",")
+    assert cols[-1] == "pawley"
+    rows = [line.split(",") for line in (folder / "calcite.indexed.hkl.csv").read_text().splitlines()
+            if not line.startswith("#")]
+    assert rows[0] == ["h", "k", "l", "d_spacing", "two_theta", "two_theta_fitted", "intensity"]
+    table = np.array(rows[1:], float)
+    assert len(table) == pw["reflections"] and np.all(np.diff(table[:, 3]) <= 0) and table[:, 6].max() == 100.0
+    block = gemmi.cif.read_string((folder / "calcite.indexed.cif").read_text()).sole_block()
+    assert gemmi.cif.as_number(block.find_value("_cell_length_a")) == pytest.approx(pw["cell"][0], rel=1e-4)
+    assert int(block.find_value("_space_group_IT_number")) == pw["space_group"]["number"]
+    assert len(block.find_loop("_space_group_symop_operation_xyz")) == len(
+        gemmi.find_spacegroup_by_number(pw["space_group"]["number"]).operations())
+    assert len(block.find_loop("_refln_index_h")) == pw["reflections"]
+
+
 def test_a_phase_the_library_lacks_is_indexed_and_pawley_fitted(tmp_path, capsys, library):
     """Calcite with calcium excluded from the candidates: no library phase matches, so the pattern is indexed (by
     default; hexagonal axes, R-centred), its answer kept to the groups the absences allow, and the answer's Pawley
@@ -84,9 +106,10 @@ def test_a_phase_the_library_lacks_is_indexed_and_pawley_fitted(tmp_path, capsys
     f = _xy(tmp_path / "calcite.xy", simulate("calcite", (1.015, 1.015, 1.01), zero=0.03))
     png = tmp_path / "novel.png"
     main(["identify", f, "--library", library, "--wavelength", "1.5418", "--exclude-elements", "Ca", "--json",
-          "--plot", str(png)])
+          "--plot", str(png), "--export", str(tmp_path / "ex")])
     (r,) = json.loads(capsys.readouterr().out)
     ix = r["indexing"]
+    _the_indexed_cell_is_exported(tmp_path / "ex", ix)
     assert not r["match"] and r["symmetry"]["source"].startswith("indexed cell")
     assert ix["lattice"] == "hexagonal" and ix["centring"] == "R" and ix["m20"] > 30
     assert ix["cell"][0] == pytest.approx(4.9896 * 1.015, rel=2e-3) and ix["cell"][2] == pytest.approx(17.061 * 1.01, rel=2e-3)
