@@ -33,6 +33,35 @@ from difcon_jax.match.pattern_model import IDX, doublet_on_grid
 from difcon_jax.match.pawley import pawley_fit
 
 
+#: extinction classes after the answer's whose best-ranked allowed group is Pawley-fitted too (the identify issue's
+#: "Pawley fits of its top extinction groups"): a class allowing more reflections that fits no better is the evidence
+#: for the answer's absences
+PAWLEY_RIVALS = 1
+
+
+def _pawley(y: np.ndarray, weight: np.ndarray, grid: Grid, cell, sg: int, anode: str) -> dict:
+    """The better (lower Rwp) of two Pawley fits of ``cell`` (Å, degrees; ``sg``'s standard setting) to the profile
+    ``y``: the indexed cell is the pattern's, so the refinement may move it by a fraction of a per cent, not search
+    ±5 % as a library neighbour's cell needs (a wrong scale would lock onto other lines). The two starts: a grid over
+    that fraction (its equal-intensity template can prefer a wrong scale where the group allows lines the pattern
+    lacks) and the indexed cell itself; 48 final iterations, not 16 (rruff_dev's 46 indexed patterns, mean Rwp: 0.284
+    from the grid alone at 16, 0.238 from the better of the two, 0.200 at 48; results/identify/README.md)."""
+    fits = [pawley_fit(y, weight, grid, cell, sg, FitSettings(strain_box=0.01, grid_steps=n, fine_iterations=48),
+                       anode=anode) for n in (5, 1)]
+    return min(fits, key=lambda f: f["rwp"] if np.isfinite(f["rwp"]) else np.inf)
+
+
+def _fit_summary(fit: dict, sg: int, grid: Grid) -> dict:
+    out = {"space_group": {"number": int(sg), "symbol": space_group_symbol(int(sg))},
+           "cell": [round(float(v), 5) for v in fit["cell"]],
+           "cell_sigma": [round(float(v), 5) for v in fit["cell_sigma"]],
+           "rwp": round(fit["rwp"], 4), "reduced_chi2": round(fit["reduced_chi2"], 3),
+           "reflections": int(len(fit["reflections"]))}
+    if fit["two_theta_max"] < grid.tt_max:  # more lines than the fit holds: the range it covers
+        out["two_theta_max"] = round(fit["two_theta_max"], 2)
+    return out
+
+
 def weigh_allowed(ranking: np.ndarray, violations: dict[int, GroupFit], lattice: str, centring: str,
                   settings: IndexSettings = IndexSettings()) -> tuple[np.ndarray, int] | None:
     """(``ranking`` float[230] kept to the groups an indexed cell allows — their class's violations at most
@@ -63,7 +92,8 @@ def index_and_check(y: np.ndarray, weight: np.ndarray, grid: Grid, ranking: np.n
     explain the lines and, with ``same_centring``, their lattice type is the cell's), ``empty_absences`` (the
     answer's class's :attr:`~difcon_jax.match.absences.GroupFit.empty`), and with ``pawley`` the Pawley
     fit of the answer's group (cell in its standard setting, cell_sigma, rwp, reduced_chi2) with its curve, ticks,
-    reflections and fitted intensities under '_' keys."""
+    reflections and fitted intensities under '_' keys, and ``pawley_others``: the same for the best-ranked allowed
+    group of each of the next :data:`PAWLEY_RIVALS` extinction classes (no curves)."""
     ix = index_pattern(y, weight, grid, anode, settings)
     if ix is None:
         return ranking, None
@@ -84,28 +114,24 @@ def index_and_check(y: np.ndarray, weight: np.ndarray, grid: Grid, ranking: np.n
     if ix.lattice == "cubic" and letter != ix.centring:  # the answer's cell is a larger description of the indexed one
         rec["answer_cell"] = {"centring": letter, "a": round(float(violations[rep].cell[0]), 5)}
     if pawley:
-        cell = list(violations[rep][1])  # the indexed cell in the setting of the group's standard one
-        # the indexed cell is the pattern's: the Pawley refinement may move it by a fraction of a per cent, not
-        # search ±5 % as a library neighbour's cell needs (a wrong scale would lock onto other lines). Two starts,
-        # the better fit shown: a grid over that fraction (its equal-intensity template can prefer a wrong scale
-        # where the group allows lines the pattern lacks) and the indexed cell itself; 48 final iterations, not 16
-        # (rruff_dev's 46 indexed patterns, mean Rwp: 0.284 from the grid alone at 16, 0.238 from the better of the
-        # two, 0.200 at 48; results/identify/README.md)
-        fits = [pawley_fit(y, weight, grid, cell, sg, FitSettings(strain_box=0.01, grid_steps=n, fine_iterations=48),
-                           anode=anode) for n in (5, 1)]
-        fit = min(fits, key=lambda f: f["rwp"] if np.isfinite(f["rwp"]) else np.inf)
+        fit = _pawley(y, weight, grid, list(violations[rep].cell), sg, anode)  # the group's standard setting
         if not (np.isfinite(fit["rwp"]) and np.all(np.isfinite(fit["cell"]))):
             rec["pawley_note"] = "the Pawley fit of the indexed cell diverged (non-finite values); no fit shown"
             return restricted, rec
         ka1 = doublet_on_grid(grid.lambda_ref, anode)[0]
-        rec["pawley"] = {"space_group": {"number": sg, "symbol": space_group_symbol(sg)},
-                         "cell": [round(float(v), 5) for v in fit["cell"]],
-                         "cell_sigma": [round(float(v), 5) for v in fit["cell_sigma"]],
-                         "rwp": round(fit["rwp"], 4), "reduced_chi2": round(fit["reduced_chi2"], 3),
-                         "reflections": int(len(fit["reflections"]))}
-        if fit["two_theta_max"] < grid.tt_max:  # more lines than the fit holds: the range it covers
-            rec["pawley"]["two_theta_max"] = round(fit["two_theta_max"], 2)
+        rec["pawley"] = _fit_summary(fit, sg, grid)
         rec["_model"] = fit["model"] - fit["x"][IDX["background"]]  # the constant background is not the phase's
         rec["_ticks"] = reflection_positions(fit["reflections"], fit["cell"], fit["x"], ka1)
         rec["_hkl"], rec["_intensities"] = np.asarray(fit["reflections"]), np.asarray(fit["intensities"])
+        rec["pawley_others"], seen = [], {extinction_group_of(sg)}
+        for g in np.argsort(-restricted, kind="stable") + 1:
+            if len(rec["pawley_others"]) >= PAWLEY_RIVALS or not restricted[g - 1] > 0:
+                break
+            if extinction_group_of(int(g)) in seen:
+                continue
+            seen.add(extinction_group_of(int(g)))
+            r = min(n for n in violations if extinction_group_of(n) == extinction_group_of(int(g)))
+            other = _pawley(y, weight, grid, list(violations[r].cell), int(g), anode)
+            if np.isfinite(other["rwp"]) and np.all(np.isfinite(other["cell"])):
+                rec["pawley_others"].append(_fit_summary(other, int(g), grid))
     return restricted, rec

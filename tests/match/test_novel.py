@@ -36,6 +36,12 @@ def test_a_monoclinic_pattern_is_indexed_and_pawley_fitted_in_its_groups_setting
     assert rec["pawley"]["rwp"] < 0.15
     assert np.all(rec["_model"][GRID.centres > rec["pawley"]["two_theta_max"] + 1.0] < 1e-3)
     assert len(rec["_ticks"]) > 0 and rec["_model"].shape == (N_BINS,)
+    # the next extinction class allowed (P2/m's, forbidding nothing, or P2₁'s or Pc's) fitted too, as evidence
+    (other,) = rec["pawley_others"]
+    assert extinction_group_of(other["space_group"]["number"]) != extinction_group_of(14)
+    assert 3 <= other["space_group"]["number"] <= 15 and np.isfinite(other["rwp"]) and other["reflections"] > 0
+    assert any(line.lstrip().startswith(f"against {other['space_group']['symbol']} (the next extinction class")
+               for line in indexing_lines(rec))
 
 
 def test_a_centred_pattern_answers_a_centred_group():
