@@ -60,10 +60,10 @@ def indexing_lines(ix: dict | None) -> list[str]:
                    f"{format_cell(pw['cell'], pw['cell_sigma'], pw['space_group']['number'])}  Rwp {pw['rwp']:.3f}  "
                    f"χ²ν {pw['reduced_chi2']:.2f}")
         for o in ix.get("pawley_others", []):  # the next extinction class: the evidence for the answer's absences
-            upto = f", fitted to {o['two_theta_max']:.1f}°" if "two_theta_max" in o else ""
-            out.append(f"  against {o['space_group']['symbol']} (the next extinction class allowed): Rwp {o['rwp']:.3f}"
-                       f"  χ²ν {o['reduced_chi2']:.2f} with {o['reflections']} reflections{upto} — "
-                       f"{pw['space_group']['symbol']}: {pw['rwp']:.3f} with {pw['reflections']}")
+            c = o["compared"]
+            out.append(f"  against {o['space_group']['symbol']} (the next extinction class allowed), both read to "
+                       f"{c['two_theta_max']:.1f}°: Rwp {c['rwp']:.3f} with {c['reflections']} reflections, "
+                       f"{pw['space_group']['symbol']} {c['answer_rwp']:.3f} with {c['answer_reflections']}")
     return out
 
 

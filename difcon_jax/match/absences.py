@@ -101,7 +101,7 @@ def _representatives(lattice: str) -> dict[int, int]:
     return reps
 
 
-def _fits_on_positions(parts: list[tuple[tuple, list[int], bool]], q_obs: np.ndarray, dq: np.ndarray,
+def _fits_on_positions(parts: list[tuple[tuple, list[int], str | None]], q_obs: np.ndarray, dq: np.ndarray,
                        q_max: float, q_min: float | None) -> dict[int, GroupFit]:
     """:class:`GroupFit` of each representative listed in ``parts`` ([(cell, representatives, weighed)]: each class
     in its own cell), all counted on one set of positions — every cell's reflections up to ``q_max``, merged where a
@@ -130,9 +130,7 @@ def _fits_on_positions(parts: list[tuple[tuple, list[int], bool]], q_obs: np.nda
             v = int(np.count_nonzero(indexed & ~(near & allowed[:, None]).any(0)))
             filled = ~free
             filled[lab[allowed]] = True
-            e = int(np.count_nonzero(~filled))
-            if sg not in out or (v, -e) < (out[sg].violations, -out[sg].empty):
-                out[sg] = GroupFit(v, tuple(float(x) for x in cell), e)
+            out[sg] = GroupFit(v, tuple(float(x) for x in cell), int(np.count_nonzero(~filled)))
     return out
 
 

@@ -52,6 +52,7 @@ def _pawley(y: np.ndarray, weight: np.ndarray, grid: Grid, cell, sg: int, anode:
 
 
 def _fit_summary(fit: dict, sg: int, grid: Grid) -> dict:
+    """A Pawley fit (:func:`~difcon_jax.match.pawley.pawley_fit`) of group ``sg`` as the record shows it."""
     out = {"space_group": {"number": int(sg), "symbol": space_group_symbol(int(sg))},
            "cell": [round(float(v), 5) for v in fit["cell"]],
            "cell_sigma": [round(float(v), 5) for v in fit["cell_sigma"]],
@@ -60,6 +61,24 @@ def _fit_summary(fit: dict, sg: int, grid: Grid) -> dict:
     if fit["two_theta_max"] < grid.tt_max:  # more lines than the fit holds: the range it covers
         out["two_theta_max"] = round(fit["two_theta_max"], 2)
     return out
+
+
+def _compared(y: np.ndarray, weight: np.ndarray, grid: Grid, answer: dict, other: dict, ka1: float) -> dict:
+    """Two Pawley fits read over the range both cover (each fit holds 160 reflections, so a group allowing more
+    stops at a lower angle): the end of that range (degrees, grid), each fit's Rwp there and its reflections there."""
+    end = min(answer["two_theta_max"], other["two_theta_max"], grid.tt_max)
+    w = np.where(grid.centres <= end, np.asarray(weight, np.float64), 0.0)
+    y = np.asarray(y, np.float64)
+    norm = max(float(np.sum(w * y * y)), 1e-30)
+
+    def read(fit: dict) -> tuple[float, int]:
+        ticks = reflection_positions(fit["reflections"], fit["cell"], fit["x"], ka1)
+        return (round(float(np.sqrt(np.sum(w * (fit["model"] - y) ** 2) / norm)), 4),
+                int(np.count_nonzero(ticks <= end)))
+
+    (rwp_a, n_a), (rwp_o, n_o) = read(answer), read(other)
+    return {"two_theta_max": round(float(end), 2), "rwp": rwp_o, "reflections": n_o, "answer_rwp": rwp_a,
+            "answer_reflections": n_a}
 
 
 def weigh_allowed(ranking: np.ndarray, violations: dict[int, GroupFit], lattice: str, centring: str,
@@ -90,7 +109,8 @@ def index_and_check(y: np.ndarray, weight: np.ndarray, grid: Grid, ranking: np.n
     unchanged when the pattern does not index or its cell allows none of the ranked groups. The record: the
     indexing (:meth:`~difcon_jax.match.indexing.Indexing.as_dict`), ``allowed_groups`` (how many: their absences
     explain the lines and, with ``same_centring``, their lattice type is the cell's), ``empty_absences`` (the
-    answer's class's :attr:`~difcon_jax.match.absences.GroupFit.empty`), and with ``pawley`` the Pawley
+    answer's class's :attr:`~difcon_jax.match.absences.GroupFit.empty`), ``answer_cell`` (centring and edge, when
+    the answer is a primitive cubic cell's I or F description), and with ``pawley`` the Pawley
     fit of the answer's group (cell in its standard setting, cell_sigma, rwp, reduced_chi2) with its curve, ticks,
     reflections and fitted intensities under '_' keys, and ``pawley_others``: the same for the best-ranked allowed
     group of each of the next :data:`PAWLEY_RIVALS` extinction classes (no curves)."""
@@ -133,5 +153,6 @@ def index_and_check(y: np.ndarray, weight: np.ndarray, grid: Grid, ranking: np.n
             r = min(n for n in violations if extinction_group_of(n) == extinction_group_of(int(g)))
             other = _pawley(y, weight, grid, list(violations[r].cell), int(g), anode)
             if np.isfinite(other["rwp"]) and np.all(np.isfinite(other["cell"])):
-                rec["pawley_others"].append(_fit_summary(other, int(g), grid))
+                rec["pawley_others"].append({**_fit_summary(other, int(g), grid),
+                                             "compared": _compared(y, weight, grid, fit, other, ka1)})
     return restricted, rec
