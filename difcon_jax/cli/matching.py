@@ -59,11 +59,6 @@ def indexing_lines(ix: dict | None) -> list[str]:
         out.append(f"Pawley fit ({pw['space_group']['symbol']}, {pw['reflections']} reflections{upto}): "
                    f"{format_cell(pw['cell'], pw['cell_sigma'], pw['space_group']['number'])}  Rwp {pw['rwp']:.3f}  "
                    f"χ²ν {pw['reduced_chi2']:.2f}")
-        for o in ix.get("pawley_others", []):  # the next extinction class: the evidence for the answer's absences
-            c = o["compared"]
-            out.append(f"  against {o['space_group']['symbol']} (the next extinction class allowed), both read to "
-                       f"{c['two_theta_max']:.1f}°: Rwp {c['rwp']:.3f} with {c['reflections']} reflections, "
-                       f"{pw['space_group']['symbol']} {c['answer_rwp']:.3f} with {c['answer_reflections']}")
     return out
 
 

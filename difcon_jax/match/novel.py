@@ -33,12 +33,6 @@ from difcon_jax.match.pattern_model import IDX, doublet_on_grid
 from difcon_jax.match.pawley import pawley_fit
 
 
-#: extinction classes after the answer's whose best-ranked allowed group is Pawley-fitted too (the identify issue's
-#: "Pawley fits of its top extinction groups"): a class allowing more reflections that fits no better is the evidence
-#: for the answer's absences
-PAWLEY_RIVALS = 1
-
-
 def _pawley(y: np.ndarray, weight: np.ndarray, grid: Grid, cell, sg: int, anode: str) -> dict:
     """The better (lower Rwp) of two Pawley fits of ``cell`` (Å, degrees; ``sg``'s standard setting) to the profile
     ``y``: the indexed cell is the pattern's, so the refinement may move it by a fraction of a per cent, not search
@@ -61,24 +55,6 @@ def _fit_summary(fit: dict, sg: int, grid: Grid) -> dict:
     if fit["two_theta_max"] < grid.tt_max:  # more lines than the fit holds: the range it covers
         out["two_theta_max"] = round(fit["two_theta_max"], 2)
     return out
-
-
-def _compared(y: np.ndarray, weight: np.ndarray, grid: Grid, answer: dict, other: dict, ka1: float) -> dict:
-    """Two Pawley fits read over the range both cover (each fit holds 160 reflections, so a group allowing more
-    stops at a lower angle): the end of that range (degrees, grid), each fit's Rwp there and its reflections there."""
-    end = min(answer["two_theta_max"], other["two_theta_max"], grid.tt_max)
-    w = np.where(grid.centres <= end, np.asarray(weight, np.float64), 0.0)
-    y = np.asarray(y, np.float64)
-    norm = max(float(np.sum(w * y * y)), 1e-30)
-
-    def read(fit: dict) -> tuple[float, int]:
-        ticks = reflection_positions(fit["reflections"], fit["cell"], fit["x"], ka1)
-        return (round(float(np.sqrt(np.sum(w * (fit["model"] - y) ** 2) / norm)), 4),
-                int(np.count_nonzero(ticks <= end)))
-
-    (rwp_a, n_a), (rwp_o, n_o) = read(answer), read(other)
-    return {"two_theta_max": round(float(end), 2), "rwp": rwp_o, "reflections": n_o, "answer_rwp": rwp_a,
-            "answer_reflections": n_a}
 
 
 def weigh_allowed(ranking: np.ndarray, violations: dict[int, GroupFit], lattice: str, centring: str,
@@ -112,8 +88,7 @@ def index_and_check(y: np.ndarray, weight: np.ndarray, grid: Grid, ranking: np.n
     answer's class's :attr:`~difcon_jax.match.absences.GroupFit.empty`), ``answer_cell`` (centring and edge, when
     the answer is a primitive cubic cell's I or F description), and with ``pawley`` the Pawley
     fit of the answer's group (cell in its standard setting, cell_sigma, rwp, reduced_chi2) with its curve, ticks,
-    reflections and fitted intensities under '_' keys, and ``pawley_others``: the same for the best-ranked allowed
-    group of each of the next :data:`PAWLEY_RIVALS` extinction classes (no curves)."""
+    reflections and fitted intensities under '_' keys."""
     ix = index_pattern(y, weight, grid, anode, settings)
     if ix is None:
         return ranking, None
@@ -143,16 +118,4 @@ def index_and_check(y: np.ndarray, weight: np.ndarray, grid: Grid, ranking: np.n
         rec["_model"] = fit["model"] - fit["x"][IDX["background"]]  # the constant background is not the phase's
         rec["_ticks"] = reflection_positions(fit["reflections"], fit["cell"], fit["x"], ka1)
         rec["_hkl"], rec["_intensities"] = np.asarray(fit["reflections"]), np.asarray(fit["intensities"])
-        rec["pawley_others"], seen = [], {extinction_group_of(sg)}
-        for g in np.argsort(-restricted, kind="stable") + 1:
-            if len(rec["pawley_others"]) >= PAWLEY_RIVALS or not restricted[g - 1] > 0:
-                break
-            if extinction_group_of(int(g)) in seen:
-                continue
-            seen.add(extinction_group_of(int(g)))
-            r = min(n for n in violations if extinction_group_of(n) == extinction_group_of(int(g)))
-            other = _pawley(y, weight, grid, list(violations[r].cell), int(g), anode)
-            if np.isfinite(other["rwp"]) and np.all(np.isfinite(other["cell"])):
-                rec["pawley_others"].append({**_fit_summary(other, int(g), grid),
-                                             "compared": _compared(y, weight, grid, fit, other, ka1)})
     return restricted, rec
