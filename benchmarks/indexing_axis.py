@@ -32,10 +32,11 @@ from difcon_jax.evaluate.textbook import textbook_structures
 from difcon_jax.grid import Grid
 from difcon_jax.inference.predictor import Predictor
 from difcon_jax.match.absences import GroupFit, group_violations
-from difcon_jax.match.indexing import Indexing, IndexSettings, choose_lattice, index_all, index_lines, line_q
+from difcon_jax.match.indexing import Indexing, IndexSettings, choose_lattice, index_all, index_lines
 from difcon_jax.match.lattices import LATTICES
 from difcon_jax.match.novel import weigh_allowed
 from difcon_jax.match.pattern_model import cell_to_metric
+from difcon_jax.match.spectral_lines import line_q
 from difcon_jax.patterns.preprocess import to_model_input
 
 CENTRING = {"P": 1, "A": 2, "B": 2, "C": 2, "I": 2, "R": 3, "F": 4}

@@ -9,7 +9,7 @@ import numpy as np
 
 from difcon_jax.augment.profiles import caglioti_fwhm
 from difcon_jax.grid import Grid
-from difcon_jax.match.indexing import companion_lines
+from difcon_jax.match.spectral_lines import companion_lines
 from difcon_jax.match.pattern_model import IDX, reflection_q
 
 #: the least share of a curve's maximum that counts as a line or peak (unexplained peaks, lines in the window)
@@ -18,7 +18,7 @@ PEAK_SHARE = 0.03
 
 def unexplained_peaks(y, model, weight, grid: Grid, sigma: float, fwhm=0.0, anode: str | None = None) -> list[float]:
     """2θ (degrees, grid scale) of measured peaks the model leaves unexplained, each line once: the Kα2 and Kβ
-    companions (``anode``'s, :func:`~difcon_jax.match.indexing.companion_lines`) of an unexplained line are not
+    companions (``anode``'s, :func:`~difcon_jax.match.spectral_lines.companion_lines`) of an unexplained line are not
     listed apart (None: no companions dropped). Both curves are first smoothed,
     at each 2θ, by a Gaussian as wide as a fitted line there (``fwhm``: degrees, a scalar or float[n_bins] —
     the matched filter of a peak search); a peak counts when its prominence is ≥ max(5σ_s, :data:`PEAK_SHARE`

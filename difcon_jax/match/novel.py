@@ -27,10 +27,11 @@ from difcon_jax.match.absences import (
 )
 from difcon_jax.match.decide import two_step_answer
 from difcon_jax.match.fit import FitSettings
-from difcon_jax.match.indexing import IndexSettings, index_pattern, line_q
+from difcon_jax.match.indexing import IndexSettings, index_pattern
 from difcon_jax.match.lines import reflection_positions
 from difcon_jax.match.pattern_model import IDX, doublet_on_grid
 from difcon_jax.match.pawley import pawley_fit
+from difcon_jax.match.spectral_lines import line_q
 
 
 def _pawley(y: np.ndarray, weight: np.ndarray, grid: Grid, cell, sg: int, anode: str) -> dict:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from difcon_jax.grid import Grid
-from difcon_jax.match.indexing import IndexSettings, line_q, observed_lines
+from difcon_jax.match.indexing import IndexSettings, observed_lines
+from difcon_jax.match.spectral_lines import line_q
 
 #: how far (degrees 2θ) an observed line may sit from the order n of the lowest line: the indexing's final
 #: assignment tolerance (IndexSettings), which a zero shift of a few hundredths of a degree stays inside

@@ -16,10 +16,10 @@ from difcon_jax.match.indexing import (
     choose_lattice,
     index_lines,
     index_pattern,
-    line_q,
     observed_lines,
 )
 from difcon_jax.match.lattices import LATTICES, cell_of, from_cell_monoclinic, monoclinic_settings, reduce_monoclinic
+from difcon_jax.match.spectral_lines import line_q
 from tests.helpers.match import ALL, N_BINS, TT_MAX, measured, simulate
 from tests.helpers.structures import make_cif
 
