@@ -46,18 +46,6 @@ def _pawley(y: np.ndarray, weight: np.ndarray, grid: Grid, cell, sg: int, anode:
     return min(fits, key=lambda f: f["rwp"] if np.isfinite(f["rwp"]) else np.inf)
 
 
-def _fit_summary(fit: dict, sg: int, grid: Grid) -> dict:
-    """A Pawley fit (:func:`~difcon_jax.match.pawley.pawley_fit`) of group ``sg`` as the record shows it."""
-    out = {"space_group": {"number": int(sg), "symbol": space_group_symbol(int(sg))},
-           "cell": [round(float(v), 5) for v in fit["cell"]],
-           "cell_sigma": [round(float(v), 5) for v in fit["cell_sigma"]],
-           "rwp": round(fit["rwp"], 4), "reduced_chi2": round(fit["reduced_chi2"], 3),
-           "reflections": int(len(fit["reflections"]))}
-    if fit["two_theta_max"] < grid.tt_max:  # more lines than the fit holds: the range it covers
-        out["two_theta_max"] = round(fit["two_theta_max"], 2)
-    return out
-
-
 def weigh_allowed(ranking: np.ndarray, violations: dict[int, GroupFit], lattice: str, centring: str,
                   settings: IndexSettings = IndexSettings()) -> tuple[np.ndarray, int] | None:
     """(``ranking`` float[230] kept to the groups an indexed cell allows — their class's violations at most
@@ -115,7 +103,13 @@ def index_and_check(y: np.ndarray, weight: np.ndarray, grid: Grid, ranking: np.n
             rec["pawley_note"] = "the Pawley fit of the indexed cell diverged (non-finite values); no fit shown"
             return restricted, rec
         ka1 = doublet_on_grid(grid.lambda_ref, anode)[0]
-        rec["pawley"] = _fit_summary(fit, sg, grid)
+        rec["pawley"] = {"space_group": {"number": sg, "symbol": space_group_symbol(sg)},
+                         "cell": [round(float(v), 5) for v in fit["cell"]],
+                         "cell_sigma": [round(float(v), 5) for v in fit["cell_sigma"]],
+                         "rwp": round(fit["rwp"], 4), "reduced_chi2": round(fit["reduced_chi2"], 3),
+                         "reflections": int(len(fit["reflections"]))}
+        if fit["two_theta_max"] < grid.tt_max:  # more lines than the fit holds: the range it covers
+            rec["pawley"]["two_theta_max"] = round(fit["two_theta_max"], 2)
         rec["_model"] = fit["model"] - fit["x"][IDX["background"]]  # the constant background is not the phase's
         rec["_ticks"] = reflection_positions(fit["reflections"], fit["cell"], fit["x"], ka1)
         rec["_hkl"], rec["_intensities"] = np.asarray(fit["reflections"]), np.asarray(fit["intensities"])
