@@ -112,10 +112,15 @@ def add_search_arguments(p) -> None:
                    help="a further phase must lower the total Rwp by this fraction")
     p.add_argument("--no-refine-together", action="store_true",
                    help="judge a further phase with the phases before it as fitted alone (not refitted with it)")
+    p.add_argument("--fine-starts", default=",".join(S.fit.fine_starts),
+                   help="where the fine fit starts, the better kept (FitSettings.fine_starts): coarse, profile_reset")
 
 
 def search_settings(a, **fields):
     """The ``IdentifySettings`` of :func:`add_search_arguments`' options, with ``fields`` set too."""
+    import dataclasses
+
     from difcon_jax.match.search import IdentifySettings
+    fit = dataclasses.replace(fields.pop("fit", IdentifySettings.fit), fine_starts=tuple(a.fine_starts.split(",")))
     return IdentifySettings(first_phase_tries=a.first_phase_tries, containment=a.containment, min_gain=a.min_gain,
-                            refine_together=not a.no_refine_together, **fields)
+                            refine_together=not a.no_refine_together, fit=fit, **fields)

@@ -23,6 +23,7 @@ import numpy as np
 
 from difcon_jax.augment.render import render_set
 from difcon_jax.match.database import stick_table
+from difcon_jax.match.fit import FitSettings
 from difcon_jax.match.identify import Identifier, identify_profiles
 from difcon_jax.match.search import IdentifySettings
 from difcon_jax.patterns import read_pattern, to_model_input
@@ -58,6 +59,8 @@ def main() -> None:
                    "search at the size of a larger library (22: ~141 k entries, the Materials Project's)")
     p.add_argument("--no-index", action="store_true", help="do not index the patterns nothing matches (identify "
                    "--no-index; indexing and the Pawley fit of an indexed cell are identify's default)")
+    p.add_argument("--fine-starts", default=",".join(FitSettings.fine_starts),
+                   help="where the fine fit starts, the better kept (FitSettings.fine_starts): coarse, profile_reset")
     a = p.parse_args()
     t = time.perf_counter()
     ident = Identifier.load(library=a.library)
@@ -65,7 +68,8 @@ def main() -> None:
         ident.index = ident.index.subset(np.tile(np.arange(len(ident.index.db)), a.tile))
     load_s = time.perf_counter() - t
     x, w, source = patterns(ident, a.n + 1)
-    settings = IdentifySettings(candidates=a.candidates, max_phases=1)
+    settings = IdentifySettings(candidates=a.candidates, max_phases=1,
+                                fit=FitSettings(fine_starts=tuple(a.fine_starts.split(","))))
     if a.no_index:
         settings = dataclasses.replace(settings, index=None)
     t = time.perf_counter()
@@ -76,6 +80,7 @@ def main() -> None:
     per = (time.perf_counter() - t) / (len(x) - 1)
     print(json.dumps({"benchmark": "identify_speed", "patterns": len(x) - 1, "source": source,
                       "candidates": a.candidates, "fine_fits": settings.fit.keep,
+                      "fine_starts": list(settings.fit.fine_starts),
                       "index": settings.index is not None, "library_entries": len(ident.index.db),
                       "cpu_count": os.cpu_count(), "load_s": round(load_s, 2), "first_pattern_s": round(warm_s, 2),
                       "seconds_per_pattern": round(per, 3)}))

@@ -9,7 +9,11 @@ the reference cell would lock onto the wrong peaks):
    the normalised overlap of the model with the smoothed measurement;
 2. Levenberg–Marquardt on the measurement smoothed by each of ``coarse_fwhm`` in turn, broad to narrow (the
    model broadened alike): a broad smoothing turns a peak two widths away into a slope to descend;
-3. Levenberg–Marquardt on the measurement itself.
+3. Levenberg–Marquardt on the measurement itself, started from stage 2's cell, zero, displacement, scale and
+   texture with the line profile (U, V, W, η, asymmetry, Kα2 ratio) back at its start (``fine_starts``): widths
+   fitted on the coarse grid's smoothed measurement can be far from a sharp pattern's (a ridge V at its bound, W
+   ten times too large), and a local fit from there stops in a minimum whose cell and scale are right and whose
+   lines are not.
 
 Reported per candidate: Rwp on the background-removed profile, reduced χ² against the measurement's own
 noise (estimated from its point-to-point scatter) with the number of free parameters, the refined cell with
@@ -55,6 +59,20 @@ class FitSettings:
     strain_box: float = 0.10  # bound on each element of the normalised metric (≈ ±5 % in cell lengths)
     zero_box: float = 0.3  # degrees 2θ
     displacement_box: float = 0.3  # degrees 2θ at θ = 0
+    # where stage 3 starts (module docstring; several: the lowest cost kept): "coarse" (stage 2's result, as until
+    # 2026-12-06), "profile_reset" (it with the line profile back at START). RRUFF's scapolite (rruff_0509) against
+    # AMCSD's marialite: Rwp 0.629 from stage 2's result, 0.283 reset. Both starts answered as the reset alone on the
+    # simulated validation axis and rruff_dev, at +11 % of identify's time (results/identify/README.md)
+    fine_starts: tuple = ("profile_reset",)
+
+    def __post_init__(self):
+        if not self.fine_starts or set(self.fine_starts) - {"coarse", "profile_reset"}:
+            raise ValueError(f"fine_starts {self.fine_starts!r}: one or both of 'coarse', 'profile_reset'")
+
+
+# where every fit starts (the strains start at the reference's cell, Pawley intensities from the grid), by PARAMS
+START = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.01, 0.5, 0.0, 0.0, 0.5, 0.0], np.float32)
+PROFILE = np.array([IDX[k] for k in ("U", "V", "W", "eta", "asymmetry", "ka2_ratio")])
 
 
 def strain_bounds(basis6: np.ndarray, strain_box: float) -> np.ndarray:
@@ -76,10 +94,9 @@ def parameter_bounds(basis6: np.ndarray, s: FitSettings, pawley_refl: int = 0):
     zero rows fixed; :func:`strain_bounds`)."""
     box = strain_bounds(basis6, s.strain_box)
     c = len(box)
-    base0 = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.01, 0.5, 0.0, 0.0, 0.5, 0.0], np.float32)
     lo = np.array([-40, -s.zero_box, -s.displacement_box, 0.0, -0.1, 1e-4, 0.0, -0.3, np.log(0.4), 0.0, -0.05], np.float32)
     hi = np.array([40, s.zero_box, s.displacement_box, 0.5, 0.1, 0.3, 1.0, 0.3, np.log(2.5), 0.6, 0.05], np.float32)
-    x0 = np.concatenate([np.tile(base0, (c, 1)), np.zeros((c, N_STRAIN), np.float32),
+    x0 = np.concatenate([np.tile(START, (c, 1)), np.zeros((c, N_STRAIN), np.float32),
                          np.ones((c, pawley_refl), np.float32)], 1)  # Pawley: equal intensities for the grid
     lower = np.concatenate([np.tile(lo, (c, 1)), -box, np.zeros((c, pawley_refl), np.float32)], 1)
     upper = np.concatenate([np.tile(hi, (c, 1)), box, np.full((c, pawley_refl), 1e9, np.float32)], 1)
@@ -183,7 +200,14 @@ def make_fitter(tt_first: float, step: float, n_bins: int, wavelengths: tuple, s
 
     def fine_one(y, weight, background, sigma, phase, x, lower, upper):
         res = lambda v: jnp.sqrt(weight) * (pattern(phase, v, 0.0) + background - y)  # noqa: E731
-        x, cost, jtj = levenberg_marquardt(res, x, lower, upper, s.fine_iterations)
+        start = {"coarse": x, "profile_reset": jnp.clip(x.at[PROFILE].set(START[PROFILE]), lower, upper)}
+        if len(s.fine_starts) == 1:
+            x, cost, jtj = levenberg_marquardt(res, start[s.fine_starts[0]], lower, upper, s.fine_iterations)
+        else:
+            starts = jnp.stack([start[k] for k in s.fine_starts])
+            xs, costs, jtjs = jax.vmap(lambda v: levenberg_marquardt(res, v, lower, upper, s.fine_iterations))(starts)
+            b = jnp.argmin(jnp.where(jnp.isfinite(costs), costs, jnp.inf))
+            x, cost, jtj = xs[b], costs[b], jtjs[b]
         free = upper > lower
         n_free = jnp.sum(free)
         dof = jnp.maximum(jnp.sum(weight > 0) - n_free, 1)
