@@ -61,8 +61,9 @@ class FitSettings:
     displacement_box: float = 0.3  # degrees 2θ at θ = 0
     # where stage 3 starts (module docstring; several: the lowest cost kept): "coarse" (stage 2's result, as until
     # 2026-12-06), "profile_reset" (it with the line profile back at START). RRUFF's scapolite (rruff_0509) against
-    # AMCSD's marialite: Rwp 0.629 from stage 2's result, 0.283 reset. Both starts answered as the reset alone on the
-    # simulated validation axis and rruff_dev, at +11 % of identify's time (results/identify/README.md)
+    # the library's marialite (an AFLOW prototype): Rwp 0.629 from stage 2's result, 0.283 reset. Both starts
+    # answered as the reset alone on the simulated validation axis and rruff_dev, at +11 % of identify's time
+    # (results/identify/README.md)
     fine_starts: tuple = ("profile_reset",)
 
     def __post_init__(self):
