@@ -114,6 +114,8 @@ def add_search_arguments(p) -> None:
                    help="judge a further phase with the phases before it as fitted alone (not refitted with it)")
     p.add_argument("--fine-starts", default=",".join(S.fit.fine_starts),
                    help="where the fine fit starts, the better kept (FitSettings.fine_starts): coarse, profile_reset")
+    p.add_argument("--no-texture-axes", action="store_true",
+                   help="hold the March–Dollase direction to c* (FitSettings.texture_axes off, as before)")
 
 
 def search_settings(a, **fields):
@@ -121,6 +123,7 @@ def search_settings(a, **fields):
     import dataclasses
 
     from difcon_jax.match.search import IdentifySettings
-    fit = dataclasses.replace(fields.pop("fit", IdentifySettings.fit), fine_starts=tuple(a.fine_starts.split(",")))
+    fit = dataclasses.replace(fields.pop("fit", IdentifySettings.fit), fine_starts=tuple(a.fine_starts.split(",")),
+                              texture_axes=not a.no_texture_axes)
     return IdentifySettings(first_phase_tries=a.first_phase_tries, containment=a.containment, min_gain=a.min_gain,
                             refine_together=not a.no_refine_together, fit=fit, **fields)

@@ -31,7 +31,8 @@ import numpy as np
 from difcon_jax.inference.predict_files import read_model_input
 from difcon_jax.match.database import read_database
 from difcon_jax.match.identify import Identifier, identify_profiles
-from difcon_jax.match.search import IdentifySettings, fit_rows
+from difcon_jax.match.entry_fit import fit_rows
+from difcon_jax.match.search import IdentifySettings
 from difcon_jax.patterns.preprocess import noise_sigma
 
 

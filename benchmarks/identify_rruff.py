@@ -83,6 +83,7 @@ def main() -> None:
     unmatched = [r for r in recs if not r["match"]]
     summary = {"benchmark": "identify_rruff", "folder": os.path.basename(os.path.normpath(a.folder)),
                "half": a.half or "all", "fine_fits": settings.fit.keep, "fine_starts": list(settings.fit.fine_starts),
+               "texture_axes": settings.fit.texture_axes,
                "containment": settings.containment, "n": len(recs),
                "errors": len(errors),
                "cs": round(acc(recs, lambda r: crystal_system_of(r["answer"]) == crystal_system_of(r["y"])), 4),

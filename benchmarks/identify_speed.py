@@ -61,6 +61,8 @@ def main() -> None:
                    "--no-index; indexing and the Pawley fit of an indexed cell are identify's default)")
     p.add_argument("--fine-starts", default=",".join(FitSettings.fine_starts),
                    help="where the fine fit starts, the better kept (FitSettings.fine_starts): coarse, profile_reset")
+    p.add_argument("--no-texture-axes", action="store_true",
+                   help="hold the March–Dollase direction to c* (FitSettings.texture_axes off, as before)")
     a = p.parse_args()
     t = time.perf_counter()
     ident = Identifier.load(library=a.library)
@@ -69,7 +71,8 @@ def main() -> None:
     load_s = time.perf_counter() - t
     x, w, source = patterns(ident, a.n + 1)
     settings = IdentifySettings(candidates=a.candidates, max_phases=1,
-                                fit=FitSettings(fine_starts=tuple(a.fine_starts.split(","))))
+                                fit=FitSettings(fine_starts=tuple(a.fine_starts.split(",")),
+                                                texture_axes=not a.no_texture_axes))
     if a.no_index:
         settings = dataclasses.replace(settings, index=None)
     t = time.perf_counter()
@@ -80,7 +83,7 @@ def main() -> None:
     per = (time.perf_counter() - t) / (len(x) - 1)
     print(json.dumps({"benchmark": "identify_speed", "patterns": len(x) - 1, "source": source,
                       "candidates": a.candidates, "fine_fits": settings.fit.keep,
-                      "fine_starts": list(settings.fit.fine_starts),
+                      "fine_starts": list(settings.fit.fine_starts), "texture_axes": settings.fit.texture_axes,
                       "index": settings.index is not None, "library_entries": len(ident.index.db),
                       "cpu_count": os.cpu_count(), "load_s": round(load_s, 2), "first_pattern_s": round(warm_s, 2),
                       "seconds_per_pattern": round(per, 3)}))

@@ -25,6 +25,15 @@ from difcon_jax.match.search import IdentifySettings
 from difcon_jax.patterns.doublet import SHOWN_WITH_KA2
 
 
+def texture_note(refined: dict) -> str:
+    """The fitted preferred orientation when it is one worth reading (March–Dollase r outside 0.9–1.1): its
+    direction and r (March–Dollase: r < 1 plates whose normals lie along it, r > 1 needles along it)."""
+    r = refined.get("po_r", 1.0)
+    if 0.9 <= r <= 1.1:
+        return ""
+    return f"  texture along {refined.get('po_axis', 'c*')} r {r:.2f}"
+
+
 def format_cell(cell, sigma, space_group: int) -> str:
     """The refined cell as a crystallographer writes it: the free parameters of the crystal system only."""
 
@@ -105,7 +114,7 @@ def _print_result(r: dict) -> None:
         sim = f"similarity {p['similarity']:.3f}  " if math.isfinite(p["similarity"]) else ""
         print(f"           Rwp {p['rwp']:.3f}  χ²ν {p['reduced_chi2']:.2f}  {sim}"
               f"{100 * p['weight_fraction']:.0f} wt% ({100 * p['intensity_fraction']:.0f} % of the intensity)"
-              + (f"  at bound: {', '.join(p['at_bound'])}" if p["at_bound"] else ""))
+              + texture_note(p["refined"]) + (f"  at bound: {', '.join(p['at_bound'])}" if p["at_bound"] else ""))
     if r["unexplained_peaks"]:
         more = len(r["unexplained_peaks"]) - 12  # a long list is cut, and says so
         print(f"  unexplained peaks (2θ): {', '.join(f'{t:.2f}' for t in r['unexplained_peaks'][:12])}"

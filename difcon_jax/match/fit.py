@@ -13,7 +13,8 @@ the reference cell would lock onto the wrong peaks):
    texture with the line profile (U, V, W, η, asymmetry, Kα2 ratio) back at its start (``fine_starts``): widths
    fitted on the coarse grid's smoothed measurement can be far from a sharp pattern's (a ridge V at its bound, W
    ten times too large), and a local fit from there stops in a minimum whose cell and scale are right and whose
-   lines are not.
+   lines are not. A Pawley fit's free intensities first take a few Le Bail cycles (``le_bail_cycles``): those
+   stage 2 hands on belong to smoothed lines.
 
 Reported per candidate: Rwp on the background-removed profile, reduced χ² against the measurement's own
 noise (estimated from its point-to-point scatter) with the number of free parameters, the refined cell with
@@ -42,6 +43,7 @@ from difcon_jax.match.pattern_model import (
     make_phase_pattern,
     metric,
     voigt_to_matrices,
+    with_texture_axis,
 )
 
 
@@ -65,6 +67,18 @@ class FitSettings:
     # answered as the reset alone on the simulated validation axis and rruff_dev, at +11 % of identify's time
     # (results/identify/README.md)
     fine_starts: tuple = ("profile_reset",)
+    # Pawley fits only: Le Bail cycles on the free intensities at each stage-3 start, before the least squares
+    # (:func:`le_bail_cycle`). The intensities a start hands on were fitted to lines smoothed by 0.2–0.8°; with
+    # lines of the reset width a least-squares fit of ~160 intensities can walk to the width bounds instead. On
+    # rruff_dev's 41 indexed patterns (novel.py's two starts): mean Pawley Rwp 0.211 → 0.195 with 3 cycles, 10 no
+    # better (results/identify/README.md, "Pawley fits start from Le Bail intensities")
+    le_bail_cycles: int = 3
+    # structure fits: after stage 2 the March–Dollase direction is chosen among c*, a* and b* (triclinic to
+    # orthorhombic entries; :func:`choose_texture_axis`) — a cleavage plate lies on the plane it cleaves along, which
+    # is not always (001): RRUFF's forsterite fits with its texture along b*. rruff_dev SG 0.637 → 0.649 (both halves
+    # up; ten tremolites named), simulated validation SG 0.860 → 0.873 (results/identify/README.md, "The texture's
+    # direction is chosen")
+    texture_axes: bool = True
 
     def __post_init__(self):
         if not self.fine_starts or set(self.fine_starts) - {"coarse", "profile_reset"}:
@@ -107,14 +121,18 @@ def parameter_bounds(basis6: np.ndarray, s: FitSettings, pawley_refl: int = 0):
     return x0, lower, upper
 
 
-def phases_from_arrays(cell, basis6, hkl, f2m, po_cos2, po_weight) -> Phase:
+def phases_from_arrays(cell, basis6, hkl, f2m, po_cos2, po_weight, po_axes=None) -> Phase:
     """A stacked :class:`Phase` (leading axis = candidates) from host arrays: cells [C, 6] (Å, degrees), strain
-    bases [C, 6, 6] (Voigt rows), hkl [C, P, 3], |F|²m [C, P], March–Dollase data [C, P, K] (floats in 0–1)."""
+    bases [C, 6, 6] (Voigt rows), hkl [C, P, 3], |F|²m [C, P], March–Dollase data [C, P, K] (floats in 0–1),
+    cos² with a* and b* [C, 2, P] (None: no other texture direction than c*)."""
     g = np.stack([cell_to_metric(c) for c in np.asarray(cell, np.float64)])
     lengths = np.sqrt(np.stack([np.diag(m) for m in g]))
     n0 = g / (lengths[:, :, None] * lengths[:, None, :])
+    hkl = np.asarray(hkl)
+    po_axes = np.full((len(hkl), 2, hkl.shape[1]), -1.0) if po_axes is None else po_axes
     return Phase(hkl=jnp.asarray(hkl, jnp.float32), f2m=jnp.asarray(f2m, jnp.float32),
                  po_cos2=jnp.asarray(po_cos2, jnp.float32), po_weight=jnp.asarray(po_weight, jnp.float32),
+                 po_axes=jnp.asarray(po_axes, jnp.float32),
                  n0=jnp.asarray(n0, jnp.float32), lengths=jnp.asarray(lengths, jnp.float32),
                  basis=jnp.asarray(np.stack([voigt_to_matrices(b) for b in basis6]), jnp.float32))
 
@@ -141,6 +159,53 @@ def explained_share(own, signal, weight, sigma):
     return jnp.sum(weight * jnp.minimum(jnp.maximum(own, 0.0), yp)) / jnp.maximum(jnp.sum(weight * yp), 1e-20)
 
 
+def le_bail_cycle(pattern, phase: Phase, x, y, weight, background):
+    """x float[N] with its free (Pawley) intensities moved by one Le Bail cycle (Le Bail, Duroy & Fourquet 1988):
+    I_k ← I_k · Σ_j p_kj r_j / Σ_j p_kj over the measured bins (``weight`` > 0), p_kj line k's profile in bin j
+    and r_j = (measured − background) / calculated, so overlapping lines share a bin's intensity in the ratio
+    the current ones give them. ``pattern``: a Pawley :func:`~difcon_jax.match.pattern_model.make_phase_pattern`;
+    y, background float[n_bins]. Both sums are one vector–Jacobian product of the pattern with respect to the
+    intensities (the pattern is linear in them)."""
+    head, inten = x[:N_BASE + N_STRAIN], x[N_BASE + N_STRAIN:]
+    calc, vjp = jax.vjp(lambda i: pattern(phase, jnp.concatenate([head, i]), 0.0) - head[IDX["background"]], inten)
+    target = jnp.maximum(y - background - head[IDX["background"]], 0.0)
+    floor = 1e-6 * jnp.max(jnp.abs(calc))
+    measured = (weight > 0).astype(calc.dtype)
+    num, = vjp(jnp.where(calc > floor, target / jnp.maximum(calc, floor), 0.0) * measured)
+    den, = vjp(measured)
+    return jnp.concatenate([head, jnp.where(den > 0, jnp.maximum(inten, 0.0) * num / jnp.maximum(den, 1e-30), inten)])
+
+
+#: March–Dollase ratios r tried along each direction when the texture axis is chosen (the fit's bounds on r)
+TEXTURE_R = np.exp(np.linspace(np.log(0.4), np.log(2.5), 9)).astype(np.float32)
+
+
+def choose_texture_axis(pattern, phase: Phase, x, cost, target, weight, background, extra_fwhm: float):
+    """(x, axis): the March–Dollase direction (index into :data:`~difcon_jax.match.pattern_model.TEXTURE_AXES`) and
+    ratio r (:data:`TEXTURE_R`) whose pattern, at its least-squares scale and x's other parameters, fits ``target``
+    (float[n], with ``weight`` and the fixed ``background``) best — or x as it is along c* (axis 0) when nothing
+    beats its own ``cost`` (the same sum of squares, x fitted along c*). Directions a phase does not offer
+    (``po_axes`` < 0) are not tried. ``pattern``: :func:`~difcon_jax.match.pattern_model.make_phase_pattern`'s, with
+    ``extra_fwhm`` its broadening."""
+    t = target - background - x[IDX["background"]]
+
+    def trial(axis, log_r):
+        v = x.at[IDX["log_po_r"]].set(log_r)
+        m = pattern(with_texture_axis(phase, axis), v, extra_fwhm) - v[IDX["background"]]
+        scale = jnp.maximum(jnp.sum(weight * m * t) / jnp.maximum(jnp.sum(weight * m * m), 1e-20), 1e-12)
+        offered = (axis == 0) | (phase.po_axes[jnp.maximum(axis - 1, 0), 0] >= 0)
+        return jnp.where(offered, jnp.sum(weight * (scale * m - t) ** 2), jnp.inf), jnp.log(scale)
+
+    n = len(TEXTURE_R)
+    axes = jnp.repeat(jnp.arange(3), n)
+    costs, dlog = jax.vmap(trial)(axes, jnp.tile(jnp.log(jnp.asarray(TEXTURE_R)), 3))
+    costs = jnp.where(jnp.isfinite(costs), costs, jnp.inf)
+    b = jnp.argmin(costs)
+    better = costs[b] < cost
+    moved = x.at[IDX["log_po_r"]].set(jnp.log(jnp.asarray(TEXTURE_R))[b % n]).at[IDX["log_scale"]].add(dlog[b])
+    return jnp.where(better, moved, x), jnp.where(better, axes[b], 0)
+
+
 @functools.lru_cache(maxsize=16)
 def make_fitter(tt_first: float, step: float, n_bins: int, wavelengths: tuple, settings: FitSettings,
                 pawley: bool = False):
@@ -148,8 +213,10 @@ def make_fitter(tt_first: float, step: float, n_bins: int, wavelengths: tuple, s
     ``y`` float[n_bins] where ``weight`` > 0, ``background`` float[n_bins] held fixed (other phases of a
     mixture):
 
-    * ``coarse(y, weight, background, phases, x0, lower, upper) -> (x [C, N], cost [C])``: stages 1–2 on a
-      grid ``settings.coarse_factor`` times coarser (cheap: every retrieved candidate goes through it);
+    * ``coarse(y, weight, background, phases, x0, lower, upper) -> (x [C, N], cost [C], texture axis [C])``:
+      stages 1–2 on a grid ``settings.coarse_factor`` times coarser (cheap: every retrieved candidate goes through
+      it), then the texture direction (``texture_axes``; 0 = c* otherwise; the fine stage takes the phases with it
+      applied: :func:`~difcon_jax.match.pattern_model.with_texture_axis`);
     * ``fine(y, weight, background, sigma, phases, x, lower, upper) -> dict``: stage 3 for the candidates kept
       (``sigma``: the measurement's noise, :func:`~difcon_jax.patterns.preprocess.noise_sigma`; signal below 3σ is
       not counted as explained),
@@ -197,11 +264,19 @@ def make_fitter(tt_first: float, step: float, n_bins: int, wavelengths: tuple, s
             return levenberg_marquardt(res, carry[0], lower, upper, s.coarse_iterations)[:2]
 
         x, cost = jax.lax.fori_loop(0, len(s.coarse_fwhm), stage, (x, jnp.zeros((), x.dtype)))
-        return x, cost
+        axis = jnp.zeros((), jnp.int32)
+        if s.texture_axes and not pawley:  # x's cost is the last (narrowest) smoothing's
+            x, axis = choose_texture_axis(coarse_pattern, phase, x, cost, ys[-1], weight, background, widths[-1])
+        return x, cost, axis
 
     def fine_one(y, weight, background, sigma, phase, x, lower, upper):
         res = lambda v: jnp.sqrt(weight) * (pattern(phase, v, 0.0) + background - y)  # noqa: E731
         start = {"coarse": x, "profile_reset": jnp.clip(x.at[PROFILE].set(START[PROFILE]), lower, upper)}
+        if pawley and s.le_bail_cycles:
+            def cycle(_, v):
+                return jnp.clip(le_bail_cycle(pattern, phase, v, y, weight, background), lower, upper)
+
+            start = {k: jax.lax.fori_loop(0, s.le_bail_cycles, cycle, v) for k, v in start.items()}
         if len(s.fine_starts) == 1:
             x, cost, jtj = levenberg_marquardt(res, start[s.fine_starts[0]], lower, upper, s.fine_iterations)
         else:

@@ -42,15 +42,46 @@ IDX = {name: i for i, name in enumerate(PARAMS)}
 class Phase(NamedTuple):
     """One candidate's reflections and reference cell (float32 device arrays).
 
-    hkl [P, 3]; f2m [P] (|F|²·m, strongest 1; 0 = padding); po_cos2, po_weight [P, K];
-    n0 [3, 3] normalised reference metric (Gᵢⱼ / (aᵢ aⱼ)); lengths [3] (Å); basis [6, 3, 3] allowed strains."""
+    hkl [P, 3]; f2m [P] (|F|²·m, strongest 1; 0 = padding); po_cos2, po_weight [P, K] (March–Dollase data
+    along c*); po_axes [2, P]: cos² of each line with a* and b* (:func:`reciprocal_axis_cos2`; −1 where the phase
+    offers no other texture direction); n0 [3, 3] normalised reference metric (Gᵢⱼ / (aᵢ aⱼ)); lengths [3] (Å);
+    basis [6, 3, 3] allowed strains."""
     hkl: jax.Array
     f2m: jax.Array
     po_cos2: jax.Array
     po_weight: jax.Array
+    po_axes: jax.Array
     n0: jax.Array
     lengths: jax.Array
     basis: jax.Array
+
+
+#: March–Dollase directions a fit may choose (:func:`with_texture_axis`): c* as the database stores it, a*, b*
+TEXTURE_AXES = ("c*", "a*", "b*")
+
+
+def reciprocal_axis_cos2(hkl: np.ndarray, cell) -> np.ndarray:
+    """float64[3, P]: cos² of the angle between each reflection's normal (hkl [P, 3]) and a*, b*, c* of ``cell``
+    (Å, degrees), on the host; 0 for padding (hkl = 0). In a triclinic, monoclinic or orthorhombic lattice every
+    member of a reflection's Laue family makes the same angle with each of the three (their members differ by
+    signs only, and b* — a monoclinic cell's unique axis — is normal to a* and c*), so one value describes the
+    family for a texture along any of them."""
+    h = np.asarray(hkl, np.float64)
+    gstar = np.linalg.inv(cell_to_metric(cell))
+    q = np.einsum("pi,ij,pj->p", h, gstar, h)
+    dots = h @ gstar  # [P, 3]: g·a*, g·b*, g·c*
+    return np.where(q > 0, dots.T ** 2 / np.maximum(q, 1e-30) / np.diag(gstar)[:, None], 0.0)
+
+
+def with_texture_axis(phase: Phase, axis):
+    """``phase`` with its March–Dollase data along TEXTURE_AXES[axis] (0: c*, as stored; 1: a*; 2: b*: one
+    value per line, :attr:`Phase.po_axes`). jnp; ``axis`` may be traced."""
+    k = phase.po_cos2.shape[-1]
+    alt = jnp.maximum(phase.po_axes[jnp.maximum(axis - 1, 0)], 0.0)
+    one = jnp.zeros((k,), phase.po_cos2.dtype).at[0].set(1.0)
+    c2 = jnp.where(axis > 0, jnp.zeros_like(phase.po_cos2).at[..., 0].set(alt), phase.po_cos2)
+    w = jnp.where(axis > 0, jnp.broadcast_to(one, phase.po_weight.shape), phase.po_weight)
+    return phase._replace(po_cos2=c2, po_weight=w)
 
 
 def cell_to_metric(cell) -> np.ndarray:

@@ -85,7 +85,7 @@ def pawley_fit(y: np.ndarray, weight: np.ndarray, grid, cell, space_group: int, 
     coarse, fine = make_fitter(grid.tt_min + 0.5 * grid.step, grid.step, grid.n_bins,
                                doublet_on_grid(grid.lambda_ref, anode), settings, pawley=True)
     args = (np.asarray(y, np.float32), np.asarray(weight, np.float32), np.zeros(grid.n_bins, np.float32))
-    xc, _ = coarse(*args, ph, x0, lo, hi)
+    xc, _, _ = coarse(*args, ph, x0, lo, hi)
     sigma = noise_sigma(y, weight)
     out = jax.tree_util.tree_map(np.asarray, fine(*args, np.float32(sigma), ph, xc, lo, hi))
     return {"cell": out["cell"][0].tolist(), "cell_sigma": out["cell_sigma"][0].tolist(), "rwp": float(out["rwp"][0]),

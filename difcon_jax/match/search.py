@@ -16,34 +16,24 @@ from __future__ import annotations
 
 import dataclasses
 
-import jax
 import numpy as np
 
-from difcon_jax.crystal.symmetry import space_group_symbol
 from difcon_jax.errors import InputError
 from difcon_jax.grid import Grid
-from difcon_jax.match.conditions import describe
 from difcon_jax.match.containment import StickSines, containment_scores
 from difcon_jax.match.database import ReferenceDB, stick_table
-from difcon_jax.match.fit import (
-    FitSettings,
-    bound_hits,
-    explained_share,
-    make_fitter,
-    parameter_bounds,
-    phases_from_arrays,
-)
+from difcon_jax.match.entry_fit import fit_rows, phase_record, weight_fractions
+from difcon_jax.match.fit import FitSettings, explained_share
 from difcon_jax.match.indexing import IndexSettings
 from difcon_jax.match.lines import (
     PEAK_SHARE,
     line_fwhm,
     lines_in_window,
     newly_explained,
-    reflection_positions,
     unexplained_peaks,
 )
 from difcon_jax.match.metric import MetricSettings
-from difcon_jax.match.pattern_model import IDX, cell_to_metric, doublet_on_grid
+from difcon_jax.match.pattern_model import IDX, doublet_on_grid
 from difcon_jax.match.retrieve import (
     normalise,
     profile_fingerprint,
@@ -160,49 +150,6 @@ class SearchIndex:
         return rows_a, {i: (float(a), float(sim_p[i])) for i, a in zip(rows, sim_r)}
 
 
-def candidate_phases(db: ReferenceDB, rows: np.ndarray):
-    """The stacked :class:`~difcon_jax.match.pattern_model.Phase` of entries ``rows`` (leading axis = rows)."""
-    basis = db.metric_basis[rows].astype(np.float32)
-    ph = phases_from_arrays(db.cell[rows], basis, db.hkl[rows], db.f2m[rows].astype(np.float32),
-                            db.po_cos2[rows] / 255.0, db.po_weight[rows] / 255.0)
-    return ph
-
-
-def fit_rows(db, rows, y, weight, background, grid: Grid, settings: IdentifySettings, anode: str = "Cu",
-             sigma: float = 0.0):
-    """Coarse fit of every entry in ``rows``, fine fit of the ``fit.keep`` best: the fine results (NumPy, one
-    row per distinct candidate kept, with its database ``row`` and bounds)."""
-    s = settings.fit
-    coarse, fine = make_fitter(grid.tt_min + 0.5 * grid.step, grid.step, grid.n_bins,
-                               doublet_on_grid(grid.lambda_ref, anode), s)
-    n_rows = len(rows)
-    rows = np.resize(np.asarray(rows), max(settings.candidates, n_rows))  # fixed shape: one compilation
-    ph = candidate_phases(db, rows)
-    x0, lo, hi = parameter_bounds(db.metric_basis[rows].astype(np.float32), s)
-    args = (np.asarray(y, np.float32), np.asarray(weight, np.float32), np.asarray(background, np.float32))
-    xc, cc = coarse(*args, ph, x0, lo, hi)
-    cc = np.where(np.isfinite(np.asarray(cc)), np.asarray(cc), np.inf)[:n_rows]
-    keep = np.resize(np.argsort(cc, kind="stable")[:s.keep], s.keep)
-    sub = jax.tree_util.tree_map(lambda a: a[keep], ph)
-    out = {k: np.asarray(v) for k, v in fine(*args, np.float32(sigma), sub, np.asarray(xc)[keep], lo[keep],
-                                             hi[keep]).items()}
-    out["row"] = np.asarray(rows)[keep]
-    out["lower"], out["upper"] = lo[keep], hi[keep]
-    distinct = np.unique(keep, return_index=True)[1]  # fewer candidates than slots: each once
-    out = {k: v[np.sort(distinct)] for k, v in out.items()}
-    out["rwp"] = np.where(np.isfinite(out["rwp"]), out["rwp"], np.inf)
-    return out
-
-
-def weight_fractions(phases: list[dict], db: ReferenceDB) -> list[float]:
-    """Hill & Howard: w_p ∝ S_p·(ZMV)_p, S_p the Rietveld scale of |F|²m in electrons² (our scale divided by
-    the entry's strongest |F|²m), ZM the cell mass, V the refined cell volume."""
-    z = [np.exp(p["_x"][IDX["log_scale"]]) / float(db.f2m_max[p["_row"]]) * float(db.cell_mass[p["_row"]])
-         * float(np.sqrt(max(np.linalg.det(cell_to_metric(p["cell"])), 0.0))) for p in phases]
-    total = sum(z)
-    return [float(v / total) if total > 0 else float("nan") for v in z]
-
-
 def first_phase_order(rwp, rwp_lines, match_rwp: float | None) -> np.ndarray:
     """int[K]: candidates best first — by Rwp, except that with ``match_rwp`` (mixtures searched) a candidate
     whose own lines fit (Rwp over them < ``match_rwp``) goes before lower-Rwp ones whose lines do not: in a
@@ -216,37 +163,6 @@ def first_phase_order(rwp, rwp_lines, match_rwp: float | None) -> np.ndarray:
         return order
     i = int(np.argmax(fits))
     return np.concatenate([order[i:i + 1], np.delete(order, i)])
-
-
-def _phase_record(db, out, j, sim_of_row, sigma, ka1: float) -> dict:
-    row = int(out["row"][j])
-    x = out["x"][j]
-    live = db.f2m[row] > 0
-    sg = int(db.space_group[row])
-    return {"name": str(db.name[row]), "code": str(db.code[row]), "formula": str(db.formula[row]),
-            "space_group": {"number": sg, "symbol": space_group_symbol(sg)},
-            "cell": [round(float(v), 5) for v in out["cell"][j]],
-            "cell_sigma": [round(float(v), 5) for v in out["cell_sigma"][j]],
-            "reference_cell": [round(float(v), 5) for v in db.cell[row]],
-            "rwp": round(float(out["rwp"][j]), 4), "rwp_lines": round(float(out["rwp_lines"][j]), 4),
-            "explained": round(float(out["explained"][j]), 4),
-            "reduced_chi2": round(float(out["cost"][j] / out["dof"][j] / sigma ** 2), 3),
-            "free_parameters": int(out["n_free"][j]),
-            "similarity": round(float(sim_of_row[row][0]), 4),
-            "profile_similarity": round(float(sim_of_row[row][1]), 4),
-            "refined": {"zero": round(float(x[IDX["zero"]]), 4), "displacement": round(float(x[IDX["displacement"]]), 4),
-                        "U": round(float(x[IDX["U"]]), 5), "V": round(float(x[IDX["V"]]), 5),
-                        "W": round(float(x[IDX["W"]]), 5), "eta": round(float(x[IDX["eta"]]), 3),
-                        "asymmetry": round(float(x[IDX["asymmetry"]]), 3),
-                        "po_r": round(float(np.exp(x[IDX["log_po_r"]])), 3),
-                        "ka2_ratio": round(float(x[IDX["ka2_ratio"]]), 3)},
-            "at_bound": bound_hits(x, out["lower"][j], out["upper"][j]),
-            "source": str(db.source[row]), "determined_at": describe(db.conditions[row]), "_row": row, "_x": x,
-            # unrounded, for the match test and the further phases' gain
-            "_rwp": float(out["rwp"][j]), "_rwp_lines": float(out["rwp_lines"][j]),
-            "_explained": float(out["explained"][j]), "_model": out["model"][j] - x[IDX["background"]],
-            "_ticks": reflection_positions(db.hkl[row][live], out["cell"][j], x, ka1),
-            "_hkl": db.hkl[row][live], "_f2m": db.f2m[row][live].astype(np.float32)}
 
 
 def search_profile(y, weight, h, embed, index: SearchIndex, allowed, grid: Grid, settings: IdentifySettings,
@@ -275,7 +191,7 @@ def search_profile(y, weight, h, embed, index: SearchIndex, allowed, grid: Grid,
                 "note": "every fit of phase 1 diverged (non-finite parameters); no phase reported"}
     out = {key: v[finite] for key, v in out.items()}
     order = first_phase_order(out["rwp"], out["rwp_lines"], settings.match_rwp if settings.mixtures else None)
-    ranking = [_phase_record(db, out, int(j), sim_of_row, sigma, ka1) for j in order]
+    ranking = [phase_record(db, out, int(j), sim_of_row, sigma, ka1) for j in order]
     found = {}
     for first in first_phase_tries(ranking, settings):
         found = _phases_from(first, y, weight, embed, index, allowed, grid, settings, anode, sigma, ka1)
@@ -330,7 +246,7 @@ def refine_together(phases: list[dict], rwp: float, y, weight, db: ReferenceDB, 
         if not (np.isfinite(out["rwp"][0]) and np.all(np.isfinite(out["x"][0])) and out["rwp"][0] < rwp):
             continue
         sim = {phases[j]["_row"]: (phases[j]["similarity"], phases[j]["profile_similarity"])}
-        phases[j] = _phase_record(db, out, 0, sim, sigma, ka1)
+        phases[j] = phase_record(db, out, 0, sim, sigma, ka1)
         rwp = float(out["rwp"][0])
     return phases, rwp
 
@@ -387,7 +303,7 @@ def _phases_from(first: dict, y, weight, embed, index: SearchIndex, allowed, gri
                 and newly_explained(y, background, out["model"][best] - out["x"][best][IDX["background"]], weight,
                                     grid, sigma, fwhm, anode) >= settings.min_new_lines):
             break
-        trial = phases + [_phase_record(db, out, best, sim_of_row, sigma, ka1)]
+        trial = phases + [phase_record(db, out, best, sim_of_row, sigma, ka1)]
         if settings.refine_together:
             trial, rwp = refine_together(trial, rwp, y, weight, db, grid, settings, anode, sigma, ka1)
         if not rwp < total_rwp * (1 - settings.min_gain):
