@@ -45,7 +45,7 @@ def _pawley(y: np.ndarray, weight: np.ndarray, grid: Grid, cell, sg: int, anode:
     fine least squares (``FitSettings.le_bail_cycles``) and 48 final iterations, not 16. Mean Rwp of rruff_dev's
     indexed patterns: 0.284 from the grid alone at 16 iterations, 0.238 from the better of two starts, 0.200 at 48
     (46 patterns then); 0.211 → **0.166** with the direct start and Le Bail intensities (the 41 indexed now: median
-    0.159 → 0.148, worst 0.897 → 0.376; results/identify/README.md)."""
+    0.159 → 0.149, worst 0.897 → 0.376; results/identify/README.md)."""
     starts = (FitSettings(strain_box=0.01, grid_steps=5, fine_iterations=48),
               FitSettings(strain_box=0.01, grid_steps=1, fine_iterations=48, coarse_iterations=0))
     fits = [pawley_fit(y, weight, grid, cell, sg, s, anode=anode) for s in starts]
