@@ -83,8 +83,7 @@ def symmetry_differs_note(r: dict) -> str | None:
     m = sym.get("metric")
     if m is not None:  # the answer is the higher lattice's: say what the fit of phase 1 shows
         cell = " ".join(f"{v:g}" for v in m["cell"][:3])
-        return (f"not phase 1's {r['phases'][0]['space_group']['symbol']}: its refined edges are equal within "
-                f"{100 * m['deviation']['length']:.3f} % and its angles 90° within {m['deviation']['angle']:.3f}° "
+        return (f"not phase 1's {r['phases'][0]['space_group']['symbol']}: {m['shows']} "
                 f"({m['system']} a b c = {cell} Å): {m['allowed_groups']} {m['system']} groups allow its lines; "
                 f"the fits' vote was {m['matched_group']['symbol']}")
     rival = next((c for c in r["candidates"] if c["space_group"]["number"] == g), None)

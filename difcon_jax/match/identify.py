@@ -116,7 +116,7 @@ def _pseudo_symmetry(ident: Identifier, phase: dict, weight: np.ndarray, ranking
     sg_vote = int(np.argmax(ranking)) + 1
     system = CRYSTAL_SYSTEMS[crystal_system_of(phase["space_group"]["number"])]
     out, rec = higher_symmetry(hkl[shown], phase["cell"], phase["reference_cell"], system, ranking, settings.metric,
-                               voted=np.asarray(votes) > 0)
+                               voted=np.asarray(votes) > 0, rhombohedral=phase["space_group"]["symbol"][0] == "R")
     if rec is not None:
         rec["matched_group"] = {"number": sg_vote, "symbol": space_group_symbol(sg_vote)}
     return out, rec
@@ -169,8 +169,9 @@ def identify_profiles(ident: Identifier, x: np.ndarray, weights: np.ndarray, res
         if metric is not None:
             first = found["phases"][0]
             dev = metric["deviation"]
-            shows = (f"edges equal within {100 * dev['length']:.3f} %" if dev["length"] > 0
-                     else f"β = 90° within {dev['angle']:.3f}°")
+            shows = (f"β = 90° within {dev['angle']:.3f}°" if dev["length"] == 0
+                     else f"hexagonal c/a a cubic lattice's within {100 * dev['length']:.3f} %"
+                     if first["space_group"]["symbol"][0] == "R" else f"edges equal within {100 * dev['length']:.3f} %")
             source = (f"fitted candidates and network; the refined cell of {first['name']} "
                       f"({first['space_group']['symbol']}) is metrically {metric['system']} ({shows}): the "
                       f"{metric['system']} groups its lines allow")

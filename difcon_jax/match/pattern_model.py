@@ -68,8 +68,8 @@ def reciprocal_axis_cos2(hkl: np.ndarray, cell) -> np.ndarray:
     family for a texture along any of them."""
     h = np.asarray(hkl, np.float64)
     gstar = np.linalg.inv(cell_to_metric(cell))
-    q = np.einsum("pi,ij,pj->p", h, gstar, h)
     dots = h @ gstar  # [P, 3]: g·a*, g·b*, g·c*
+    q = np.einsum("pi,pi->p", dots, h)  # Q = hᵀG*h, as reflection_q, from the products already made
     return np.where(q > 0, dots.T ** 2 / np.maximum(q, 1e-30) / np.diag(gstar)[:, None], 0.0)
 
 

@@ -20,8 +20,9 @@ def test_metric_lattice_finds_the_higher_system_within_the_tolerances_only():
     assert metric_lattice((5.0, 6.0, 7.0, 90, 90.05, 90), "monoclinic", s)[0] == "orthorhombic"
     assert metric_lattice((5.0, 6.0, 7.0, 90, 90.2, 90), "monoclinic", s) is None
     assert metric_lattice((5.0, 6.0, 5.003, 90, 89.99, 90), "monoclinic", s)[0] == "tetragonal"
-    # systems whose higher lattice needs other axes are left as fitted
+    # hexagonal and primitive trigonal lattices are left as fitted
     assert metric_lattice((5.0, 5.0, 5.0, 90, 90, 120), "hexagonal", s) is None
+    assert metric_lattice((5.0, 5.0, 5.0 * np.sqrt(1.5), 90, 90, 120), "trigonal", s) is None
     assert metric_lattice((5.0, 5.0, 5.0, 90, 90, 90), "triclinic", s) is None
     assert metric_lattice((5.0, 5.0, 5.0, 90, 90, 90), "cubic", s) is None
 
@@ -72,3 +73,44 @@ def test_a_lattice_bounds_the_symmetry_from_below_so_a_higher_voted_group_stays(
     out, _ = higher_symmetry(_lines(cell, lambda h, k, l: True), cell, ref, "orthorhombic", ranking)
     assert int(np.argmax(out)) + 1 in range(75, 143)  # without the votes: the tetragonal lattice's groups
 
+
+
+def _rhombohedral_in_hexagonal_axes(a_r, alpha):
+    ca = np.cos(np.radians(alpha))
+    return (2 * a_r * np.sin(np.radians(alpha) / 2),) * 2 + (a_r * np.sqrt(3 * (1 + 2 * ca)), 90.0, 90.0, 120.0)
+
+
+@pytest.mark.parametrize("alpha,edge", [(90.0, 1.0), (60.0, np.sqrt(2)), (np.degrees(np.arccos(-1 / 3)), 2 / np.sqrt(3))])
+def test_a_rhombohedral_lattice_at_a_cubic_angle_is_cubic_in_either_axes(alpha, edge):
+    # α = 90°: primitive cubic of edge a_R; 60°: F of a_R√2; 109.47°: I of 2a_R/√3 — in rhombohedral or hexagonal axes
+    s = MetricSettings()
+    for cell in ((5.0, 5.0, 5.0, alpha, alpha, alpha), _rhombohedral_in_hexagonal_axes(5.0, alpha)):
+        name, cubic, dev = metric_lattice(cell, "trigonal", s, rhombohedral=True)
+        assert name == "cubic" and cubic[0] == pytest.approx(5.0 * edge, rel=1e-9) and dev < 1e-9
+    # 0.1° away from the cubic angle is a distortion a fit resolves (c/a off by ~0.3 % at α = 90°)
+    assert metric_lattice((5.0, 5.0, 5.0) + (alpha + 0.1,) * 3, "trigonal", s, rhombohedral=True) is None
+
+
+def test_a_stand_in_rhombohedral_entry_fitted_to_a_cubic_lattice_answers_cubic():
+    # a thin-film halide perovskite (cubic, a = 6.28 Å) fitted by chlormanganokalite (R-3c, a_R 8.468 Å, α 89.53°:
+    # pseudo-cubic itself) with α 89.96° and edges 4.9 % longer: the lattice the pattern shows is cubic P of 8.88 Å
+    ref = (8.468, 8.468, 8.468, 89.53, 89.53, 89.53)
+    ranking = np.full(230, 1e-4)
+    ranking[167 - 1], ranking[221 - 1] = 0.9, 0.05  # the vote: R-3c; the network's weight on Pm-3m
+    cubic = (8.8793,) * 3 + (90.0,) * 3
+    lines = _lines(cubic, lambda h, k, l: True)
+    for alpha, moved in ((89.959, True), (89.8, False)):
+        cell = (8.8793,) * 3 + (alpha,) * 3
+        out, rec = higher_symmetry(lines, cell, ref, "trigonal", ranking, rhombohedral=True)
+        assert (rec is not None) == moved, alpha
+    assert rec is None and out is ranking
+    out, rec = higher_symmetry(lines, (8.8793,) * 3 + (89.959,) * 3, ref, "trigonal", ranking, rhombohedral=True)
+    assert rec["system"] == "cubic" and rec["cell"][0] == pytest.approx(8.8793, rel=2e-3)
+    assert "c/a" in rec["shows"] and rec["deviation"]["angle"] == 0.0 and int(np.argmax(out)) + 1 == 221
+    # the same fit 1 % from the entry's cell is the pseudo-symmetric compound itself: its group kept
+    near = (8.55,) * 3 + (89.959,) * 3
+    same, rec = higher_symmetry(_lines(near, lambda h, k, l: True), near, ref, "trigonal", ranking, rhombohedral=True)
+    assert rec is None and same is ranking
+    # not a rhombohedral group (a P-trigonal cell in these axes is not read as one): unchanged
+    same, rec = higher_symmetry(lines, (8.8793,) * 3 + (89.959,) * 3, ref, "trigonal", ranking)
+    assert rec is None and same is ranking
