@@ -168,12 +168,8 @@ def identify_profiles(ident: Identifier, x: np.ndarray, weights: np.ndarray, res
             source = f"network ({found['note'].split(':')[0]}; {votes_settings.no_match_prior} prior: unverified)"
         if metric is not None:
             first = found["phases"][0]
-            dev = metric["deviation"]
-            shows = (f"β = 90° within {dev['angle']:.3f}°" if dev["length"] == 0
-                     else f"hexagonal c/a a cubic lattice's within {100 * dev['length']:.3f} %"
-                     if first["space_group"]["symbol"][0] == "R" else f"edges equal within {100 * dev['length']:.3f} %")
             source = (f"fitted candidates and network; the refined cell of {first['name']} "
-                      f"({first['space_group']['symbol']}) is metrically {metric['system']} ({shows}): the "
+                      f"({first['space_group']['symbol']}) is metrically {metric['system']} ({metric['shows']}): the "
                       f"{metric['system']} groups its lines allow")
         series = one_spacing(x[i], weights[i], ident.grid, anode_i)
         if series is not None:  # an oriented sample: its lines cannot test a cell or a group (match/orders.py)

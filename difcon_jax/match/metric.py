@@ -153,10 +153,12 @@ def higher_symmetry(hkl_present: np.ndarray, cell, reference_cell, system: str, 
     if system == "trigonal":
         dev_ang = 0.0
         a_h, c_h = hexagonal_axes(cell)
-        shows = f"its rhombohedral lattice's hexagonal c/a {c_h / a_h:.5f} is a cubic one's within {100 * dev_len:.3f} %"
+        shows = (f"its rhombohedral lattice's hexagonal c/a {c_h / a_h:.5f} is a cubic one's within "
+                 f"{100 * dev_len:.3f} %")
     else:
         dev_ang = float(np.max(np.abs(np.asarray(cell[3:], np.float64) - 90.0)))
-        shows = f"its refined edges are equal within {100 * dev_len:.3f} % and its angles 90° within {dev_ang:.3f}°"
+        shows = (f"its refined edges are equal within {100 * dev_len:.3f} % and " if name != "orthorhombic" else
+                 "") + f"its angles 90° within {dev_ang:.3f}°"
     rec = {"system": name, "cell": [round(float(v), 5) for v in metric_cell],
            "deviation": {"length": round(float(dev_len), 6), "angle": round(dev_ang, 4)}, "shows": shows,
            "allowed_groups": int(ok.sum())}

@@ -74,13 +74,13 @@ def test_a_lattice_bounds_the_symmetry_from_below_so_a_higher_voted_group_stays(
     assert int(np.argmax(out)) + 1 in range(75, 143)  # without the votes: the tetragonal lattice's groups
 
 
-
 def _rhombohedral_in_hexagonal_axes(a_r, alpha):
     ca = np.cos(np.radians(alpha))
     return (2 * a_r * np.sin(np.radians(alpha) / 2),) * 2 + (a_r * np.sqrt(3 * (1 + 2 * ca)), 90.0, 90.0, 120.0)
 
 
-@pytest.mark.parametrize("alpha,edge", [(90.0, 1.0), (60.0, np.sqrt(2)), (np.degrees(np.arccos(-1 / 3)), 2 / np.sqrt(3))])
+@pytest.mark.parametrize("alpha,edge", [(90.0, 1.0), (60.0, np.sqrt(2)),
+                                        (np.degrees(np.arccos(-1 / 3)), 2 / np.sqrt(3))])
 def test_a_rhombohedral_lattice_at_a_cubic_angle_is_cubic_in_either_axes(alpha, edge):
     # α = 90°: primitive cubic of edge a_R; 60°: F of a_R√2; 109.47°: I of 2a_R/√3 — in rhombohedral or hexagonal axes
     s = MetricSettings()
