@@ -68,9 +68,10 @@ def main() -> None:
                      # every phase found: name, space group, share of the fitted intensity (mixtures read offline)
                      "phases": [[q["name"], q["space_group"]["number"], q.get("intensity_fraction")]
                                 for q in r["phases"]],
-                     # a matched phase's cell metrically of a higher system (match/metric.py): the vote's answer
-                     "metric": ([sym["metric"]["system"], sym["metric"]["matched_group"]["number"]]
-                                if sym.get("metric") else None),
+                     # a matched phase's cell metrically of a higher system (match/metric.py): the vote's answer,
+                     # and the higher lattice's first edge (Å; a cubic one's in the answer's description)
+                     "metric": ([sym["metric"]["system"], sym["metric"]["matched_group"]["number"],
+                                 sym["metric"]["cell"][0]] if sym.get("metric") else None),
                      "indexed": (f"{r['indexing']['lattice']} {r['indexing']['centring']} M20 {r['indexing']['m20']:.0f}"
                                  if r.get("indexing") else None),
                      # the distributions behind the answer, for reading offline which one to trust where

@@ -84,8 +84,9 @@ def symmetry_differs_note(r: dict) -> str | None:
     if m is not None:  # the answer is the higher lattice's: say what the fit of phase 1 shows
         cell = " ".join(f"{v:g}" for v in m["cell"][:3])
         return (f"not phase 1's {r['phases'][0]['space_group']['symbol']}: {m['shows']} "
-                f"({m['system']} a b c = {cell} Å): {m['allowed_groups']} {m['system']} groups allow its lines; "
-                f"the fits' vote was {m['matched_group']['symbol']}")
+                f"({m['system']} a b c = {cell} Å): {m['allowed_groups']} {m['system']} groups allow its lines"
+                + (f" ({m['reads']})" if m.get("reads") else "")
+                + f"; the fits' vote was {m['matched_group']['symbol']}")
     rival = next((c for c in r["candidates"] if c["space_group"]["number"] == g), None)
     fits = f"{rival['name']} {rival['space_group']['symbol']} fits with Rwp {rival['rwp']:.3f} against " \
            f"{r['phases'][0]['rwp']:.3f}; " if rival else ""

@@ -135,13 +135,13 @@ def _fits_on_positions(parts: list[tuple[tuple, list[int], str | None]], q_obs: 
 
 
 def group_violations(cell, q_obs: np.ndarray, dq: np.ndarray, lattice: str, q_min: float | None = None,
-                     centring: str | None = None) -> dict[int, GroupFit]:
+                     centring: str | None = None, max_edge: float | None = None) -> dict[int, GroupFit]:
     """extinction-group representative (lowest space-group number of each class the lattice carries) →
     :class:`GroupFit` of its best setting (:func:`_settings`: fewest violations, then most empty absences) for
     observed lines Q ``q_obs`` (Å⁻², each with tolerance ``dq``). ``q_min`` (Å⁻²; the lowest Q measured): empty
     absences are counted between it and the highest line (None: not counted, 0 each). ``centring`` 'P' of a
     cubic cell: the I and F classes too, each in its own larger cell (:data:`CUBIC_P_DESCRIPTIONS`), all on the
-    union of the three cells' positions."""
+    union of the three cells' positions; ``max_edge`` (Å): descriptions whose cell is longer are left out."""
     q_obs, dq = np.asarray(q_obs, np.float64), np.asarray(dq, np.float64)
     q_max = float(np.max(q_obs + dq))
     reps = _representatives(lattice)
@@ -149,7 +149,7 @@ def group_violations(cell, q_obs: np.ndarray, dq: np.ndarray, lattice: str, q_mi
         a = float(cell[0])
         parts = [((a * f,) * 3 + (90.0, 90.0, 90.0),
                   [sg for sg in reps.values() if space_group_symbol(sg)[0] == letter], letter if weighed else None)
-                 for letter, f, weighed in CUBIC_P_DESCRIPTIONS]
+                 for letter, f, weighed in CUBIC_P_DESCRIPTIONS if max_edge is None or a * f <= max_edge]
         return _fits_on_positions(parts, q_obs, dq, q_max, q_min)
     out: dict[int, GroupFit] = {}
     for c in _settings(cell, lattice):

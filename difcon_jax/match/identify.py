@@ -27,12 +27,14 @@ from difcon_jax.inference.predictor import Predictor
 from difcon_jax.match.database import read_database
 from difcon_jax.match.decide import VoteSettings, matched_ranking, no_match_ranking, space_group_votes, two_step_answer
 from difcon_jax.match.indexing import IndexSettings
-from difcon_jax.match.lines import present_lines
+from difcon_jax.match.lines import measured_line_q, present_lines
 from difcon_jax.match.metric import higher_symmetry
 from difcon_jax.match.novel import index_and_check
 from difcon_jax.match.orders import one_spacing
+from difcon_jax.match.pattern_model import reflection_q
 from difcon_jax.match.retrieve import Restraints, parse_elements
 from difcon_jax.match.search import IdentifySettings, SearchIndex, search_profile
+from difcon_jax.match.spectral_lines import line_q
 from difcon_jax.patterns.doublet import network_view
 
 log = logging.getLogger(__name__)
@@ -105,18 +107,24 @@ def _public(rec: dict) -> dict:
     return {k: v for k, v in rec.items() if not k.startswith("_")}
 
 
-def _pseudo_symmetry(ident: Identifier, phase: dict, weight: np.ndarray, ranking: np.ndarray, votes: np.ndarray,
-                     settings: IdentifySettings) -> tuple[np.ndarray, dict | None]:
+def _pseudo_symmetry(ident: Identifier, phase: dict, profile: np.ndarray, weight: np.ndarray, ranking: np.ndarray,
+                     votes: np.ndarray, settings: IdentifySettings, anode: str) -> tuple[np.ndarray, dict | None]:
     """:func:`~difcon_jax.match.metric.higher_symmetry` for a matched first ``phase``: its reflections the
     measured range shows (:func:`~difcon_jax.match.lines.present_lines`) are the lines the absences are read
-    from; the record also names the group the vote answered (``matched_group``)."""
+    from; a cubic lattice's description, from the lines of the measured ``profile`` on the phase's scale
+    (:func:`~difcon_jax.match.lines.measured_line_q`), its empty positions counted from the lowest Q measured;
+    the record also names the group the vote answered (``matched_group``)."""
     db = ident.index.db
     hkl = db.hkl[phase["_row"]][db.f2m[phase["_row"]] > 0]  # the order of the phase's ticks
     shown = present_lines(phase["_ticks"], phase["_model"], weight, ident.grid)
+    measured = measured_line_q(phase["_ticks"], reflection_q(hkl, phase["cell"]), profile, weight, ident.grid, anode)
+    inside = ident.grid.centres[np.asarray(weight) > 0]
+    q_min = float(line_q(inside[:1], 0.0, ident.grid.lambda_ref, anode)[0][0]) if len(inside) else None
     sg_vote = int(np.argmax(ranking)) + 1
     system = CRYSTAL_SYSTEMS[crystal_system_of(phase["space_group"]["number"])]
     out, rec = higher_symmetry(hkl[shown], phase["cell"], phase["reference_cell"], system, ranking, settings.metric,
-                               voted=np.asarray(votes) > 0, rhombohedral=phase["space_group"]["symbol"][0] == "R")
+                               voted=np.asarray(votes) > 0, rhombohedral=phase["space_group"]["symbol"][0] == "R",
+                               q_min=q_min, measured=measured)
     if rec is not None:
         rec["matched_group"] = {"number": sg_vote, "symbol": space_group_symbol(sg_vote)}
     return out, rec
@@ -152,7 +160,8 @@ def identify_profiles(ident: Identifier, x: np.ndarray, weights: np.ndarray, res
         if found["match"]:
             ranking = matched_ranking(votes, pr["space_group"][i])
             if settings.metric is not None:
-                ranking, metric = _pseudo_symmetry(ident, found["phases"][0], weights[i], ranking, votes, settings)
+                ranking, metric = _pseudo_symmetry(ident, found["phases"][0], x[i], weights[i], ranking, votes,
+                                                   settings, anode_i)
         else:
             if outside is None:
                 outside = ident.network(shown, prior=votes_settings.no_match_prior)["space_group"]

@@ -1,7 +1,7 @@
 """The lines of a fitted phase against the measurement (host side, NumPy): which of its reflections the measured
-range shows, how many distinct lines that is, where each line sits, and which measured peaks the phases found leave
-unexplained — the evidence a search-match answer is judged and drawn with (match/search.py, match/identify.py,
-match/novel.py)."""
+range shows, the measured lines' Q on its scale, how many distinct lines that is, where each line sits, and which
+measured peaks the phases found leave unexplained — the evidence a search-match answer is judged and drawn with
+(match/search.py, match/identify.py, match/novel.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import numpy as np
 
 from difcon_jax.augment.profiles import caglioti_fwhm
 from difcon_jax.grid import Grid
-from difcon_jax.match.spectral_lines import companion_lines
-from difcon_jax.match.pattern_model import IDX, reflection_q
+from difcon_jax.match.indexing import IndexSettings, observed_lines
+from difcon_jax.match.pattern_model import IDX, doublet_on_grid, reflection_q
+from difcon_jax.match.spectral_lines import companion_lines, line_q
 
 #: the least share of a curve's maximum that counts as a line or peak (unexplained peaks, lines in the window)
 PEAK_SHARE = 0.03
@@ -83,6 +84,32 @@ def present_lines(ticks, model, weight, grid: Grid) -> np.ndarray:
     on_grid = (t >= grid.tt_min) & (t < grid.tt_max)
     at = np.clip(np.floor((t - grid.tt_min) / grid.step).astype(int), 0, grid.n_bins - 1)
     return on_grid & inside[at] & (m[at] >= PEAK_SHARE * max(float(m.max()), 1e-30))
+
+
+def measured_line_q(ticks, q_ticks, y, weight, grid: Grid, anode: str | None = "Cu",
+                    settings: IndexSettings = IndexSettings()) -> tuple[np.ndarray, np.ndarray]:
+    """(Q float[L] Å⁻², its tolerance float[L]) of the lines the profile ``y`` (background removed, measured where
+    ``weight`` > 0) shows (:func:`~difcon_jax.match.indexing.observed_lines`: Kα2 and Kβ companions dropped), on a
+    fitted phase's scale: each line's 2θ taken to Kα1 (an unresolved doublet peaks at its mean) less the fit's
+    offset there — its zero shift and displacement, read off the phase's Kα1 ``ticks`` (degrees 2θ) against their
+    reflections' Q ``q_ticks`` and interpolated. The tolerance is the indexing's (``settings.tolerance`` in 2θ).
+    These are the sample's lines, not the phase's: a stand-in's own strong reflection the measurement lacks is not
+    among them, and a line the sample shows where the stand-in has no reflection is."""
+    tt = observed_lines(y, weight, grid, anode, settings)
+    t = np.asarray(ticks, np.float64)
+    if not len(tt) or not len(t):
+        return np.zeros(0), np.zeros(0)
+    ka1 = doublet_on_grid(grid.lambda_ref, anode)[0] if anode is not None else grid.lambda_ref
+
+    def kalpha1(q):  # degrees 2θ of Q at Kα1
+        return 2 * np.degrees(np.arcsin(np.clip(ka1 * np.sqrt(q) / 2, 0.0, 1.0)))
+
+    q, _ = line_q(tt, 0.0, grid.lambda_ref, anode)
+    order = np.argsort(t)
+    offset = (t - kalpha1(np.asarray(q_ticks, np.float64)))[order]
+    t1 = kalpha1(q)
+    q_line, g = line_q(t1 - np.interp(t1, t[order], offset), 0.0, ka1, None)
+    return q_line, g * settings.tolerance
 
 
 def line_fwhm(x: np.ndarray, grid: Grid) -> np.ndarray:

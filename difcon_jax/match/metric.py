@@ -27,6 +27,17 @@ largest solid-solution strain the identification axis simulates, issue 18) from 
 lines the sample's lattice happens to reach (a chlormanganokalite, rhombohedral at α = 89.53°, fitted to a cubic
 halide perovskite film at α = 89.96° with its edges 4.9 % longer), and its reference's pseudo-symmetry says
 nothing about the sample.
+
+A cubic lattice is then read as indexing reads an indexed cubic cell (``MetricSettings.cubic_descriptions``):
+from the *measured* lines on the lattice (:func:`~difcon_jax.match.lines.measured_line_q` — not the reflections
+the phase's own curve shows: a stand-in's strong reflection the sample lacks is no line of the sample, and a line
+the sample shows where the stand-in has no reflection is one), on the smallest cell they index on
+(:func:`cubic_description`: a stand-in's cell can be √2 or 2 × the sample's — an 8.88 Å chlormanganokalite
+carries a 6.28 Å perovskite's lines at N = 2N′, where they look I-centred), its lattice type's groups — a
+primitive cell's with its I and F descriptions (:data:`~difcon_jax.match.absences.CUBIC_P_DESCRIPTIONS`) no
+longer than the fitted cell, since a longer one has reflections between the phase's, which the fit cannot test —
+weighed by the calculated positions each leaves empty in the measured range, with the indexing's weights
+(:func:`~difcon_jax.match.novel.weigh_allowed`; set on simulated patterns, not here).
 """
 
 from __future__ import annotations
@@ -36,7 +47,10 @@ import math
 
 import numpy as np
 
+from difcon_jax.crystal.symmetry import extinction_group_of
 from difcon_jax.match.absences import LATTICE_GROUPS, allowed_space_groups, group_violations
+from difcon_jax.match.indexing import IndexSettings
+from difcon_jax.match.novel import weigh_allowed
 from difcon_jax.match.pattern_model import reflection_q
 
 _SYSTEMS_CHECKED = ("monoclinic", "orthorhombic", "tetragonal", "trigonal")
@@ -62,11 +76,15 @@ class MetricSettings:
     # a refined cell with an edge further than this (relative) from the entry's is a stand-in, not the compound: its
     # reference's pseudo-symmetry does not keep its group (module docstring)
     stand_in: float = 0.04
+    # a cubic lattice's lines read as indexing reads an indexed cubic cell's: on the smallest cell that indexes
+    # them, its lattice type's groups weighed by the positions each leaves empty (``cubic_description``; the
+    # weights are the indexing's, IndexSettings, set on simulated patterns); False: every cubic group the lines
+    # allow on the fitted cell, ranked by the votes and the network alone
+    cubic_descriptions: bool = True
 
     def reference(self) -> "MetricSettings":
         """The tolerances a reference cell is judged by (its pseudo-symmetry, if any, is the structure's own)."""
-        return MetricSettings(self.reference_length_tol, self.reference_angle_tol,
-                              self.reference_length_tol, self.reference_angle_tol, self.stand_in)
+        return dataclasses.replace(self, length_tol=self.reference_length_tol, angle_tol=self.reference_angle_tol)
 
 
 def hexagonal_axes(cell) -> tuple[float, float]:
@@ -117,9 +135,27 @@ def metric_lattice(cell, system: str, settings: MetricSettings = MetricSettings(
     return None
 
 
+def cubic_description(q: np.ndarray, dq: np.ndarray, a: float) -> tuple[float, str] | None:
+    """(edge Å, lattice type) of the cubic cell on which indexing would describe lines Q (float[P] Å⁻², each within
+    ``dq``) of a cubic cell of edge ``a``: the cell a/√2 while every line's N = Qa² is even (the lattice the lines
+    show is the smaller one: a stand-in's 8.88 Å cell carries a 6.28 Å perovskite's lines at N = 2N′), then F when
+    every N is 0 or 3 mod 4 (hkl all even or all odd), else P — whose I (edge ×√2) and F (×2) descriptions are
+    weighed with it (:data:`~difcon_jax.match.absences.CUBIC_P_DESCRIPTIONS`). None when a line is not at an
+    integer N within its tolerance."""
+    n = np.asarray(q, np.float64) * a * a
+    k = np.round(n)
+    if not len(n) or np.any(k < 1) or np.any(np.abs(n - k) > np.asarray(dq, np.float64) * a * a):
+        return None
+    k = k.astype(int)
+    while np.all(k % 2 == 0):
+        a, k = a / math.sqrt(2.0), k // 2
+    return a, ("F" if np.all(np.isin(k % 4, (0, 3))) else "P")
+
+
 def higher_symmetry(hkl_present: np.ndarray, cell, reference_cell, system: str, ranking: np.ndarray,
                     settings: MetricSettings = MetricSettings(), voted=None,
-                    rhombohedral: bool = False) -> tuple[np.ndarray, dict | None]:
+                    rhombohedral: bool = False, q_min: float | None = None,
+                    measured: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, dict | None]:
     """(ranking float[230], record) for a matched phase of crystal system ``system`` with refined ``cell`` whose
     lines ``hkl_present`` [P, 3] (the reflections its fit shows in the measured range) were observed: when the
     fit brought the entry's ``reference_cell``, clearly of its own system, to a cell metrically of a higher one,
@@ -127,10 +163,20 @@ def higher_symmetry(hkl_present: np.ndarray, cell, reference_cell, system: str, 
     with the original ranking behind them (weight :data:`ORIGINAL_TAIL`); (ranking, None) unchanged otherwise, or
     when no group is left. Groups of a still higher system that the vote stands for (``voted`` bool[230], e.g.
     another candidate's cubic group when the cell shows a tetragonal lattice) stay too: the lattice bounds the
-    symmetry from below, and their own fits are their evidence. The record: ``system``, ``cell`` (the higher
-    lattice's), ``deviation`` (the largest relative difference of the edges made equal; the largest departure of
+    symmetry from below, and their own fits are their evidence. A cubic lattice (with
+    ``settings.cubic_descriptions``) is read from the measured lines (``measured``: their Q Å⁻² and tolerances,
+    float[L] each, on the phase's scale — :func:`~difcon_jax.match.lines.measured_line_q`; those off the cubic
+    lattice are another phase's; None or none left: ``hkl_present``) on the cell :func:`cubic_description` gives,
+    its lattice type's groups
+    (a P cell's with its I and F descriptions no longer than the fitted cell) weighed by the positions each leaves
+    empty between ``q_min`` (Å⁻², the lowest Q measured; None: none counted) and the last line, as an indexed
+    cubic cell's are (:func:`~difcon_jax.match.novel.weigh_allowed`, the indexing's weights; no line may go
+    unexplained). The record: ``system``, ``cell`` (the higher lattice's; a cubic one's in the answer's
+    description), ``deviation`` (the largest relative difference of the edges made equal; the largest departure of
     an angle from 90°, degrees; a rhombohedral lattice's: of its c/a, and 0), ``shows`` (that, in words),
-    ``allowed_groups``. ``rhombohedral``: the phase's group is a trigonal R group."""
+    ``allowed_groups``, and for a described cubic lattice ``empty_absences`` (the answer's class's) and ``reads``
+    (the description and those positions, in words).
+    ``rhombohedral``: the phase's group is a trigonal R group."""
     higher = metric_lattice(cell, system, settings, rhombohedral)
     if higher is None or len(hkl_present) == 0:
         return ranking, None
@@ -140,16 +186,48 @@ def higher_symmetry(hkl_present: np.ndarray, cell, reference_cell, system: str, 
     name, metric_cell, dev_len = higher
     q = reflection_q(hkl_present, cell)
     # the observed lines sit within the edges' tolerance of the higher cell's lines (Q ∝ 1/d²: twice relative)
-    violations = group_violations(metric_cell, q, 3.0 * settings.length_tol * q, name)
-    numbers = np.arange(1, 231)
-    ok = allowed_space_groups(violations, 0) & np.isin(numbers, list(LATTICE_GROUPS[name]))
-    if voted is not None:
-        above = [g for s_ in _ABOVE[name] for g in LATTICE_GROUPS[s_]]
-        ok |= np.asarray(voted, bool) & np.isin(numbers, above)
-    restricted = np.where(ok, np.asarray(ranking, np.float64), 0.0)
-    if not restricted.sum() > 0:
-        return ranking, None
-    out = restricted / restricted.sum() + ORIGINAL_TAIL * np.asarray(ranking, np.float64)
+    dq = 3.0 * settings.length_tol * q
+    q_m, dq_m = q, dq
+    if measured is not None:
+        q_l, dq_l = (np.asarray(v, np.float64) for v in measured)
+        n = q_l * metric_cell[0] ** 2
+        on = (np.round(n) >= 1) & (np.abs(n - np.round(n)) <= dq_l * metric_cell[0] ** 2)  # the others: not its lines
+        if on.any():
+            q_m, dq_m = q_l[on], dq_l[on]
+    described = (cubic_description(q_m, dq_m, metric_cell[0]) if name == "cubic" and settings.cubic_descriptions
+                 else None)
+    extra = {}
+    if described is not None:
+        edge, centring = described
+        # a description longer than the fitted cell has reflections between the phase's: the fit cannot test it
+        violations = group_violations((edge,) * 3 + (90.0,) * 3, q_m, dq_m, name, q_min, centring,
+                                      max_edge=metric_cell[0] * (1 + settings.length_tol))
+        weighed = weigh_allowed(ranking, violations, name, centring, dataclasses.replace(IndexSettings(),
+                                                                                        max_violations=0))
+        if weighed is None:
+            return ranking, None
+        restricted, n_allowed = weighed
+        answer = int(np.argmax(restricted)) + 1
+        rep = min(g for g in violations if extinction_group_of(g) == extinction_group_of(answer))
+        reads = f"its measured lines index on a {centring} cubic cell of {edge:.4f} Å"
+        if abs(edge / metric_cell[0] - 1.0) > settings.length_tol:
+            reads += f" ({edge / metric_cell[0]:.4f} × the fitted cell's {metric_cell[0]:.4f} Å)"
+        metric_cell = violations[rep].cell  # the answer's description: P of the reduced edge, or its I or F cell
+        extra = {"empty_absences": violations[rep].empty,
+                 "reads": reads + f"; the answer's class leaves {violations[rep].empty} calculated position"
+                 + ("s" if violations[rep].empty != 1 else "") + " empty"}
+    else:
+        violations = group_violations(metric_cell, q, dq, name)
+        numbers = np.arange(1, 231)
+        ok = allowed_space_groups(violations, 0) & np.isin(numbers, list(LATTICE_GROUPS[name]))
+        if voted is not None:
+            above = [g for s_ in _ABOVE[name] for g in LATTICE_GROUPS[s_]]
+            ok |= np.asarray(voted, bool) & np.isin(numbers, above)
+        restricted = np.where(ok, np.asarray(ranking, np.float64), 0.0)
+        if not restricted.sum() > 0:
+            return ranking, None
+        restricted, n_allowed = restricted / restricted.sum(), int(ok.sum())
+    out = restricted + ORIGINAL_TAIL * np.asarray(ranking, np.float64)
     if system == "trigonal":
         dev_ang = 0.0
         a_h, c_h = hexagonal_axes(cell)
@@ -161,5 +239,5 @@ def higher_symmetry(hkl_present: np.ndarray, cell, reference_cell, system: str, 
                  "") + f"its angles 90° within {dev_ang:.3f}°"
     rec = {"system": name, "cell": [round(float(v), 5) for v in metric_cell],
            "deviation": {"length": round(float(dev_len), 6), "angle": round(dev_ang, 4)}, "shows": shows,
-           "allowed_groups": int(ok.sum())}
+           "allowed_groups": n_allowed, **extra}
     return out / out.sum(), rec

@@ -372,6 +372,8 @@ def test_a_tetragonal_entry_refined_to_a_cubic_cell_answers_a_cubic_group(tmp_pa
     main(["identify", cubic, "--library", str(tmp_path / "db.npz"), "--wavelength", "1.5418"])
     text = capsys.readouterr().out
     assert "not phase 1's P4mm: its refined edges are equal within" in text and "the fits' vote was P4mm" in text
+    # the cubic lattice read from the measured lines, on their own primitive cell
+    assert m["cell"][0] == pytest.approx(4.006, rel=2e-3) and "its measured lines index on a P cubic cell of" in text
 
 
 def test_a_database_belongs_to_every_model_with_its_encoder():

@@ -263,3 +263,23 @@ def test_monoclinic_absences_are_tried_in_every_cell_choice(name, cell):
     assert allowed[sg - 1]
     if sg == 14:  # primitive: the C-centred classes leave lines unexplained in every cell choice
         assert not any(allowed[g - 1] for g in (5, 8, 9, 12, 15))
+
+
+def test_measured_lines_are_read_on_the_fitted_phase_scale():
+    # CsCl (P, a = 4.123 Å) measured with the Kα doublet and a zero shift of 0.04°; a fitted phase's Kα1 ticks carry
+    # that shift: the measured lines' Q, the shift read off the ticks and removed, sit at integer N = Qa² — N = 7
+    # too, where the phase has a tick but the sample no line, is not among them
+    from difcon_jax.match.lines import measured_line_q
+    from difcon_jax.match.pattern_model import doublet_on_grid
+
+    y, w = measured(simulate("CsCl", fwhm=0.08, zero=0.04), noise=0.002)
+    ka1 = doublet_on_grid(GRID.lambda_ref, "Cu")[0]
+    a, n = 4.123, np.arange(1, 15)
+    ticks = 2 * np.degrees(np.arcsin(ka1 * np.sqrt(n) / a / 2)) + 0.04
+    q, dq = measured_line_q(ticks, n / a ** 2, y, w, GRID)
+    got = q * a * a
+    assert len(got) >= 10 and np.all(np.abs(got - np.round(got)) <= dq * a * a), got
+    assert 7 not in np.round(got) and {1, 2, 3, 4, 5, 6, 8} <= set(np.round(got).astype(int))
+    # without the shift removed (ticks at the unshifted angles) the high lines leave their integers
+    q0, _ = measured_line_q(ticks - 0.04, n / a ** 2, y, w, GRID)
+    assert np.max(np.abs(q0 * a * a - np.round(q0 * a * a))) > np.max(np.abs(got - np.round(got)))

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from difcon_jax.match.metric import MetricSettings, higher_symmetry, metric_lattice
+from difcon_jax.crystal.symmetry import space_group_symbol
+from difcon_jax.match.metric import MetricSettings, cubic_description, higher_symmetry, metric_lattice
 from difcon_jax.match.pawley import reflections_within
 
 
@@ -36,20 +37,26 @@ def test_higher_symmetry_keeps_the_groups_whose_absences_allow_the_lines():
     cell = (6.2966, 6.2966, 6.2958, 90, 90, 90)  # a P4 entry refined to a metrically cubic cell
     ranking = np.full(230, 1e-3)
     ranking[74] = 0.9  # the vote: P4 (#75)
-    ranking[225 - 1] = 0.05  # the network's weight on Fm-3m
+    ranking[229 - 1] = 0.05  # the network's weight on Im-3m
     ranking[221 - 1] = 0.01
     # every primitive line observed (a cubic perovskite's 100, 110, 111 …): no centring, no glide or screw
     ref = (6.29, 6.29, 6.42, 90, 90, 90)  # the entry's own cell: c/a = 1.02
-    out, rec = higher_symmetry(_lines(cell, lambda h, k, l: True), cell, ref, "tetragonal", ranking)
+    q_min = 1 / 8.0 ** 2  # the lowest Q measured (Å⁻²): below the first line
+    out, rec = higher_symmetry(_lines(cell, lambda h, k, l: True), cell, ref, "tetragonal", ranking, q_min=q_min)
     assert rec["system"] == "cubic" and rec["cell"][0] == pytest.approx(6.2963, abs=1e-4)
-    allowed = {g for g in range(195, 231) if out[g - 1] > 1e-3}
-    assert allowed == {195, 200, 207, 215, 221}  # P23, Pm-3, P432, P-43m, Pm-3m: the cubic groups with no absences
-    assert int(np.argmax(out)) + 1 == 221 and out.sum() == pytest.approx(1.0)
+    primitive = {g for g in range(195, 231) if out[g - 1] > 1e-3 and space_group_symbol(g)[0] == "P"}
+    assert primitive == {195, 200, 207, 215, 221}  # P23, Pm-3, P432, P-43m, Pm-3m: the P groups with no absences
+    # Im-3m's absences refuse it on a, and its description a√2 is longer than the fitted cell (whose fit has no
+    # reflections between its own: it cannot test that cell)
+    assert int(np.argmax(out)) + 1 == 221 and out.sum() == pytest.approx(1.0) and out[229 - 1] < 1e-5
+    assert rec["empty_absences"] == 0  # no P group with absences explains every line
     assert out[74] < out[221 - 1] * 1e-3  # the vote's P4 kept behind them, for the list's last places
-    # lines of an F lattice only (h, k, l all even or all odd): the F groups are allowed too, and ranked first
+    # lines of an F lattice only (h, k, l all even or all odd): an F cell; its groups only, ranked first
+    ranking[225 - 1] = 0.005
     out, rec = higher_symmetry(_lines(cell, lambda h, k, l: len({h % 2, k % 2, l % 2}) == 1), cell, ref,
-                               "tetragonal", ranking)
-    assert int(np.argmax(out)) + 1 == 225 and out[221 - 1] > 0
+                               "tetragonal", ranking, q_min=q_min)
+    assert int(np.argmax(out)) + 1 == 225 and rec["cell"][0] == pytest.approx(6.2963, abs=1e-4)
+    assert out[221 - 1] < 1e-5  # a primitive group does not explain an F pattern's missing half of its lines
     # a cell that is not metrically cubic: the ranking unchanged
     same, rec = higher_symmetry(_lines(cell, lambda h, k, l: True), ref, ref, "tetragonal", ranking)
     assert rec is None and same is ranking
@@ -114,3 +121,54 @@ def test_a_stand_in_rhombohedral_entry_fitted_to_a_cubic_lattice_answers_cubic()
     # not a rhombohedral group (a P-trigonal cell in these axes is not read as one): unchanged
     same, rec = higher_symmetry(lines, (8.8793,) * 3 + (89.959,) * 3, ref, "trigonal", ranking)
     assert rec is None and same is ranking
+
+
+def test_a_cubic_lattice_is_read_on_the_smallest_cell_that_indexes_its_lines():
+    # a 6.28 Å perovskite (Pm-3m) fitted by the rhombohedral stand-in at α 89.96° and 8.88 Å = √2 × 6.28: every line
+    # sits at an even N on the stand-in's cubic cell, where they look I-centred; the network leans to I2₁3
+    a = 6.2786
+    big = (a * np.sqrt(2),) * 3 + (89.959,) * 3
+    ref = (8.468, 8.468, 8.468, 89.53, 89.53, 89.53)
+    ranking = np.full(230, 1e-6)
+    ranking[167 - 1], ranking[199 - 1], ranking[221 - 1] = 0.9, 0.05, 0.04  # R-3c (the vote), I2₁3, Pm-3m
+    # the stand-in's reflections its fit shows: the I lattice's (h + k + l even on the big cell), 321 at N = 14 too
+    shown = _lines(big[:3] + (90.0,) * 3, lambda h, k, l: (h + k + l) % 2 == 0)
+
+    def measured(ns):  # the measured lines at N′ = Qa² on the perovskite's cell (Å⁻², tolerance)
+        q = np.array(ns, float) / a ** 2
+        return q, 1e-3 * q
+
+    q_min = 1 / 8.0 ** 2
+    # measured to N′ = 13 with an impurity line at 2.3 (off the lattice: dropped): no line refutes the I cell of 8.88
+    # Å, but its own position N′ = 7 (321 on it; no primitive cubic cell has a line there) is measured and empty
+    lines = measured([1, 2, 2.3, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13])
+    out, rec = higher_symmetry(shown, big, ref, "trigonal", ranking, rhombohedral=True, q_min=q_min, measured=lines)
+    assert int(np.argmax(out)) + 1 == 221 and rec["cell"][0] == pytest.approx(a, rel=2e-3)
+    assert rec["empty_absences"] == 1
+    assert "P cubic cell of 6.27" in rec["reads"] and "(0.7071 × the fitted" in rec["reads"]
+    # a line at N′ = 14 (321 of the 6.28 Å cell: N = 28 on 8.88 Å, where no cubic cell has a reflection) refutes the I
+    # cell however the network leans
+    leaning = ranking.copy()
+    leaning[221 - 1] = 1e-5
+    out, rec = higher_symmetry(shown, big, ref, "trigonal", leaning, rhombohedral=True, q_min=q_min,
+                               measured=measured([1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14]))
+    assert int(np.argmax(out)) + 1 == 221 and out[199 - 1] < 1e-5
+    # the stand-in's shown lines alone: its 321 (N = 14 on its cell) is a line only the I cell has
+    out, rec = higher_symmetry(shown, big, ref, "trigonal", ranking, rhombohedral=True, q_min=q_min)
+    assert int(np.argmax(out)) + 1 == 199 and rec["cell"][0] == pytest.approx(a * np.sqrt(2), rel=2e-3)
+    # read on the stand-in's cell (the descriptions off), the network's I2₁3 is answered
+    out, rec = higher_symmetry(shown, big, ref, "trigonal", ranking, MetricSettings(cubic_descriptions=False),
+                               rhombohedral=True, q_min=q_min, measured=lines)
+    assert int(np.argmax(out)) + 1 == 199 and rec["cell"][0] == pytest.approx(a * np.sqrt(2), rel=2e-3)
+
+
+def test_cubic_description_reduces_while_every_line_is_even_then_reads_the_centring():
+    a = 5.0
+    q = lambda ns: np.array(ns, float) / a ** 2  # noqa: E731
+    assert cubic_description(q([1, 2, 3, 4]), 1e-4 * np.ones(4), a) == (a, "P")
+    edge, c = cubic_description(q([2, 4, 6, 8, 10]), 1e-4 * np.ones(5), a)  # a body-centred lattice's N
+    assert (edge, c) == (pytest.approx(a / np.sqrt(2)), "P")  # a P cell √2 smaller, whose I description is a's
+    assert cubic_description(q([3, 4, 8, 11, 12]), 1e-4 * np.ones(5), a) == (a, "F")
+    edge, c = cubic_description(q([4, 8, 12, 16]), 1e-4 * np.ones(4), a)  # an F pattern's odd lines unseen
+    assert (edge, c) == (pytest.approx(a / 2), "P")
+    assert cubic_description(q([1, 2.5]), 1e-4 * np.ones(2), a) is None  # a line at no integer N
