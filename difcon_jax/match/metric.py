@@ -76,10 +76,10 @@ class MetricSettings:
     # a refined cell with an edge further than this (relative) from the entry's is a stand-in, not the compound: its
     # reference's pseudo-symmetry does not keep its group (module docstring)
     stand_in: float = 0.04
-    # a cubic lattice's lines read as indexing reads an indexed cubic cell's: on the smallest cell that indexes
-    # them, its lattice type's groups weighed by the positions each leaves empty (``cubic_description``; the
-    # weights are the indexing's, IndexSettings, set on simulated patterns); False: every cubic group the lines
-    # allow on the fitted cell, ranked by the votes and the network alone
+    # a cubic lattice read as indexing reads an indexed cubic cell: from the measured lines, on the smallest cell
+    # that indexes them, its lattice type's groups weighed by the positions each leaves empty (``cubic_description``;
+    # the weights are the indexing's, IndexSettings, set on simulated patterns); False: every cubic group the
+    # phase's shown lines allow on the fitted cell, ranked by the votes and the network alone
     cubic_descriptions: bool = True
 
     def reference(self) -> "MetricSettings":
