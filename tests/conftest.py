@@ -18,7 +18,25 @@ if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
     os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
     os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 
+# XLA's optimisations off by default, in the tests and every subprocess they start: the tests' tiny networks and
+# short runs spend their time compiling, and an unoptimised compile is the faster (tests/models/test_resnet1d.py
+# 40 s against 78 s). The Rietveld and Pawley fits run long enough for the optimised code to win (test_fit.py
+# 203 s against 297 s, one process each, side by side, 2026-12-07): their modules are marked ``xla_optimised``.
+# Set per test, not at a module's import — set there, it held for every test a pytest-xdist worker ran after
+# collecting that module, the fits' included.
+os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "true")
+
 SHARED = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _xla_optimisations(request):
+    import jax
+
+    before = jax.config.read("jax_disable_most_optimizations")
+    jax.config.update("jax_disable_most_optimizations", request.node.get_closest_marker("xla_optimised") is None)
+    yield
+    jax.config.update("jax_disable_most_optimizations", before)
 
 
 @pytest.fixture

@@ -13,8 +13,6 @@ from difcon_jax.augment import Peaks, latin_hypercube, make_augment_batch, make_
 from difcon_jax.augment import params as P
 from difcon_jax.config import CONFIG_DIR, load_config
 
-jax.config.update("jax_disable_most_optimizations", True)  # compile time dominates these tiny runs
-
 
 @pytest.fixture(scope="module")
 def cfg():

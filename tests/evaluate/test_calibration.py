@@ -12,8 +12,6 @@ from difcon_jax.inference.calibration import read_calibration
 from difcon_jax.inference.model_dir import model_of
 from tests.helpers.train import tiny_overrides
 
-jax.config.update("jax_disable_most_optimizations", True)
-
 
 @pytest.fixture(scope="module")
 def setup(tiny_table):

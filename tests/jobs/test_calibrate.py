@@ -3,12 +3,8 @@ parameters brought back from an accelerator call need), its library's frequencie
 
 import json
 
-import jax
-
 from difcon_jax.config import default_config_path, load_config
 from tests.helpers.train import tiny_overrides
-
-jax.config.update("jax_disable_most_optimizations", True)
 
 
 def test_calibrate_fits_a_folder_again_and_keeps_its_library_frequency(tiny_table, tmp_path, capsys):

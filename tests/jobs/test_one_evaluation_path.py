@@ -5,7 +5,6 @@ every ``eval.every_steps`` steps (the learning curve without a second pass)."""
 
 import json
 
-import jax
 import pytest
 
 from difcon_jax.cli import main
@@ -13,7 +12,6 @@ from difcon_jax.config import default_config_path
 from difcon_jax.jobs.experiment import run_experiment
 from tests.helpers.train import tiny_overrides
 
-jax.config.update("jax_disable_most_optimizations", True)
 KEYS = ("acc_cs", "acc_eg", "acc_sg", "top5_sg")
 
 

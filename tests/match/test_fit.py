@@ -35,6 +35,8 @@ from difcon_jax.match.retrieve import Restraints, parse_elements
 from difcon_jax.match.search import IdentifySettings, SearchIndex, search_profile
 from tests.helpers.match import CENTRES, N_BINS, TT_MAX, measured, simulate, write_cifs
 
+pytestmark = pytest.mark.xla_optimised  # long fits: optimised code wins (tests/conftest.py)
+
 GRID = Grid(N_BINS, 0.0, TT_MAX, 1.54184)
 FIT = FitSettings(coarse_factor=2, window=40, coarse_window=40, keep=6)
 SETTINGS = IdentifySettings(candidates=50, fit=FIT, max_phases=1)

@@ -12,6 +12,8 @@ from difcon_jax.cli import main
 from tests.helpers.evidence import check_exported, read_table
 from tests.helpers.match import CENTRES, simulate, write_cifs
 
+pytestmark = pytest.mark.xla_optimised  # long fits: optimised code wins (tests/conftest.py)
+
 
 def _xy(path, y, low=5.0):
     keep = CENTRES >= low

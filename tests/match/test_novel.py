@@ -12,6 +12,8 @@ from difcon_jax.match.indexing import IndexSettings
 from difcon_jax.match.novel import _pawley, index_and_check
 from tests.helpers.match import ALL, N_BINS, TT_MAX, measured, simulate
 
+pytestmark = pytest.mark.xla_optimised  # long fits: optimised code wins (tests/conftest.py)
+
 GRID = Grid(N_BINS, 0.0, TT_MAX, 1.54184)
 
 

@@ -16,8 +16,6 @@ from difcon_jax.models.heads import SG_OFFSETS, SG_PER_SYSTEM, space_group_log_p
 from difcon_jax.train.flat_head import draw_rows, fit_flat_head, flat_head_probabilities
 from tests.helpers.train import tiny_overrides
 
-jax.config.update("jax_disable_most_optimizations", True)
-
 
 def _cfg(table, *extra):
     return load_config(default_config_path("quickstart"), tiny_overrides(table, steps=1, batch=4) + list(extra))

@@ -15,8 +15,6 @@ import pytest
 
 from tests.helpers.train import ROOT, tiny_overrides
 
-jax.config.update("jax_disable_most_optimizations", True)
-
 
 @pytest.fixture
 def table(tiny_table):

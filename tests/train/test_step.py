@@ -14,8 +14,6 @@ from difcon_jax.train.loop import build, device_data
 from difcon_jax.train.step import init_state, learning_rate_schedule, make_train_step
 from tests.helpers.train import tiny_overrides
 
-jax.config.update("jax_disable_most_optimizations", True)
-
 
 @pytest.fixture(scope="module")
 def setup(tiny_table):
