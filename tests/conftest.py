@@ -20,8 +20,9 @@ if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
 
 # XLA's optimisations off by default, in the tests and every subprocess they start: the tests' tiny networks and
 # short runs spend their time compiling, and an unoptimised compile is the faster (tests/models/test_resnet1d.py
-# 40 s against 78 s). The Rietveld and Pawley fits run long enough for the optimised code to win (test_fit.py
-# 203 s against 297 s, one process each, side by side, 2026-12-07): their modules are marked ``xla_optimised``.
+# 40 s against 78 s). The Rietveld and Pawley fits run long enough for the optimised code to win (test_fit.py, then
+# holding test_mixtures.py's tests too: 203 s against 297 s, one process each, side by side, 2026-12-07): their
+# modules are marked ``xla_optimised``.
 # Set per test, not at a module's import — set there, it held for every test a pytest-xdist worker ran after
 # collecting that module, the fits' included.
 os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "true")
